@@ -1,0 +1,54 @@
+"""The ``dtopt`` command line.
+
+Each sub-command lives in its own module with a ``register(subparsers)`` function
+that adds its parser and sets ``func``; this module only dispatches and turns
+bad input into one line on stderr with exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from dtopt.errors import DtoptError
+
+__all__ = ["main"]
+
+# Sub-command modules, in the order ``dtopt --help`` lists them.
+_COMMANDS = ("place", "topologies", "chain", "twin")
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage errors as one line (with a pointer to --help), exit status 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full ``dtopt`` parser with every sub-command registered."""
+    import importlib
+
+    parser = _Parser(prog="dtopt", description="Optimisation toolkit for digital twins of blockchain systems.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    for name in _COMMANDS:
+        importlib.import_module(f"dtopt.cli.{name}").register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the exit status (0 ok, 2 bad input)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except DtoptError as err:
+        print(f"dtopt: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        # The reader (e.g. `| head`) went away: stop quietly, as Unix tools do.
+        sys.stderr.close()
+        return 0

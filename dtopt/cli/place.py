@@ -1,0 +1,121 @@
+"""``dtopt place``: solve a digital-twin placement problem."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from dtopt.errors import DtoptError
+from dtopt.placement.problem import DEFAULT_ALPHA, DEFAULT_BETA, DEFAULT_EPS_MAX, PlacementProblem
+from dtopt.solvers import available_methods, solve
+from dtopt.topology import DEFAULT_RATE_KM_PER_MS, load_topology
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser(
+        "place",
+        help="place k digital-twin servers on a network",
+        description="Place k digital-twin servers so that the mean synchronisation latency is minimal "
+        "while every node's twin error stays within eps_max.",
+    )
+    parser.add_argument("--topology", "-t", required=True, help="topohub key, Topology Zoo name, or GML/GraphML path")
+    parser.add_argument("-k", type=int, required=True, help="number of servers")
+    parser.add_argument("--method", "-m", default="milp", help=f"one of: {', '.join(available_methods())} (default milp)")
+    parser.add_argument(
+        "--eps-max", default=str(DEFAULT_EPS_MAX), help=f"twin-error bound, or 'none' (default {DEFAULT_EPS_MAX})"
+    )
+    parser.add_argument("--alpha", type=float, default=DEFAULT_ALPHA, help=f"error scale (default {DEFAULT_ALPHA})")
+    parser.add_argument("--beta", type=float, default=DEFAULT_BETA, help=f"per-hop loss (default {DEFAULT_BETA})")
+    parser.add_argument(
+        "--rate", type=float, default=DEFAULT_RATE_KM_PER_MS, help="propagation rate in km/ms (default 200)"
+    )
+    parser.add_argument("--seed", type=int, help="random seed of a heuristic")
+    parser.add_argument("--time-limit", type=float, help="time limit in s (milp)")
+    parser.add_argument("--solver", help="Pyomo solver for milp (default highs)")
+    parser.add_argument(
+        "--option", "-o", action="append", default=[], metavar="NAME=VALUE", help="any method option (repeatable)"
+    )
+    parser.add_argument(
+        "--missing-coordinates",
+        default="refuse",
+        help="nodes without coordinates: refuse (default), impute, drop, or a link length in km",
+    )
+    parser.add_argument("--components", default="largest", help="disconnected input: largest (default) or refuse")
+    parser.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    topology = load_topology(
+        args.topology,
+        missing_coordinates=_missing_coordinates(args.missing_coordinates),
+        components=args.components,
+    )
+    problem = PlacementProblem(
+        topology, args.k, eps_max=_eps_max(args.eps_max), alpha=args.alpha, beta=args.beta, rate_km_per_ms=args.rate
+    )
+    options = dict(_option(text) for text in args.option)
+    for name, value in (("seed", args.seed), ("time_limit_s", args.time_limit), ("solver", args.solver)):
+        if value is not None:
+            options[name] = value
+    result = solve(problem, args.method, **options)
+    if args.json:
+        print(result.to_json())
+        return 0
+    print(_summary(problem, result))
+    return 0
+
+
+def _eps_max(text: str) -> float | None:
+    if text.strip().lower() in ("none", "inf", "off"):
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise DtoptError(f"--eps-max must be a number or 'none', got {text!r}") from None
+
+
+def _missing_coordinates(text: str) -> str | float:
+    if text in ("refuse", "impute", "drop"):
+        return text
+    try:
+        return float(text)
+    except ValueError:
+        raise DtoptError(
+            f"--missing-coordinates must be refuse, impute, drop or a length in km, got {text!r}"
+        ) from None
+
+
+def _option(text: str) -> tuple[str, Any]:
+    name, sep, raw = text.partition("=")
+    if not sep or not name:
+        raise DtoptError(f"--option takes NAME=VALUE, got {text!r}")
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError:
+        value = raw  # a bare word such as a solver name
+    return name.strip().replace("-", "_"), value
+
+
+def _summary(problem: PlacementProblem, result: Any) -> str:
+    topo = problem.topology
+    eps = "none" if problem.eps_max is None else f"{problem.eps_max:g}"
+    lines = [
+        f"{topo.name}: {topo.n_nodes} nodes, {topo.n_links} links; k={problem.k}, eps_max={eps}",
+        f"{result.method}: {result.status} in {result.runtime_s:.3f} s",
+    ]
+    lines += [f"note: {note}" for note in topo.notes]
+    if result.feasible:
+        lines += [
+            f"servers: {'; '.join(result.servers)}",
+            f"avg latency {result.avg_latency_ms:.4f} ms (max {result.max_latency_ms:.4f} ms); "
+            f"avg error {result.avg_error:.4f} (max {result.max_error:.4f})",
+        ]
+        if result.bound is not None:
+            lines.append(f"lower bound {result.bound:.4f} ms, gap {result.gap:.2e}")
+        elif result.gap is not None:
+            lines.append(f"gap to the given optimum {result.gap:.2e}")
+    if result.reason:
+        lines.append(f"reason: {result.reason}")
+    return "\n".join(lines)

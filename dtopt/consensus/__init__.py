@@ -1,0 +1,58 @@
+"""Dynamic consensus management: the permissioned chain, its protocols and its outside view."""
+
+from dtopt.consensus.chain import Chain, ChainRun, run_chain
+from dtopt.consensus.metrics import ChainMetrics, chain_metrics
+from dtopt.consensus.protocols import (
+    BIGFOOT,
+    IBFT,
+    PROTOCOLS,
+    MessageCosts,
+    MessageKind,
+    ProtocolRules,
+    block_size_mb,
+    draw_jitter_s,
+    fault_tolerance,
+    get_protocol,
+    message_delay_s,
+    proposer_index,
+    quorum_size,
+)
+from dtopt.consensus.scenario import (
+    SCENARIOS,
+    Regime,
+    Scenario,
+    load_scenario,
+    random_propagation_s,
+    uniform_scenario,
+)
+from dtopt.consensus.view import BlockRecord, ChainView, VoteRecord
+
+__all__ = [
+    "BIGFOOT",
+    "IBFT",
+    "PROTOCOLS",
+    "SCENARIOS",
+    "BlockRecord",
+    "Chain",
+    "ChainMetrics",
+    "ChainRun",
+    "ChainView",
+    "MessageCosts",
+    "MessageKind",
+    "ProtocolRules",
+    "Regime",
+    "Scenario",
+    "VoteRecord",
+    "block_size_mb",
+    "chain_metrics",
+    "draw_jitter_s",
+    "fault_tolerance",
+    "get_protocol",
+    "load_scenario",
+    "message_delay_s",
+    "proposer_index",
+    "quorum_size",
+    "random_propagation_s",
+    "run_chain",
+    "uniform_scenario",
+]

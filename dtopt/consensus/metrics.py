@@ -1,0 +1,97 @@
+"""Performance metrics of a chain, computed from its outside view only.
+
+Because they read nothing but a :class:`~dtopt.consensus.view.ChainView`, the twin
+and the benchmarks can score any window of any run (simulated or predicted) the
+same way the paper does (seed 000, section 4.3).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from dtopt.consensus.protocols import PROTOCOLS
+from dtopt.consensus.view import ChainView
+from dtopt.errors import DtoptError
+
+__all__ = ["ChainMetrics", "chain_metrics"]
+
+
+@dataclass(frozen=True)
+class ChainMetrics:
+    """Metrics of one window of a chain run.
+
+    Attributes
+    ----------
+    mean_tx_latency_s : block commit time minus transaction arrival, averaged over all
+        committed transactions (s); NaN without any.
+    mean_block_latency_s : the same averaged per block first, then over the blocks that
+        carry transactions, as the paper does (s); NaN without any.
+    mean_interblock_s : mean time between consecutive committed blocks (s), the first
+        block counted from the window start (the paper's formula, genesis at 0); NaN
+        without blocks.
+    throughput_tps : committed transactions per second of window length.
+    n_blocks, n_tx_committed : counts in the window.
+    blocks_per_protocol : blocks committed under each protocol (every protocol listed).
+    timed_out_rounds : rounds that timed out (sum of the blocks' round numbers).
+    """
+
+    mean_tx_latency_s: float
+    mean_block_latency_s: float
+    mean_interblock_s: float
+    throughput_tps: float
+    n_blocks: int
+    n_tx_committed: int
+    blocks_per_protocol: dict[str, int] = field(default_factory=dict)
+    timed_out_rounds: int = 0
+
+    def as_dict(self) -> dict[str, object]:
+        """Plain-Python values (NaN as ``None``), ready for JSON."""
+        out: dict[str, object] = {}
+        for key, value in self.__dict__.items():
+            out[key] = None if isinstance(value, float) and not np.isfinite(value) else value
+        out["blocks_per_protocol"] = dict(self.blocks_per_protocol)
+        return out
+
+
+def chain_metrics(view: ChainView, duration_s: float | None = None) -> ChainMetrics:
+    """Metrics of the blocks committed in ``view``.
+
+    Parameters
+    ----------
+    view : the outside view of a window.
+    duration_s : window length for the throughput (s); default ``view.end_s - view.start_s``.
+    """
+    if duration_s is None:
+        duration_s = view.end_s - view.start_s
+    if not np.isfinite(duration_s) or duration_s <= 0:
+        raise DtoptError(f"duration_s must be a finite number > 0, got {duration_s!r}")
+    blocks = view.blocks
+    committed_s = np.array([b.committed_s for b in blocks], dtype=float)
+    n_tx = np.array([len(b.tx_ids) for b in blocks], dtype=np.int64)
+    total_tx = int(n_tx.sum())
+    if total_tx:
+        arrival_s = np.concatenate([b.tx_arrival_s for b in blocks])
+        latency_s = np.repeat(committed_s, n_tx) - arrival_s
+        # per-block mean via segment sums over the concatenated latencies
+        has_tx = n_tx > 0
+        sums = np.add.reduceat(latency_s, np.concatenate([[0], np.cumsum(n_tx)[:-1]])[has_tx])
+        mean_tx = float(latency_s.mean())
+        mean_block = float((sums / n_tx[has_tx]).mean())
+    else:
+        mean_tx = mean_block = float("nan")
+    interblock = float((committed_s[-1] - view.start_s) / len(blocks)) if blocks else float("nan")
+    per_protocol = dict.fromkeys(PROTOCOLS, 0)
+    for block in blocks:
+        per_protocol[block.protocol] = per_protocol.get(block.protocol, 0) + 1
+    return ChainMetrics(
+        mean_tx_latency_s=mean_tx,
+        mean_block_latency_s=mean_block,
+        mean_interblock_s=interblock,
+        throughput_tps=total_tx / float(duration_s),
+        n_blocks=len(blocks),
+        n_tx_committed=total_tx,
+        blocks_per_protocol=per_protocol,
+        timed_out_rounds=int(sum(b.round for b in blocks)),
+    )

@@ -1,0 +1,249 @@
+"""The rules of IBFT and BigFoot, stated once.
+
+Both the message-level chain simulator (:mod:`dtopt.consensus.chain`) and the
+twin's vectorised round oracle (:mod:`dtopt.twin.oracle`) read the protocols from
+here, so the two can only disagree on *how* they simulate, never on *what* the
+protocol does.
+
+Every function that takes counts or times works elementwise on numpy arrays as
+well as on Python scalars, so the event-driven chain calls it per node and the
+oracle calls it on ``(replicas, nodes)`` arrays.
+
+Units: seconds for time, megabytes (MB) for sizes, MB/s for bandwidth.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from typing import Final
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+__all__ = [
+    "BIGFOOT",
+    "IBFT",
+    "PROTOCOLS",
+    "MessageCosts",
+    "MessageKind",
+    "ProtocolRules",
+    "block_size_mb",
+    "draw_jitter_s",
+    "fault_tolerance",
+    "get_protocol",
+    "message_delay_s",
+    "proposer_index",
+    "quorum_size",
+]
+
+
+class MessageKind(str, Enum):
+    """The consensus messages. Only ``PRE_PREPARE`` carries a block."""
+
+    PRE_PREPARE = "PRE-PREPARE"
+    PREPARE = "PREPARE"
+    COMMIT = "COMMIT"
+    ROUND_CHANGE = "ROUND-CHANGE"
+
+
+def _scalar_or_array(value: NDArray) -> NDArray | float | bool:
+    """A 0-d result back as a Python scalar, so the event-driven chain gets plain floats."""
+    return value.item() if value.ndim == 0 else value
+
+
+def fault_tolerance(n_validators: int) -> int:
+    """Crash/Byzantine faults tolerated by ``n_validators``: f = floor((M - 1) / 3)."""
+    if n_validators < 1:
+        raise ValueError(f"need at least one validator, got {n_validators}")
+    return (n_validators - 1) // 3
+
+
+def quorum_size(n_validators: int) -> int:
+    """The BFT quorum 2f + 1 (used by PREPARE->COMMIT, COMMIT and ROUND-CHANGE)."""
+    return 2 * fault_tolerance(n_validators) + 1
+
+
+def proposer_index(height: int, round_: int, n_producers: int) -> int:
+    """Index (into the block-producer list) of the proposer of ``(height, round)``.
+
+    Rotates over the producers with both the height and the round, so a round
+    change hands the proposal to the next producer.
+    """
+    return (height + round_) % n_producers
+
+
+def block_size_mb(n_tx: ArrayLike, tx_size_mb: float) -> NDArray[np.float64] | float:
+    """Size of a block carrying ``n_tx`` transactions (MB); headers are neglected."""
+    return _scalar_or_array(np.asarray(n_tx, dtype=float) * tx_size_mb)
+
+
+def draw_jitter_s(
+    rng: np.random.Generator, mean_s: float, size: int | tuple[int, ...]
+) -> NDArray[np.float64]:
+    """Random per-message network jitter (s): exponential with mean ``mean_s``.
+
+    The one jitter distribution of the project: ``mean_s = 0`` gives a perfectly
+    steady network (all zeros). Draws ``size`` values from ``rng``.
+    """
+    return rng.standard_exponential(size) * mean_s
+
+
+@dataclass(frozen=True)
+class MessageCosts:
+    """Sizes and processing times of consensus messages.
+
+    Defaults follow the published BlockSim extension of seed 000 (design.md, section 2).
+
+    Attributes
+    ----------
+    vote_size_mb : size of a PREPARE, COMMIT or ROUND-CHANGE message (MB).
+    validate_vote_s : time for a node to validate a vote (s).
+    validate_block_s : time for a node to validate a PRE-PREPARE's block (s).
+    create_block_s : time for the proposer to assemble a block (s).
+    """
+
+    vote_size_mb: float = 0.2
+    validate_vote_s: float = 0.1
+    validate_block_s: float = 0.5
+    create_block_s: float = 0.1
+
+    def __post_init__(self) -> None:
+        for name in ("vote_size_mb", "validate_vote_s", "validate_block_s", "create_block_s"):
+            value = getattr(self, name)
+            if not np.isfinite(value) or value < 0:
+                raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+
+    def size_mb(self, kind: MessageKind, block_size_mb: ArrayLike = 0.0) -> ArrayLike:
+        """Size of a message of ``kind``; a PRE-PREPARE also carries its block."""
+        if kind is MessageKind.PRE_PREPARE:
+            return _scalar_or_array(self.vote_size_mb + np.asarray(block_size_mb, dtype=float))
+        return self.vote_size_mb
+
+    def validation_s(self, kind: MessageKind) -> float:
+        """Time the receiver spends validating a message of ``kind``."""
+        return self.validate_block_s if kind is MessageKind.PRE_PREPARE else self.validate_vote_s
+
+
+def message_delay_s(
+    size_mb: ArrayLike,
+    sender_bandwidth_mbps: ArrayLike,
+    propagation_s: ArrayLike,
+    validation_s: ArrayLike,
+    jitter_s: ArrayLike = 0.0,
+) -> NDArray[np.float64] | float:
+    """Delay from send to processed-at-receiver of one message (s).
+
+    ``size / bandwidth(sender) + propagation(sender, receiver) + validation(receiver)``
+    plus an optional random network jitter drawn by the caller. Broadcasts to
+    every argument, so the oracle passes ``(replicas, senders, receivers)`` arrays.
+    """
+    return _scalar_or_array(
+        np.asarray(size_mb, dtype=float) / np.asarray(sender_bandwidth_mbps, dtype=float)
+        + np.asarray(propagation_s, dtype=float)
+        + np.asarray(validation_s, dtype=float)
+        + np.asarray(jitter_s, dtype=float)
+    )
+
+
+@dataclass(frozen=True)
+class ProtocolRules:
+    """What a protocol does, as data plus elementwise predicates.
+
+    Attributes
+    ----------
+    name : ``"IBFT"`` or ``"BigFoot"``.
+    fast_path : whether a node may commit on PREPAREs alone, once it holds one from
+        every validator (2 message delays instead of 3).
+    fast_path_timeout_s : for a fast-path protocol, seconds after the round starts
+        at which a node that has not completed the fast path falls back to the
+        COMMIT phase (if it holds a quorum of PREPAREs). ``None`` otherwise.
+    """
+
+    name: str
+    fast_path: bool
+    fast_path_timeout_s: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.fast_path and (self.fast_path_timeout_s is None or self.fast_path_timeout_s <= 0):
+            raise ValueError(f"{self.name}: a fast-path protocol needs fast_path_timeout_s > 0")
+
+    def fast_quorum(self, n_validators: int) -> int:
+        """PREPAREs (own included) that complete the fast path: every validator."""
+        return n_validators
+
+    def commits_on_prepares(self, n_prepares: ArrayLike, n_validators: int) -> ArrayLike:
+        """Whether holding ``n_prepares`` PREPAREs (own included) commits at once."""
+        reached = np.asarray(n_prepares) >= self.fast_quorum(n_validators)
+        return _scalar_or_array(reached & self.fast_path)
+
+    def sends_commit(
+        self, n_prepares: ArrayLike, since_round_start_s: ArrayLike, n_validators: int
+    ) -> ArrayLike:
+        """Whether a node sends its COMMIT now.
+
+        IBFT: as soon as it holds a quorum (2f + 1) of PREPAREs.
+        BigFoot: only once the fast-path timeout has passed without a fast commit,
+        and then as soon as it holds a quorum of PREPAREs.
+        """
+        has_quorum = np.asarray(n_prepares) >= quorum_size(n_validators)
+        if self.fast_path:
+            has_quorum = has_quorum & (np.asarray(since_round_start_s) >= self.fast_path_timeout_s)
+        return _scalar_or_array(has_quorum)
+
+    def commit_send_time_s(
+        self, quorum_prepare_time_s: ArrayLike, round_start_s: ArrayLike
+    ) -> NDArray[np.float64] | float:
+        """When a node sends COMMIT, given when it reached a PREPARE quorum.
+
+        The closed form of :meth:`sends_commit` for the oracle: IBFT sends at the
+        quorum time; BigFoot at the later of the quorum time and the fast-path
+        timeout. (Callers skip this for nodes that already committed on the fast path.)
+        """
+        t = np.asarray(quorum_prepare_time_s, dtype=float)
+        if self.fast_path:
+            t = np.maximum(t, np.asarray(round_start_s, dtype=float) + self.fast_path_timeout_s)
+        return _scalar_or_array(t)
+
+    @staticmethod
+    def commit_quorum(n_validators: int) -> int:
+        """COMMITs (own included) that commit the block: 2f + 1."""
+        return quorum_size(n_validators)
+
+    @staticmethod
+    def round_change_quorum(n_validators: int) -> int:
+        """ROUND-CHANGEs that move a node to the next round: 2f + 1."""
+        return quorum_size(n_validators)
+
+    @staticmethod
+    def round_skip_quorum(n_validators: int) -> int:
+        """ROUND-CHANGEs for a higher round that make a node jump to it: f + 1.
+
+        At least one of f + 1 senders is correct, so the round change is real; this
+        re-synchronises nodes whose round timers drifted apart.
+        """
+        return fault_tolerance(n_validators) + 1
+
+    @staticmethod
+    def block_finality_quorum(n_validators: int) -> int:
+        """A block's commit time is when this many validators have committed it.
+
+        It is then final for every client (2f + 1 commits can never be undone), so
+        transaction latency is measured to this moment. Chain and oracle both use it.
+        """
+        return quorum_size(n_validators)
+
+
+IBFT: Final = ProtocolRules(name="IBFT", fast_path=False)
+BIGFOOT: Final = ProtocolRules(name="BigFoot", fast_path=True, fast_path_timeout_s=5.0)
+PROTOCOLS: Final[dict[str, ProtocolRules]] = {p.name: p for p in (IBFT, BIGFOOT)}
+
+
+def get_protocol(name: str | ProtocolRules) -> ProtocolRules:
+    """Look a protocol up by name (case-insensitive); clear error for unknown names."""
+    if isinstance(name, ProtocolRules):
+        return name
+    for key, rules in PROTOCOLS.items():
+        if key.lower() == str(name).lower():
+            return rules
+    raise ValueError(f"unknown protocol {name!r}; choose one of: {', '.join(PROTOCOLS)}")

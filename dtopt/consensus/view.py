@@ -1,0 +1,92 @@
+"""What a permissioned chain shows the outside world, and nothing more.
+
+The digital twin sees the chain only through these records: the transactions
+that arrived (with their arrival times) and the committed blocks, each with its
+proposer, round, protocol, timestamps and the votes of the validators that voted.
+Bandwidths, who is offline, pool contents and every other piece of simulator
+state stay hidden; the twin must infer them.
+
+Times are seconds of chain time; sizes are MB.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+__all__ = ["BlockRecord", "ChainView", "VoteRecord"]
+
+
+@dataclass(frozen=True)
+class VoteRecord:
+    """One validator's signed, timestamped vote as recorded in a committed block.
+
+    Attributes
+    ----------
+    validator : name of the validator that signed the vote.
+    phase : ``"PREPARE"`` or ``"COMMIT"``.
+    sent_s : chain time at which the validator sent the vote (its own timestamp).
+    """
+
+    validator: str
+    phase: str
+    sent_s: float
+
+
+@dataclass(frozen=True, eq=False)
+class BlockRecord:
+    """A committed block as the chain publishes it.
+
+    Attributes
+    ----------
+    height : position in the chain (0 = first block after genesis).
+    round : consensus round at that height in which the block was committed
+        (0 = first try; each round change adds one).
+    proposer : name of the block producer that proposed it.
+    protocol : consensus protocol in force for this block (``"IBFT"``/``"BigFoot"``).
+    proposed_s : time the proposer sent the PRE-PREPARE.
+    committed_s : time the block became final (a quorum of validators committed it).
+    tx_ids : ids of the transactions it carries, shape ``(n_tx,)``, int64.
+    size_mb : block size (MB).
+    votes : the PREPARE and COMMIT votes the block's certificate carries.
+    switch_to : protocol switch carried by this block (takes effect from the next
+        height), or ``None``.
+    tx_arrival_s : arrival times of the transactions it carries, shape ``(n_tx,)``
+        (public: every transaction was published with its arrival time), so the
+        latency of a block can be scored from any window of the view.
+    """
+
+    height: int
+    round: int
+    proposer: str
+    protocol: str
+    proposed_s: float
+    committed_s: float
+    tx_ids: NDArray[np.int64]
+    size_mb: float
+    votes: tuple[VoteRecord, ...] = ()
+    switch_to: str | None = None
+    tx_arrival_s: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
+
+
+@dataclass(frozen=True, eq=False)
+class ChainView:
+    """The outside view of one time window ``[start_s, end_s)``.
+
+    Attributes
+    ----------
+    start_s, end_s : the window (s).
+    validators : names of the chain's validators (public membership, in order).
+    tx_ids : ids of the transactions that arrived in the window, shape ``(n,)``.
+    tx_arrival_s : their arrival times, shape ``(n,)``, ascending.
+    blocks : blocks committed in the window, in height order.
+    """
+
+    start_s: float
+    end_s: float
+    validators: tuple[str, ...]
+    tx_ids: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    tx_arrival_s: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
+    blocks: tuple[BlockRecord, ...] = ()

@@ -1,0 +1,102 @@
+"""Scoring placements: one in detail, or many at once as a vectorised batch."""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from dtopt.errors import DtoptError
+from dtopt.placement.problem import PlacementProblem
+
+__all__ = ["Evaluation", "batch_total_cost", "evaluate", "server_indices"]
+
+
+@dataclass(frozen=True, eq=False)
+class Evaluation:
+    """A placement scored against a problem.
+
+    Attributes
+    ----------
+    servers : node indices of the servers, ascending, shape ``(k,)``.
+    assignment : shape ``(n,)``, index of the server each node uses (its
+        lowest-latency admissible server; -1 where it has none).
+    feasible : every node has an admissible server.
+    uncovered : indices of the nodes without an admissible server.
+    avg_latency_ms, max_latency_ms : mean and maximum over nodes of the latency to
+        the assigned server (ms); ``None`` when infeasible.
+    avg_error, max_error : mean and maximum twin error over nodes; ``None`` when
+        infeasible.
+    """
+
+    servers: NDArray[np.intp]
+    assignment: NDArray[np.intp]
+    feasible: bool
+    uncovered: NDArray[np.intp]
+    avg_latency_ms: float | None
+    max_latency_ms: float | None
+    avg_error: float | None
+    max_error: float | None
+
+
+def server_indices(problem: PlacementProblem, servers: Iterable[int | str] | ArrayLike) -> NDArray[np.intp]:
+    """Validate a placement given as node indices or names; ascending indices back."""
+    items = list(np.asarray(servers, dtype=object).ravel()) if not isinstance(servers, str) else [servers]
+    if items and all(isinstance(s, str) for s in items):
+        idx = problem.topology.indices(items)  # type: ignore[arg-type]
+    elif all(isinstance(s, numbers.Integral) and not isinstance(s, bool) for s in items):
+        idx = np.asarray(items, dtype=np.intp)
+        if idx.size and (idx.min() < 0 or idx.max() >= problem.n):
+            raise DtoptError(f"server indices must be in 0..{problem.n - 1}")
+    else:
+        raise DtoptError("servers must be all node names or all node indices")
+    if len(set(idx.tolist())) != len(idx):
+        raise DtoptError("servers must be distinct nodes")
+    if len(idx) != problem.k:
+        raise DtoptError(f"a placement has k={problem.k} servers, got {len(idx)}")
+    return np.sort(idx)
+
+
+def evaluate(problem: PlacementProblem, servers: Iterable[int | str] | ArrayLike) -> Evaluation:
+    """Assign every node to its best admissible server in ``servers`` and score it."""
+    idx = server_indices(problem, servers)
+    cost = problem.cost_ms[:, idx]
+    best = np.argmin(cost, axis=1)
+    covered = np.isfinite(cost[np.arange(problem.n), best])
+    assignment = np.where(covered, idx[best], -1)
+    uncovered = np.flatnonzero(~covered)
+    if uncovered.size:
+        return Evaluation(idx, assignment, False, uncovered, None, None, None, None)
+    rows = np.arange(problem.n)
+    latency = problem.latency_ms[rows, assignment]
+    error = problem.error[rows, assignment]
+    return Evaluation(
+        servers=idx,
+        assignment=assignment,
+        feasible=True,
+        uncovered=uncovered,
+        avg_latency_ms=float(latency.mean()),
+        max_latency_ms=float(latency.max()),
+        avg_error=float(error.mean()),
+        max_error=float(error.max()),
+    )
+
+
+def batch_total_cost(cost_ms: NDArray[np.float64], placements: NDArray[np.intp]) -> NDArray[np.float64]:
+    """Total latency (ms, summed over nodes) of many placements at once.
+
+    Parameters
+    ----------
+    cost_ms : shape ``(n, n)``, :attr:`PlacementProblem.cost_ms` (inf = inadmissible).
+    placements : shape ``(B, k)``, server indices of each placement.
+
+    Returns
+    -------
+    shape ``(B,)``: the sum over nodes of the cost to the best server; inf for an
+    infeasible placement. Uses ``B * n * k`` floats of memory: callers batch.
+    """
+    # (B, k, n): server rows of the transposed cost, reduced over servers then nodes.
+    return cost_ms.T[placements].min(axis=1).sum(axis=1)

@@ -1,0 +1,168 @@
+"""Swap moves for the placement heuristics: nearest / second-nearest server arrays.
+
+Shared by ``isapa`` (one random swap at a time), ``interchange`` (best swap of the
+whole neighbourhood) and ``kmpa`` (its repair step).
+
+Every heuristic works on a *penalised* cost matrix: ``cost_ms`` with each
+inadmissible pair (+inf) replaced by a finite penalty ``M > n * max latency``.
+A placement's total penalised cost is then ``total latency + M * uncovered``, and
+``M`` is large enough that ordering placements by it is the lexicographic order
+on (uncovered nodes, total latency): fewer uncovered nodes always win, and among
+feasible placements the total latency decides. Finite numbers keep deltas exact
+(no ``inf - inf``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from dtopt.placement.problem import PlacementProblem
+
+__all__ = ["Penalised", "Servers", "greedy", "local_search", "random_placements"]
+
+# Swaps must improve the total by more than this fraction of it (guards against
+# cycling on floating-point noise).
+_RELATIVE_TOLERANCE = 1e-12
+
+
+@dataclass(frozen=True, eq=False)
+class Penalised:
+    """The penalised cost of a problem.
+
+    Attributes
+    ----------
+    rows : shape ``(n, n)``, ``rows[j, i]`` = cost (ms) of node i served at j: the
+        transpose of ``cost_ms``, C-contiguous so a server's column is one row.
+    penalty_ms : the cost standing for an inadmissible pair, > n * max latency.
+    """
+
+    rows: NDArray[np.float64]
+    penalty_ms: float
+
+    @classmethod
+    def of(cls, problem: PlacementProblem) -> Penalised:
+        """The penalised cost of ``problem``."""
+        cost = problem.cost_ms
+        finite = np.isfinite(cost)
+        penalty_ms = problem.n * float(cost[finite].max()) + 1.0
+        return cls(np.ascontiguousarray(np.where(finite, cost, penalty_ms).T), penalty_ms)
+
+    @property
+    def n(self) -> int:
+        """Number of nodes."""
+        return self.rows.shape[0]
+
+    def totals(self, placements: NDArray[np.intp]) -> NDArray[np.float64]:
+        """Total penalised cost of placements of shape ``(B, k)``, shape ``(B,)``."""
+        return self.rows[placements].min(axis=1).sum(axis=1)
+
+
+@dataclass(frozen=True, eq=False)
+class Servers:
+    """A placement with every node's nearest and second-nearest server.
+
+    Attributes
+    ----------
+    servers : shape ``(k,)``, server node indices.
+    nearest : shape ``(n,)``, position in ``servers`` of each node's cheapest server.
+    d1, d2 : shape ``(n,)``, penalised cost (ms) to the cheapest and the second
+        cheapest server (``d2`` is +inf when k = 1).
+    """
+
+    servers: NDArray[np.intp]
+    nearest: NDArray[np.intp]
+    d1: NDArray[np.float64]
+    d2: NDArray[np.float64]
+
+    @classmethod
+    def of(cls, cost: Penalised, servers: NDArray[np.intp]) -> Servers:
+        """Build the arrays for ``servers`` in O(n k)."""
+        servers = np.asarray(servers, dtype=np.intp)
+        sub = cost.rows[servers]  # (k, n)
+        nearest = np.argmin(sub, axis=0)
+        cols = np.arange(sub.shape[1])
+        d1 = sub[nearest, cols]
+        if len(servers) == 1:
+            return cls(servers, nearest, d1, np.full_like(d1, np.inf))
+        sub = sub.copy()
+        sub[nearest, cols] = np.inf
+        return cls(servers, nearest, d1, sub.min(axis=0))
+
+    @property
+    def total(self) -> float:
+        """Total penalised cost (ms summed over nodes)."""
+        return float(self.d1.sum())
+
+    def swap_costs(self, cost: Penalised, position: int, add: int) -> NDArray[np.float64]:
+        """Each node's cost after replacing ``servers[position]`` by node ``add``; O(n)."""
+        kept = np.where(self.nearest == position, self.d2, self.d1)
+        return np.minimum(cost.rows[add], kept)
+
+    def swapped(self, position: int, add: int) -> NDArray[np.intp]:
+        """The server indices after replacing ``servers[position]`` by ``add``."""
+        servers = self.servers.copy()
+        servers[position] = add
+        return servers
+
+    def best_swap(self, cost: Penalised) -> tuple[float, int, int]:
+        """The best swap of the whole neighbourhood: (delta of the total, position, node added).
+
+        All ``k (n - k)`` swaps are scored at once in O(n (n - k)) array work
+        (fast interchange): adding j changes node i's cost by
+        ``min(c_ij, d1_i) - d1_i`` unless its nearest server is the one removed,
+        in which case the change is ``min(c_ij, d2_i) - d1_i``; the difference is
+        summed per removed server with one matrix product.
+        """
+        k, n = len(self.servers), cost.n
+        candidates = np.setdiff1d(np.arange(n), self.servers)
+        cand = cost.rows[candidates]  # (m, n)
+        with_nearest = np.minimum(cand, self.d1)
+        gain = with_nearest.sum(axis=1) - self.d1.sum()  # (m,): servers kept
+        # (m, n) extra cost when the removed server was the node's nearest.
+        extra = np.minimum(cand, self.d2) - with_nearest
+        owner = np.zeros((k, n))
+        owner[self.nearest, np.arange(n)] = 1.0
+        delta = gain[None, :] + owner @ extra.T  # (k, m)
+        position, column = np.unravel_index(int(np.argmin(delta)), delta.shape)
+        return float(delta[position, column]), int(position), int(candidates[column])
+
+
+def greedy(cost: Penalised, k: int) -> NDArray[np.intp]:
+    """Add servers one at a time, each minimising the total penalised cost.
+
+    The penalty makes each step minimise (uncovered nodes, total latency)
+    lexicographically. O(n^2 k); ties go to the lowest index.
+    """
+    current = np.full(cost.n, np.inf)
+    chosen: list[int] = []
+    for _ in range(k):
+        totals = np.minimum(cost.rows, current).sum(axis=1)
+        totals[chosen] = np.inf
+        j = int(np.argmin(totals))
+        chosen.append(j)
+        current = np.minimum(current, cost.rows[j])
+    return np.asarray(chosen, dtype=np.intp)
+
+
+def local_search(cost: Penalised, servers: NDArray[np.intp], *, until_covered: bool = False) -> Servers:
+    """Best-improvement swaps from ``servers`` until no swap improves.
+
+    With ``until_covered`` stop as soon as every node has an admissible server
+    (a repair step rather than a full local search).
+    """
+    state = Servers.of(cost, servers)
+    while not (until_covered and state.d1.max() < cost.penalty_ms):
+        delta, position, add = state.best_swap(cost)
+        if delta >= -_RELATIVE_TOLERANCE * state.total:
+            break
+        state = Servers.of(cost, state.swapped(position, add))
+    return state
+
+
+def random_placements(rng: np.random.Generator, n: int, k: int, count: int) -> NDArray[np.intp]:
+    """``count`` placements of k distinct nodes, each uniform over k-subsets, shape ``(count, k)``."""
+    # The k smallest of n i.i.d. uniforms are a uniform random k-subset.
+    return np.argpartition(rng.random((count, n)), k - 1, axis=1)[:, :k]

@@ -1,0 +1,267 @@
+"""ISAPA: improved simulated annealing placement (seed 001, Algorithm 2), built on ``simanneal``.
+
+The algorithm: a state is a set of k servers; a move swaps one server for a
+non-server (with probability ``p_neighbour`` a graph neighbour of the removed
+server). The energy is the mean penalised cost (ms): the mean latency, plus a
+penalty larger than any latency total for each node without an admissible
+server, so infeasible placements are left at once and never re-entered. At each
+temperature T, moves are accepted by the Metropolis rule ``exp(-delta / T) > u``,
+u uniform in [0, 1) (the paper reuses its random number as the temperature: a
+typo we do not copy). A counter of accepted worse moves is reset whenever the
+best placement improves; the temperature level ends when it reaches ``num_max``
+(or after ``steps_per_level`` moves, a cap the paper lacks: at low T worse moves
+are almost never accepted, so the counter alone might never end a level). Then
+``T <- rho * T``, from ``T0`` down to ``T_final``.
+
+How much of simanneal is reused, and why. ``Annealer.anneal()`` is one loop with
+an exponential schedule tied to the step count (``T = Tmax * exp(-log(Tmax/Tmin)
+* step / steps)``) and no hook to end a level early, so it cannot run the whole
+of Algorithm 2. It can run one temperature level: with ``Tmax == Tmin == T`` it
+is a constant-temperature Metropolis chain that keeps the best state and returns
+to it at the end. So :class:`PlacementAnnealer` subclasses ``Annealer`` (``move``,
+``energy``, ``copy_state``) and this module drives ``anneal()`` once per level:
+the Metropolis step, the state restore on rejection and the best-state memory
+are simanneal's. The num_max rule lives in ``update()``, simanneal's per-step
+report hook (``updates`` is set so it fires after every step); it counts the
+accepted worse moves and sets simanneal's own ``user_exit`` flag, which ends
+``anneal()``'s loop. Consequences, all deliberate:
+
+- every level starts from the best placement found so far (``anneal()`` returns
+  to its best state), which is the paper's "memory";
+- simanneal draws its acceptance numbers from the module-level :mod:`random`;
+  the solver seeds it from ``seed`` for the run and restores the caller's state
+  afterwards, so runs are reproducible (not thread-safe against other users of
+  :mod:`random`);
+- ``Annealer.__init__`` is not called: it installs a process-wide SIGINT handler
+  (swallowing Ctrl-C for the rest of the process) and fails off the main thread;
+- simanneal's progress printing is replaced: nothing is printed unless
+  ``verbose``, then one line per temperature level on stderr.
+
+Delta evaluation: a move costs O(n) with the nearest / second-nearest arrays of
+:mod:`dtopt.solvers._swap`; only an accepted move pays O(n k) to rebuild them.
+
+Deviations from the paper's algorithm, by default (each can be switched off to
+get the paper's version: ``init="random", polish=False``): the start is the
+greedy placement rather than k random nodes, and the best placement is polished
+at the end by swap local search (``interchange``'s), which stops at a local
+optimum no single swap improves. Temperatures are relative to the instance's
+latency scale (the greedy placement's mean latency), so one default serves 10
+and 700 nodes.
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse
+from numpy.typing import NDArray
+from simanneal import Annealer
+
+from dtopt.placement.problem import PlacementProblem
+from dtopt.solvers._checks import check_bool, check_choice, check_int, check_real, check_seed
+from dtopt.solvers._swap import Penalised, Servers, greedy, local_search, random_placements
+from dtopt.solvers.registry import MethodOutput, register
+
+__all__ = ["PlacementAnnealer", "isapa"]
+
+
+@register("isapa", exact=False, summary="heuristic: improved simulated annealing (seed 001, Algorithm 2)")
+def isapa(
+    problem: PlacementProblem,
+    *,
+    seed: int = 0,
+    T0: float = 0.1,
+    T_final: float = 1e-3,
+    rho: float = 0.85,
+    num_max: int = 30,
+    steps_per_level: int | None = None,
+    p_neighbour: float = 0.5,
+    init: str = "greedy",
+    polish: bool = True,
+    verbose: bool = False,
+) -> MethodOutput:
+    """Simulated annealing over placements with memory and a cap on worse moves.
+
+    Options
+    -------
+    seed : seed of every random draw (moves, acceptance, random start).
+    T0, T_final : start and final temperatures, as fractions of the latency
+        scale (the greedy placement's mean latency, ms): at T0 = 0.1 a move
+        worsening the mean latency by 10% of it is accepted with probability 1/e.
+        0 < T_final < T0.
+    rho : cooling factor, T <- rho * T after each level; in (0, 1).
+    num_max : accepted worse moves (since the last improvement of the best) that
+        end a temperature level; >= 1.
+    steps_per_level : cap on the moves per level; ``None`` for ``max(100, 2 n)``.
+    p_neighbour : probability that the node added is a graph neighbour of the
+        server removed (when it has a non-server neighbour); in [0, 1].
+    init : ``"greedy"`` (default) or ``"random"`` (the paper's start).
+    polish : finish with swap local search from the best placement.
+    verbose : one line per temperature level on stderr.
+    """
+    seed = check_seed("isapa", seed)
+    t0 = check_real("isapa", "T0", T0, lambda v: v > 0, "a positive fraction of the latency scale")
+    t_final = check_real("isapa", "T_final", T_final, lambda v: 0 < v < t0, f"positive and below T0={t0:g}")
+    rho = check_real("isapa", "rho", rho, lambda v: 0 < v < 1, "in (0, 1)")
+    num_max = check_int("isapa", "num_max", num_max, minimum=1)
+    steps = max(100, 2 * problem.n) if steps_per_level is None else steps_per_level
+    steps = check_int("isapa", "steps_per_level", steps, minimum=1)
+    p_neighbour = check_real("isapa", "p_neighbour", p_neighbour, lambda v: 0 <= v <= 1, "in [0, 1]")
+    init = check_choice("isapa", "init", init, ("greedy", "random"))
+    polish = check_bool("isapa", "polish", polish)
+    verbose = check_bool("isapa", "verbose", verbose)
+
+    cost = Penalised.of(problem)
+    n, k = problem.n, problem.k
+    if k == n:
+        return MethodOutput(np.arange(n, dtype=np.intp), "feasible")
+    rng = np.random.default_rng(seed)
+    start = greedy(cost, k)
+    scale_ms = _latency_scale(cost, start)
+    if init == "random":
+        start = random_placements(rng, n, k, 1)[0]
+    annealer = PlacementAnnealer(cost, start, _neighbours(problem), rng, p_neighbour, num_max)
+    annealer.steps = steps
+    annealer.updates = steps + 1  # simanneal then calls update() after every step
+    with _seeded_random(int(rng.integers(2**63))):
+        temperature = t0 * scale_ms
+        while temperature > t_final * scale_ms:
+            annealer.Tmax = annealer.Tmin = temperature
+            annealer.anneal()
+            if verbose:
+                print(
+                    f"isapa: T={temperature:.4g} ms  best={annealer.best_energy:.6g} ms  "
+                    f"steps={annealer.level_steps}  worse accepted={annealer.worse_accepted}",
+                    file=sys.stderr,
+                )
+            temperature *= rho
+    best = annealer.best_state.servers
+    if polish:
+        best = local_search(cost, best).servers
+    return MethodOutput(np.sort(best), "feasible")
+
+
+@dataclass(eq=False)
+class _State:
+    """An annealing state: the servers, a server mask, and lazily built swap arrays.
+
+    ``costs`` (each node's penalised cost, shape ``(n,)``) is always exact, so
+    the energy never accumulates rounding error. ``arrays`` is a cache filled by
+    the first move tried from this state: rejected moves, the common case at low
+    temperature, cost O(n) each and only a kept state pays O(n k). Nothing else
+    changes after construction, so states are shared rather than copied.
+    """
+
+    servers: NDArray[np.intp]
+    is_server: NDArray[np.bool_]
+    costs: NDArray[np.float64]
+    arrays: Servers | None = None
+
+
+class PlacementAnnealer(Annealer):
+    """A simanneal :class:`~simanneal.Annealer` over placements (see the module docstring).
+
+    Parameters
+    ----------
+    cost : the problem's penalised cost.
+    servers : shape ``(k,)``, the starting placement.
+    neighbours : CSR adjacency ``(indptr, indices)`` of the network.
+    rng : draws the moves.
+    p_neighbour : probability of adding a neighbour of the removed server.
+    num_max : accepted worse moves since the last improvement that end a level.
+    """
+
+    def __init__(
+        self,
+        cost: Penalised,
+        servers: NDArray[np.intp],
+        neighbours: tuple[NDArray[np.intp], NDArray[np.intp]],
+        rng: np.random.Generator,
+        p_neighbour: float,
+        num_max: int,
+    ) -> None:
+        # Annealer.__init__ is skipped on purpose: it installs a SIGINT handler.
+        arrays = Servers.of(cost, servers)
+        mask = np.zeros(cost.n, dtype=bool)
+        mask[arrays.servers] = True
+        self.state = _State(arrays.servers, mask, arrays.d1, arrays)
+        self.cost, self.rng = cost, rng
+        self.indptr, self.indices = neighbours
+        self.p_neighbour, self.num_max = p_neighbour, num_max
+        self.level_steps = self.worse_accepted = 0
+
+    def energy(self) -> float:
+        """Mean penalised cost of the state (ms)."""
+        return float(self.state.costs.mean())
+
+    def move(self) -> None:
+        """Swap a random server for a non-server, preferring the removed server's neighbours."""
+        state = self.state
+        if state.arrays is None:  # built once per state, shared by every move tried from it
+            state.arrays = Servers.of(self.cost, state.servers)
+        arrays = state.arrays
+        position = int(self.rng.integers(len(state.servers)))
+        removed = state.servers[position]
+        around = self.indices[self.indptr[removed] : self.indptr[removed + 1]]
+        around = around[~state.is_server[around]]
+        if around.size and self.rng.random() < self.p_neighbour:
+            added = int(around[self.rng.integers(around.size)])
+        else:
+            outside = np.flatnonzero(~state.is_server)
+            added = int(outside[self.rng.integers(outside.size)])
+        mask = state.is_server.copy()
+        mask[removed], mask[added] = False, True
+        self.state = _State(arrays.swapped(position, added), mask, arrays.swap_costs(self.cost, position, added))
+
+    def copy_state(self, state: _State) -> _State:
+        """States are immutable: sharing them is a copy."""
+        return state
+
+    def update(self, step: int, T: float, E: float, acceptance: float | None, improvement: float | None) -> None:
+        """simanneal's per-step hook, here the num_max rule (nothing is printed)."""
+        if step == 0:
+            self.user_exit = False
+            self.level_steps = self.worse_accepted = 0
+            self.best_seen, self.previous = E, E
+            return
+        self.level_steps = step
+        if self.best_energy < self.best_seen:
+            self.best_seen, self.worse_accepted = self.best_energy, 0
+        elif acceptance and E > self.previous:
+            self.worse_accepted += 1
+            self.user_exit = self.worse_accepted >= self.num_max
+        self.previous = E
+
+
+def _latency_scale(cost: Penalised, servers: NDArray[np.intp]) -> float:
+    """Mean latency (ms) of the covered nodes under ``servers``; 1 ms if that is 0."""
+    d1 = Servers.of(cost, servers).d1
+    covered = d1[d1 < cost.penalty_ms]
+    scale = float(covered.mean()) if covered.size else 0.0
+    return scale if scale > 0 else 1.0
+
+
+def _neighbours(problem: PlacementProblem) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
+    """CSR adjacency of the network: node i's neighbours are ``indices[indptr[i]:indptr[i+1]]``."""
+    edges = problem.topology.edges
+    n = problem.n
+    ones = np.ones(len(edges))
+    adjacency = scipy.sparse.coo_array((ones, (edges[:, 0], edges[:, 1])), shape=(n, n))
+    csr = (adjacency + adjacency.T).tocsr()
+    return csr.indptr.astype(np.intp), csr.indices.astype(np.intp)
+
+
+@contextmanager
+def _seeded_random(seed: int) -> Iterator[None]:
+    """Seed the module-level :mod:`random` (simanneal's acceptance draws), then restore it."""
+    saved = random.getstate()
+    random.seed(seed)
+    try:
+        yield
+    finally:
+        random.setstate(saved)

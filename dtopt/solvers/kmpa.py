@@ -1,0 +1,74 @@
+"""KMPA: k-medoids clustering on the latency matrix, repaired to meet eps_max.
+
+The clustering is scikit-learn-extra's ``KMedoids`` with ``metric="precomputed"``
+on the (symmetric) shortest-path latency matrix, seeded through
+``random_state``. Clustering ignores the error bound, so its medoids may leave
+nodes without an admissible server; the repair step then applies best swaps on
+the penalised cost of :mod:`dtopt.solvers._swap` (each swap minimises
+(uncovered nodes, total latency) lexicographically) until every node is covered
+or no swap helps. It stops as soon as the medoids are feasible: KMPA stays the
+clustering benchmark of seed 001, not a local search.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+
+from dtopt.errors import DtoptError
+from dtopt.placement.problem import PlacementProblem
+from dtopt.solvers._checks import check_choice, check_int, check_seed
+from dtopt.solvers._swap import Penalised, local_search
+from dtopt.solvers.registry import MethodOutput, register
+
+__all__ = ["kmpa"]
+
+REBUILD = "pip install --no-build-isolation --no-binary scikit-learn-extra scikit-learn-extra"
+
+
+@register("kmpa", exact=False, summary="heuristic: k-medoids (scikit-learn-extra) on latencies, repaired for eps_max")
+def kmpa(
+    problem: PlacementProblem,
+    *,
+    seed: int = 0,
+    algorithm: str = "pam",
+    init: str = "k-medoids++",
+    max_iter: int = 300,
+) -> MethodOutput:
+    """Cluster the nodes around k medoids, then repair the medoids for eps_max.
+
+    Options
+    -------
+    seed : ``random_state`` of the medoid initialisation.
+    algorithm : ``"pam"`` (default; BUILD then SWAP) or ``"alternate"`` (the
+        k-medians-style iteration: assign, then move each medoid).
+    init : medoid initialisation: ``"k-medoids++"``, ``"heuristic"``, ``"random"``
+        or ``"build"``.
+    max_iter : iteration cap of the clustering; >= 1.
+    """
+    seed = check_seed("kmpa", seed)
+    algorithm = check_choice("kmpa", "algorithm", algorithm, ("pam", "alternate"))
+    init = check_choice("kmpa", "init", init, ("k-medoids++", "heuristic", "random", "build"))
+    max_iter = check_int("kmpa", "max_iter", max_iter, minimum=1)
+    kmedoids = _kmedoids_class()(
+        n_clusters=problem.k, metric="precomputed", method=algorithm, init=init, max_iter=max_iter, random_state=seed
+    )
+    with warnings.catch_warnings():
+        # It warns when a cluster ends up with only its medoid: harmless here.
+        warnings.simplefilter("ignore")
+        medoids = np.asarray(kmedoids.fit(problem.latency_ms).medoid_indices_, dtype=np.intp)
+    repaired = local_search(Penalised.of(problem), medoids, until_covered=True)
+    return MethodOutput(np.sort(repaired.servers), "feasible")
+
+
+def _kmedoids_class() -> Any:
+    try:
+        from sklearn_extra.cluster import KMedoids
+    except (ImportError, ValueError, AttributeError) as err:  # a build against another NumPy fails in any of these
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise DtoptError(
+            f"kmpa needs scikit-learn-extra, which failed to import ({first}); rebuild it against this NumPy: {REBUILD}"
+        ) from None
+    return KMedoids

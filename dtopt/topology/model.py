@@ -1,0 +1,124 @@
+"""A network ready for placement: nodes, links in km, and all-pairs path matrices."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import networkx as nx
+import numpy as np
+from numpy.typing import NDArray
+
+from dtopt.errors import DtoptError
+from dtopt.topology.paths import shortest_paths
+
+__all__ = ["DEFAULT_RATE_KM_PER_MS", "Topology"]
+
+DEFAULT_RATE_KM_PER_MS = 200.0  # light in fibre, about 2/3 of c
+
+
+@dataclass(frozen=True, eq=False)
+class Topology:
+    """An undirected, connected network with link lengths in km.
+
+    Build one with :func:`dtopt.load_topology`; constructing it directly is for
+    callers that already hold clean arrays.
+
+    Attributes
+    ----------
+    name : short name, e.g. ``"Agis"``.
+    source : where it was loaded from (topohub key, file path or ``"networkx.Graph"``).
+    node_names : shape ``(n,)``, unique node names; index ``i`` everywhere below is
+        the node ``node_names[i]``.
+    positions : shape ``(n, 2)``, ``(longitude, latitude)`` in degrees for geographic
+        networks (planar coordinates for synthetic ones); NaN where unknown.
+    edges : shape ``(m, 2)``, links as node-index pairs, each link once.
+    link_length_km : shape ``(m,)``, link lengths in km (finite, >= 0).
+    dropped_nodes : nodes of the source left out by a loading policy.
+    notes : one line per policy that changed the source (collapsed parallel links,
+        imputed coordinates, dropped components...).
+    """
+
+    name: str
+    source: str
+    node_names: tuple[str, ...]
+    positions: NDArray[np.float64]
+    edges: NDArray[np.intp]
+    link_length_km: NDArray[np.float64]
+    dropped_nodes: tuple[str, ...] = ()
+    notes: tuple[str, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        n = len(self.node_names)
+        if n < 2 or len(self.edges) == 0:
+            raise DtoptError(f"topology {self.name!r} has no links (a placement needs a connected network)")
+        if len(set(self.node_names)) != n:
+            raise DtoptError(f"topology {self.name!r} has duplicate node names")
+        lengths = np.asarray(self.link_length_km, dtype=float)
+        if lengths.shape != (len(self.edges),):
+            raise DtoptError("link_length_km must have one entry per link")
+        if not np.all(np.isfinite(lengths)) or np.any(lengths < 0):
+            raise DtoptError(f"topology {self.name!r} has negative, NaN or infinite link lengths")
+        if np.any(np.isinf(self.distance_km)):
+            raise DtoptError(
+                f"topology {self.name!r} is not connected; load it with components='largest'"
+            )
+
+    @property
+    def n_nodes(self) -> int:
+        """Number of nodes n."""
+        return len(self.node_names)
+
+    @property
+    def n_links(self) -> int:
+        """Number of links m."""
+        return len(self.edges)
+
+    @cached_property
+    def _paths(self) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
+        return shortest_paths(self.n_nodes, self.edges, self.link_length_km)
+
+    @property
+    def distance_km(self) -> NDArray[np.float64]:
+        """Shortest-path length between every pair of nodes (km), shape ``(n, n)``."""
+        return self._paths[0]
+
+    @property
+    def hops(self) -> NDArray[np.int64]:
+        """Hops on the latency-shortest path (ties: fewest hops), shape ``(n, n)``.
+
+        Not the minimum hop count: a longer-hop path that is shorter in km wins.
+        """
+        return self._paths[1]
+
+    def latency_ms(self, rate_km_per_ms: float = DEFAULT_RATE_KM_PER_MS) -> NDArray[np.float64]:
+        """Propagation latency along shortest paths (ms), shape ``(n, n)``."""
+        if not np.isfinite(rate_km_per_ms) or rate_km_per_ms <= 0:
+            raise DtoptError(f"propagation rate must be a positive number of km/ms, got {rate_km_per_ms!r}")
+        return self.distance_km / rate_km_per_ms
+
+    @cached_property
+    def _index(self) -> dict[str, int]:
+        return {name: i for i, name in enumerate(self.node_names)}
+
+    def indices(self, names: Iterable[str]) -> NDArray[np.intp]:
+        """Node indices of ``names``; unknown names are a one-line error."""
+        out = []
+        for name in names:
+            if name not in self._index:
+                raise DtoptError(f"topology {self.name!r} has no node named {name!r}")
+            out.append(self._index[name])
+        return np.asarray(out, dtype=np.intp)
+
+    def to_networkx(self) -> nx.Graph:
+        """The network as a ``networkx.Graph`` with node names and ``length_km`` on links."""
+        graph = nx.Graph(name=self.name)
+        for name, (x, y) in zip(self.node_names, self.positions, strict=True):
+            graph.add_node(name, pos=(float(x), float(y)))
+        for (u, v), length in zip(self.edges, self.link_length_km, strict=True):
+            graph.add_edge(self.node_names[u], self.node_names[v], length_km=float(length))
+        return graph
+
+    def __repr__(self) -> str:
+        return f"Topology({self.name!r}, n_nodes={self.n_nodes}, n_links={self.n_links})"

@@ -1,0 +1,146 @@
+"""Analyse: turn one interval's outside view into an estimate of the chain's state.
+
+Reads only what the chain publishes (:mod:`dtopt.consensus.view`) plus the
+chain's static configuration (:class:`~dtopt.twin.oracle.ChainParams`):
+
+* offline validators: those without a single vote in the interval's blocks;
+* per-validator delay: how long after a block's proposal each validator sent its
+  PREPARE (the PRE-PREPARE's transmission, propagation, validation and jitter);
+* upload bandwidth of each proposer: a PREPARE's delay is
+  ``(vote + block size) / bandwidth(proposer) + propagation + block validation +
+  jitter``, so subtracting the known propagation and validation and the estimated
+  jitter leaves the transmission time. Exponential jitter has standard deviation
+  equal to its mean, so the spread of one block's delays over the receivers
+  estimates the jitter;
+* arrival rate: arrivals over the interval length; backlog from the monitor.
+
+Validators that proposed nothing in the interval keep their last estimate
+(``prior_bandwidth_mbps`` before any evidence).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from dtopt.consensus.protocols import MessageKind
+from dtopt.errors import DtoptError
+from dtopt.twin.monitor import IntervalData, IntervalDataError
+from dtopt.twin.oracle import ChainParams, OracleState
+
+__all__ = ["Analyser", "Estimate"]
+
+
+@dataclass(frozen=True, eq=False)
+class Estimate:
+    """The twin's belief about the chain at the end of an interval.
+
+    Attributes
+    ----------
+    t_s : end of the analysed interval (s).
+    state : the oracle input built from the estimate.
+    offline : validators inferred offline.
+    delay_s : each validator's mean PREPARE delay after a proposal, shape ``(N,)`` (s);
+        NaN where the interval holds no vote of it.
+    measured : which validators' bandwidths were measured in this interval, ``(N,)`` bool.
+    n_blocks : blocks the estimate rests on.
+    """
+
+    t_s: float
+    state: OracleState
+    offline: tuple[str, ...]
+    delay_s: NDArray[np.float64]
+    measured: NDArray[np.bool_]
+    n_blocks: int
+
+
+class Analyser:
+    """Estimates the state from interval data, remembering bandwidths across intervals.
+
+    Parameters
+    ----------
+    params : the chain's static configuration.
+    prior_bandwidth_mbps : bandwidth assumed for a validator never seen proposing (MB/s).
+    """
+
+    def __init__(self, params: ChainParams, prior_bandwidth_mbps: float = 1.0) -> None:
+        if not np.isfinite(prior_bandwidth_mbps) or prior_bandwidth_mbps <= 0:
+            raise DtoptError(
+                f"prior_bandwidth_mbps must be a finite number > 0, got {prior_bandwidth_mbps!r}"
+            )
+        self.params = params
+        self.index = {name: i for i, name in enumerate(params.validators)}
+        self.bandwidth_mbps = np.full(len(params.validators), float(prior_bandwidth_mbps))
+        self.jitter_s = 0.0
+
+    def analyse(self, data: IntervalData) -> Estimate:
+        """Estimate the state at the end of ``data``'s interval.
+
+        Raises :class:`IntervalDataError` if the interval has no committed block
+        (nothing to infer the validators' state from).
+        """
+        view = data.view
+        p = self.params
+        n = len(p.validators)
+        if not view.blocks:
+            raise IntervalDataError(f"no committed block in [{view.start_s:g}, {view.end_s:g}) s to analyse")
+        voted = np.zeros(n, dtype=bool)
+        delay_sum = np.zeros(n)
+        delay_count = np.zeros(n)
+        transmission: dict[int, list[float]] = {}
+        spreads = []
+        for block in view.blocks:
+            proposer = self.index[block.proposer]
+            for vote in block.votes:
+                voted[self.index[vote.validator]] = True
+            prepares = [
+                (self.index[v.validator], v.sent_s)
+                for v in block.votes
+                if v.phase == MessageKind.PREPARE.value and v.validator != block.proposer
+            ]
+            if not prepares:
+                continue
+            who = np.array([i for i, _ in prepares])
+            delay = np.array([s for _, s in prepares]) - block.proposed_s
+            np.add.at(delay_sum, who, delay)
+            np.add.at(delay_count, who, 1)
+            residual = delay - p.propagation_s[proposer, who] - p.costs.validation_s(MessageKind.PRE_PREPARE)
+            transmission.setdefault(proposer, []).append(
+                (float(residual.mean()), float(p.costs.size_mb(MessageKind.PRE_PREPARE, block.size_mb)))
+            )
+            if residual.size > 1:
+                spreads.append(float(residual.std(ddof=1)))
+        if spreads:
+            self.jitter_s = float(np.median(spreads))
+        measured = np.zeros(n, dtype=bool)
+        for proposer, samples in transmission.items():
+            seconds = np.array([s for s, _ in samples]) - self.jitter_s
+            size_mb = np.array([m for _, m in samples])
+            ok = seconds > 0
+            if ok.any():
+                self.bandwidth_mbps[proposer] = float(np.median(size_mb[ok] / seconds[ok]))
+                measured[proposer] = True
+
+        offline = tuple(name for name, i in self.index.items() if not voted[i])
+        span_s = view.end_s - view.start_s
+        state = OracleState(
+            online=voted,
+            bandwidth_mbps=self.bandwidth_mbps.copy(),
+            tx_rate_per_s=len(view.tx_ids) / span_s,
+            jitter_s=self.jitter_s,
+            backlog_tx=data.backlog_tx,
+            backlog_age_s=data.backlog_age_s,
+            next_height=view.blocks[-1].height + 1,
+        )
+        with np.errstate(invalid="ignore"):
+            delay_s = delay_sum / delay_count
+        return Estimate(
+            t_s=view.end_s,
+            state=state,
+            offline=offline,
+            delay_s=delay_s,
+            measured=measured,
+            n_blocks=len(view.blocks),
+        )

@@ -1,0 +1,33 @@
+"""Execute: hand the decision to one trusted block producer."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from dtopt.consensus.protocols import proposer_index
+from dtopt.twin.oracle import OracleState
+
+__all__ = ["choose_producer", "execute"]
+
+
+def choose_producer(state: OracleState, validators: Sequence[str], trusted: Sequence[str]) -> str | None:
+    """The trusted producer believed online that proposes soonest, or ``None``.
+
+    Walks the proposer rotation from the next height, so the switch rides on the
+    earliest block a trusted, online producer will propose.
+    """
+    n = len(validators)
+    order = proposer_index(state.next_height + np.arange(n), 0, n)
+    allowed = set(trusted)
+    for i in order:
+        if state.online[i] and validators[i] in allowed:
+            return validators[i]
+    return None
+
+
+def execute(chain: Any, protocol: str, producer: str) -> None:
+    """Ask ``producer`` to carry the switch to ``protocol`` in its next block."""
+    chain.request_switch(protocol, producer)

@@ -1,0 +1,48 @@
+"""Plan: the oracle's predictions for every what-if scenario under every protocol."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from dtopt.errors import DtoptError
+from dtopt.twin.oracle import OraclePrediction, RoundOracle
+from dtopt.twin.scenarios import WhatIf
+
+__all__ = ["Plan", "make_plan"]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Predictions indexed by ``(scenario name, protocol)``.
+
+    Attributes
+    ----------
+    scenarios : scenario names, in generator order.
+    protocols : protocols simulated.
+    predictions : ``{(scenario, protocol): OraclePrediction}``.
+    """
+
+    scenarios: tuple[str, ...]
+    protocols: tuple[str, ...]
+    predictions: dict[tuple[str, str], OraclePrediction]
+
+    def latency_s(self, scenario: str) -> dict[str, float]:
+        """Predicted mean transaction latency of each protocol in ``scenario`` (s)."""
+        if scenario not in self.scenarios:
+            raise DtoptError(f"unknown scenario {scenario!r}; the plan has {', '.join(self.scenarios)}")
+        return {p: self.predictions[(scenario, p)].mean_tx_latency_s for p in self.protocols}
+
+
+def make_plan(
+    oracle: RoundOracle, scenarios: Sequence[WhatIf], protocols: Sequence[str], horizon_s: float
+) -> Plan:
+    """Run ``oracle`` over all ``scenarios`` (one batched call per protocol)."""
+    if not protocols:
+        raise DtoptError("need at least one protocol to plan with")
+    names = tuple(s.name for s in scenarios)
+    predictions: dict[tuple[str, str], OraclePrediction] = {}
+    for protocol in protocols:
+        results = oracle.predict_many([s.state for s in scenarios], protocol, horizon_s)
+        predictions.update({(name, protocol): r for name, r in zip(names, results, strict=True)})
+    return Plan(scenarios=names, protocols=tuple(protocols), predictions=predictions)

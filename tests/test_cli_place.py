@@ -1,0 +1,99 @@
+"""`dtopt place` and `dtopt topologies` from the command line."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import subprocess
+import sys
+
+import pytest
+
+from dtopt import PlacementResult
+from dtopt.cli import main
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_place_json_milp_and_eopa_agree(capsys) -> None:
+    results = {}
+    for method in ("milp", "eopa"):
+        code, out, _ = run(capsys, "place", "--topology", "Agis", "-k", "4", "--method", method, "--json")
+        assert code == 0
+        payload = json.loads(out)
+        assert set(payload) == {f.name for f in dataclasses.fields(PlacementResult)}
+        results[method] = payload
+    assert results["milp"]["avg_latency_ms"] == pytest.approx(results["eopa"]["avg_latency_ms"], rel=1e-9)
+    assert results["milp"]["status"] == results["eopa"]["status"] == "optimal"
+    assert "St Louis" in results["milp"]["servers"] or results["milp"]["servers"]  # names, not indices
+    assert all(isinstance(s, str) for s in results["milp"]["servers"])
+
+
+def test_place_human_summary(capsys) -> None:
+    code, out, _ = run(capsys, "place", "--topology", "Agis", "-k", "2", "--method", "eopa", "--eps-max", "none")
+    assert code == 0
+    assert "Agis: 25 nodes, 30 links; k=2, eps_max=none" in out
+    assert "eopa: optimal" in out and "avg latency" in out
+
+
+def test_place_infeasible_is_a_status_not_an_error(capsys) -> None:
+    code, out, _ = run(capsys, "place", "-t", "Agis", "-k", "1", "--eps-max", "0.01", "--json")
+    payload = json.loads(out)
+    assert code == 0 and payload["status"] == "infeasible"
+    assert "smallest feasible eps_max" in payload["reason"]
+
+
+def test_topologies_lists_counts(capsys) -> None:
+    code, out, _ = run(capsys, "topologies", "--group", "topozoo", "--json")
+    rows = {row["key"]: row for row in json.loads(out)}
+    assert code == 0 and rows["topozoo/Agis"] == {"key": "topozoo/Agis", "n_nodes": 25, "n_links": 30}
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["place", "-t", "Agiss", "-k", "2"],
+        ["place", "-t", "tests/data/malformed.gml", "-k", "2"],
+        ["place", "-t", "tests/data/zoo_raw.graphml", "-k", "2"],
+        ["place", "-t", "Agis", "-k", "0"],
+        ["place", "-t", "Agis", "-k", "99"],
+        ["place", "-t", "Agis", "-k", "2", "--alpha", "3"],
+        ["place", "-t", "Agis", "-k", "2", "--beta", "-1"],
+        ["place", "-t", "Agis", "-k", "2", "--eps-max", "-0.1"],
+        ["place", "-t", "Agis", "-k", "2", "--eps-max", "lots"],
+        ["place", "-t", "Agis", "-k", "2", "--rate", "0"],
+        ["place", "-t", "Agis", "-k", "2", "--method", "magic"],
+        ["place", "-t", "Agis", "-k", "2", "--solver", "no-such-solver"],
+        ["place", "-t", "Agis", "-k", "2", "--solver", "cbc"],
+        ["place", "-t", "Agis", "-k", "2", "-o", "nonsense"],
+        ["place", "-t", "Agis", "-k", "2", "--missing-coordinates", "maybe"],
+        ["topologies", "--group", "zoo"],
+    ],
+)
+def test_bad_input_exits_2_with_one_line(capsys, argv) -> None:
+    code, out, err = run(capsys, *argv)
+    assert code == 2
+    assert out == ""
+    assert len(err.strip().splitlines()) == 1 and err.startswith("dtopt: error: ")
+
+
+@pytest.mark.parametrize("argv", [["place", "-t", "Agis", "-k", "2.5"], ["place", "-k", "2"], ["nosuchcommand"]])
+def test_usage_errors_exit_2_with_one_line(capsys, argv) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    err = capsys.readouterr().err
+    assert exc.value.code == 2
+    assert len(err.strip().splitlines()) == 1 and "error:" in err
+
+
+def test_console_entry_point_has_no_traceback() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "dtopt", "place", "-t", "Agis", "-k", "77"], capture_output=True, text=True
+    )
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.strip() == "dtopt: error: k must be between 1 and the number of nodes (25), got 77"
