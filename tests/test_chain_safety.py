@@ -7,7 +7,6 @@ import pytest
 
 from dtopt.consensus import Chain, Regime, Scenario, load_scenario, random_propagation_s, run_chain
 
-
 CHURN_UNTIL_S = 120.0
 END_S = 170.0
 
@@ -55,7 +54,7 @@ def test_no_two_nodes_ever_commit_different_blocks_at_a_height_and_the_chain_rec
         assert [b.height for b in blocks] == list(range(len(blocks)))
         # liveness: once everyone is back, the chain moves again and every node catches up
         assert blocks[-1].committed_s > END_S - 15.0, f"seed {seed}: no progress after the churn"
-        assert min(len(c) for c in chains) >= len(blocks) - 3
+        assert min(len(c) for c in chains) >= len(blocks) - 1
         total_blocks += len(blocks)
         total_round_changes += chain.messages_sent["ROUND-CHANGE"]
         total_commits_after_rc += sum(b.round > 0 for b in blocks)

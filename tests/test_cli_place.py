@@ -34,7 +34,9 @@ def test_place_json_milp_and_eopa_agree(capsys) -> None:
 
 
 def test_place_human_summary(capsys) -> None:
-    code, out, _ = run(capsys, "place", "--topology", "Agis", "-k", "2", "--method", "eopa", "--eps-max", "none")
+    code, out, _ = run(
+        capsys, "place", "--topology", "Agis", "-k", "2", "--method", "eopa", "--eps-max", "none"
+    )
     assert code == 0
     assert "Agis: 25 nodes, 30 links; k=2, eps_max=none" in out
     assert "eopa: optimal" in out and "avg latency" in out
@@ -81,7 +83,9 @@ def test_bad_input_exits_2_with_one_line(capsys, argv) -> None:
     assert len(err.strip().splitlines()) == 1 and err.startswith("dtopt: error: ")
 
 
-@pytest.mark.parametrize("argv", [["place", "-t", "Agis", "-k", "2.5"], ["place", "-k", "2"], ["nosuchcommand"]])
+@pytest.mark.parametrize(
+    "argv", [["place", "-t", "Agis", "-k", "2.5"], ["place", "-k", "2"], ["nosuchcommand"]]
+)
 def test_usage_errors_exit_2_with_one_line(capsys, argv) -> None:
     with pytest.raises(SystemExit) as exc:
         main(argv)

@@ -33,10 +33,11 @@ def brute_force(problem: PlacementProblem) -> float | None:
     hops = {s: {} for s in names}
     for s in names:
         for t in names:
-            hops[s][t] = min(
-                len(p) - 1
-                for p in nx.all_shortest_paths(graph, s, t, weight="length_km")
-            ) if s != t else 0
+            hops[s][t] = (
+                min(len(p) - 1 for p in nx.all_shortest_paths(graph, s, t, weight="length_km"))
+                if s != t
+                else 0
+            )
     best = None
     for servers in itertools.combinations(names, problem.k):
         total = 0.0
@@ -212,5 +213,22 @@ def test_no_nan_or_inf_in_results() -> None:
     for seed in range(40):
         problem = random_problem(seed)
         result = solve(problem, "eopa")
-        for value in (result.avg_latency_ms, result.max_latency_ms, result.avg_error, result.bound, result.gap):
+        for value in (
+            result.avg_latency_ms,
+            result.max_latency_ms,
+            result.avg_error,
+            result.bound,
+            result.gap,
+        ):
             assert value is None or math.isfinite(value)
+
+
+def test_milp_highs_options(agis) -> None:
+    problem = PlacementProblem(agis, 3)
+    exact = solve(problem, "eopa")
+    tuned = solve(problem, "milp", highs_options={"presolve": "off", "threads": 1})
+    assert tuned.avg_latency_ms == pytest.approx(exact.avg_latency_ms, rel=1e-9)
+    with pytest.raises(DtoptError, match="HiGHS rejected option"):
+        solve(problem, "milp", highs_options={"no_such_option": 1})
+    with pytest.raises(DtoptError, match="highs_options must be a dict"):
+        solve(problem, "milp", highs_options=["presolve"])

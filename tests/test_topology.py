@@ -44,7 +44,9 @@ def reference_paths(graph: nx.Graph) -> tuple[np.ndarray, np.ndarray]:
     return dist, hops
 
 
-@pytest.mark.parametrize("key", ["topozoo/Agis", "topozoo/TataNld", "sndlib/germany50", "gabriel/25/0", "Abilene"])
+@pytest.mark.parametrize(
+    "key", ["topozoo/Agis", "topozoo/TataNld", "sndlib/germany50", "gabriel/25/0", "Abilene"]
+)
 def test_path_matrices_match_networkx(key: str) -> None:
     topo = load_topology(key)
     dist, hops = reference_paths(topo.to_networkx())
@@ -114,14 +116,16 @@ def test_parallel_links_collapse_to_the_shortest() -> None:
 
 def test_raw_zoo_graphml_policies() -> None:
     path = DATA / "zoo_raw.graphml"
-    with pytest.raises(DtoptError, match="without coordinates.*'Hub'"):
+    with pytest.raises(DtoptError, match=r"without coordinates.*'Hub'"):
         load_topology(path)
     imputed = load_topology(path, missing_coordinates="impute")
     assert imputed.n_nodes == 6 and set(imputed.dropped_nodes) == {"Isle1", "Isle2"}
     hub = imputed.indices(["Hub"])[0]
     london, manchester = imputed.indices(["London", "Manchester"])
     # Imputed at the mean of its two located neighbours.
-    np.testing.assert_allclose(imputed.positions[hub], (imputed.positions[london] + imputed.positions[manchester]) / 2)
+    np.testing.assert_allclose(
+        imputed.positions[hub], (imputed.positions[london] + imputed.positions[manchester]) / 2
+    )
     dropped = load_topology(path, missing_coordinates="drop")
     assert "Hub" not in dropped.node_names and "Hub" in dropped.dropped_nodes
     fixed = load_topology(path, missing_coordinates=123.0)

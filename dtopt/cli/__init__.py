@@ -30,7 +30,9 @@ def build_parser() -> argparse.ArgumentParser:
     """The full ``dtopt`` parser with every sub-command registered."""
     import importlib
 
-    parser = _Parser(prog="dtopt", description="Optimisation toolkit for digital twins of blockchain systems.")
+    parser = _Parser(
+        prog="dtopt", description="Optimisation toolkit for digital twins of blockchain systems."
+    )
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     for name in _COMMANDS:
         importlib.import_module(f"dtopt.cli.{name}").register(sub)

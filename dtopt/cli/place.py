@@ -19,14 +19,24 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Place k digital-twin servers so that the mean synchronisation latency is minimal "
         "while every node's twin error stays within eps_max.",
     )
-    parser.add_argument("--topology", "-t", required=True, help="topohub key, Topology Zoo name, or GML/GraphML path")
-    parser.add_argument("-k", type=int, required=True, help="number of servers")
-    parser.add_argument("--method", "-m", default="milp", help=f"one of: {', '.join(available_methods())} (default milp)")
     parser.add_argument(
-        "--eps-max", default=str(DEFAULT_EPS_MAX), help=f"twin-error bound, or 'none' (default {DEFAULT_EPS_MAX})"
+        "--topology", "-t", required=True, help="topohub key, Topology Zoo name, or GML/GraphML path"
     )
-    parser.add_argument("--alpha", type=float, default=DEFAULT_ALPHA, help=f"error scale (default {DEFAULT_ALPHA})")
-    parser.add_argument("--beta", type=float, default=DEFAULT_BETA, help=f"per-hop loss (default {DEFAULT_BETA})")
+    parser.add_argument("-k", type=int, required=True, help="number of servers")
+    parser.add_argument(
+        "--method", "-m", default="milp", help=f"one of: {', '.join(available_methods())} (default milp)"
+    )
+    parser.add_argument(
+        "--eps-max",
+        default=str(DEFAULT_EPS_MAX),
+        help=f"twin-error bound, or 'none' (default {DEFAULT_EPS_MAX})",
+    )
+    parser.add_argument(
+        "--alpha", type=float, default=DEFAULT_ALPHA, help=f"error scale (default {DEFAULT_ALPHA})"
+    )
+    parser.add_argument(
+        "--beta", type=float, default=DEFAULT_BETA, help=f"per-hop loss (default {DEFAULT_BETA})"
+    )
     parser.add_argument(
         "--rate", type=float, default=DEFAULT_RATE_KM_PER_MS, help="propagation rate in km/ms (default 200)"
     )
@@ -34,14 +44,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--time-limit", type=float, help="time limit in s (milp)")
     parser.add_argument("--solver", help="Pyomo solver for milp (default highs)")
     parser.add_argument(
-        "--option", "-o", action="append", default=[], metavar="NAME=VALUE", help="any method option (repeatable)"
+        "--option",
+        "-o",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="any method option (repeatable)",
     )
     parser.add_argument(
         "--missing-coordinates",
         default="refuse",
         help="nodes without coordinates: refuse (default), impute, drop, or a link length in km",
     )
-    parser.add_argument("--components", default="largest", help="disconnected input: largest (default) or refuse")
+    parser.add_argument(
+        "--components", default="largest", help="disconnected input: largest (default) or refuse"
+    )
     parser.add_argument("--json", action="store_true", help="print the result as one JSON object")
     parser.set_defaults(func=run)
 
@@ -53,7 +70,12 @@ def run(args: argparse.Namespace) -> int:
         components=args.components,
     )
     problem = PlacementProblem(
-        topology, args.k, eps_max=_eps_max(args.eps_max), alpha=args.alpha, beta=args.beta, rate_km_per_ms=args.rate
+        topology,
+        args.k,
+        eps_max=_eps_max(args.eps_max),
+        alpha=args.alpha,
+        beta=args.beta,
+        rate_km_per_ms=args.rate,
     )
     options = dict(_option(text) for text in args.option)
     for name, value in (("seed", args.seed), ("time_limit_s", args.time_limit), ("solver", args.solver)):

@@ -12,7 +12,9 @@ from dtopt.topology import list_topologies
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("topologies", help="list the available networks with node and link counts")
     parser.add_argument("--group", help="only one group: topozoo, sndlib, gabriel, backbone, caida")
-    parser.add_argument("--min-nodes", type=int, default=0, help="only networks with at least this many nodes")
+    parser.add_argument(
+        "--min-nodes", type=int, default=0, help="only networks with at least this many nodes"
+    )
     parser.add_argument("--json", action="store_true", help="print a JSON list")
     parser.set_defaults(func=run)
 

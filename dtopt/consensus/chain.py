@@ -67,15 +67,75 @@ class Chain:
     """
 
     __slots__ = (
-        "_arrival_s", "_b_height", "_b_proposed_s", "_b_proposer", "_b_protocol", "_b_round",
-        "_b_size", "_b_switch", "_b_tx0", "_b_tx1", "_bandwidth", "_canonical", "_chain", "_commit_armed", "_commit_q",
-        "_committed_at", "_costs", "_epoch", "_fast_q", "_final_count", "_final_q", "_finalized_height",
-        "_followers", "_head_protocol", "_height", "_jitter", "_jitter_buf", "_jitter_pos", "_jitter_s",
-        "_msg_count", "_names", "_online", "_online_np", "_others", "_pending", "_pending_switch",
-        "_pp_block", "_prep_q", "_prepares", "_commits", "_proposed", "_protocol_idx", "_prop", "_prop_rows",
-        "_queue", "_rc", "_rc_q", "_records", "_round", "_round_start", "_rules", "_scenario", "_sent_commit",
-        "_seq", "_skip_q", "_syncing", "_tx_end", "_tx_rng", "_tx_until_s", "_validators", "_vote_log",
-        "_voted_block", "_voted_round", "_vpos", "now_s", "safety_violations",
+        "_act_q",
+        "_arrival_s",
+        "_b_height",
+        "_b_proposed_s",
+        "_b_proposer",
+        "_b_protocol",
+        "_b_round",
+        "_b_size",
+        "_b_switch",
+        "_b_tx0",
+        "_b_tx1",
+        "_bandwidth",
+        "_canonical",
+        "_chain",
+        "_commit_armed",
+        "_commit_q",
+        "_commits",
+        "_committed_at",
+        "_costs",
+        "_epoch",
+        "_established",
+        "_fast_q",
+        "_final_count",
+        "_final_q",
+        "_finalized_height",
+        "_followers",
+        "_head_protocol",
+        "_height",
+        "_jitter",
+        "_jitter_buf",
+        "_jitter_pos",
+        "_jitter_s",
+        "_msg_count",
+        "_names",
+        "_online",
+        "_online_np",
+        "_others",
+        "_pending",
+        "_pending_switch",
+        "_pp_block",
+        "_prep_q",
+        "_prepares",
+        "_prop",
+        "_prop_rows",
+        "_proposed",
+        "_protocol_idx",
+        "_queue",
+        "_rc",
+        "_rc_high",
+        "_rc_q",
+        "_records",
+        "_round",
+        "_round_start",
+        "_rules",
+        "_scenario",
+        "_sent_commit",
+        "_seq",
+        "_skip_q",
+        "_syncing",
+        "_tx_end",
+        "_tx_rng",
+        "_tx_until_s",
+        "_validators",
+        "_vote_log",
+        "_voted_block",
+        "_voted_round",
+        "_vpos",
+        "now_s",
+        "safety_violations",
     )
 
     def __init__(self, scenario: Scenario, protocol: str = "IBFT", seed: int = 0) -> None:
@@ -88,7 +148,7 @@ class Chain:
         seed = int(seed)
         self._tx_rng = np.random.default_rng([seed, 1])
         self._jitter = np.random.default_rng([seed, 2])
-        self._jitter_buf: list[float] = []
+        self._jitter_buf = np.zeros(0)
         self._jitter_pos = 0
 
         k = scenario.n_nodes
@@ -104,6 +164,7 @@ class Chain:
             next((c for c in range(m + 1) if r.commits_on_prepares(c, m)), m + 1) for r in self._rules
         ]
         self._prep_q = [next(c for c in range(m + 1) if r.sends_commit(c, np.inf, m)) for r in self._rules]
+        self._act_q = [min(fast, prep) for fast, prep in zip(self._fast_q, self._prep_q, strict=True)]
         self._commit_q = self._rules[0].commit_quorum(m)
         self._rc_q = self._rules[0].round_change_quorum(m)
         self._skip_q = self._rules[0].round_skip_quorum(m)
@@ -136,6 +197,8 @@ class Chain:
         self._prepares: list[dict[int, int]] = [{} for _ in range(k)]  # round -> sender bitmask
         self._commits: list[dict[int, int]] = [{} for _ in range(k)]
         self._rc: list[dict[int, list[int]]] = [{} for _ in range(k)]  # round -> [mask, best_r, best_b]
+        self._rc_high: list[list[int]] = [[-1] * m for _ in range(k)]  # highest RC round per sender
+        self._established = [True] * k  # whether the current round started (else awaiting RC quorum)
         self._pending: list[list[tuple]] = [[] for _ in range(k)]  # messages for height + 1
         self._syncing = [False] * k
         self._chain: list[list[int]] = [[] for _ in range(k)]
@@ -207,7 +270,7 @@ class Chain:
                     deliver(t, kind, i, j, h, r, b, x)
             elif kind == _TIMER:
                 if x == self._epoch[i] and self._online[i]:
-                    self._enter_round(i, r + 1, t, send_rc=True)
+                    self._timeout(i, r, t)
             elif kind == _SEND_COMMIT:
                 if x == self._epoch[i] and self._online[i]:
                     self._send_commit(i, h, r, b, t)
@@ -363,9 +426,13 @@ class Chain:
         self._prepares[i] = {r: own} if self._voted_round[i] == r else {}
         self._commits[i] = {r: own} if self._sent_commit[i] == r else {}
         self._rc[i] = {}
+        self._rc_high[i] = [-1] * len(self._validators)
         self._pp_block[i] = -1
         if self._vpos[i] >= 0:
-            self._start_round(i, t)
+            if self._established[i]:
+                self._start_round(i, t)
+            else:
+                self._enter_round(i, self._round[i], t)
         peers = [j for j in range(self._scenario.n_nodes) if j != i and self._online[j]]
         if peers:
             best = max(peers, key=lambda j: (self._height[j], -j))
@@ -380,6 +447,7 @@ class Chain:
         self._proposed[i] = self._sent_commit[i] = -1
         self._pp_block[i] = -1
         self._prepares[i], self._commits[i], self._rc[i] = {}, {}, {}
+        self._rc_high[i] = [-1] * len(self._validators)
         self._start_round(i, t)
         pending, self._pending[i] = self._pending[i], []
         h = self._height[i]
@@ -388,7 +456,12 @@ class Chain:
                 self._deliver(t, kind, i, j, mh, r, b, x)
 
     def _start_round(self, i: int, t: float) -> None:
-        """Arm the round timer and, for the round-0 proposer, schedule the proposal."""
+        """Node ``i``'s round starts now: arm the round timer; its proposer proposes.
+
+        Round 0 starts when the previous block is committed; a later round when the
+        node holds a quorum of ROUND-CHANGEs for it (or its PRE-PREPARE arrives).
+        """
+        self._established[i] = True
         self._round_start[i] = t
         self._epoch[i] += 1
         epoch, h, r = self._epoch[i], self._height[i], self._round[i]
@@ -397,7 +470,8 @@ class Chain:
         if self._is_proposer(i, h, r) and self._proposed[i] != r:
             if r == 0:
                 chain = self._chain[i]
-                ready = t if not chain else max(t, self._b_proposed_s[chain[-1]] + scenario.min_block_interval_s)
+                parent_s = self._b_proposed_s[chain[-1]] if chain else -np.inf
+                ready = max(t, parent_s + scenario.min_block_interval_s)
                 self._push(ready + self._costs.create_block_s, _PROPOSE, i, i, h, r, -1, epoch)
             else:
                 self._check_rc_quorum(i, r, t)
@@ -405,16 +479,36 @@ class Chain:
     def _is_proposer(self, i: int, h: int, r: int) -> bool:
         return self._validators[proposer_index(h, r, len(self._validators))] == i
 
-    def _enter_round(self, i: int, r: int, t: float, send_rc: bool) -> None:
-        """Move node ``i`` to a higher round of its height (timeout, round skip or PRE-PREPARE)."""
+    def _timeout(self, i: int, r: int, t: float) -> None:
+        """Round timer of node ``i`` expired.
+
+        In a started round it moves on to the next round. A node still waiting for
+        the ROUND-CHANGE quorum of its round re-sends its ROUND-CHANGE instead of
+        running further ahead (PBFT's view-change timer), so a node that is alone
+        cannot race through rounds the others would then have to catch up with.
+        """
+        if self._established[i]:
+            self._enter_round(i, r + 1, t)
+        else:
+            self._send_rc(i, t)
+            timeout_s = self._scenario.round_timeout_s
+            self._push(t + timeout_s, _TIMER, i, i, self._height[i], r, -1, self._epoch[i])
+
+    def _enter_round(self, i: int, r: int, t: float) -> None:
+        """Move node ``i`` to the higher round ``r``: send ROUND-CHANGE, await its quorum."""
         self._round[i] = r
         self._pp_block[i] = -1
-        if send_rc:
-            h = self._height[i]
-            vr, vb = self._voted_round[i], self._voted_block[i]
-            self._broadcast(t, _RC, i, h, r, vb, vr, self._costs.vote_size_mb)
-            self._count_rc(i, self._vpos[i], r, vr, vb)
-        self._start_round(i, t)
+        self._established[i] = False
+        self._epoch[i] += 1
+        self._push(t + self._scenario.round_timeout_s, _TIMER, i, i, self._height[i], r, -1, self._epoch[i])
+        if self._send_rc(i, t) >= self._rc_q:
+            self._start_round(i, t)
+
+    def _send_rc(self, i: int, t: float) -> int:
+        """Broadcast ROUND-CHANGE for ``i``'s round with its latest vote; returns the RCs held."""
+        r, vr, vb = self._round[i], self._voted_round[i], self._voted_block[i]
+        self._broadcast(t, _RC, i, self._height[i], r, vb, vr, self._costs.vote_size_mb)
+        return self._count_rc(i, self._vpos[i], r, vr, vb)
 
     def _count_rc(self, i: int, v: int, r: int, voted_r: int, voted_b: int) -> int:
         entry = self._rc[i].get(r)
@@ -435,7 +529,8 @@ class Chain:
         if entry is None or entry[0].bit_count() < self._rc_q or self._proposed[i] == r:
             return
         self._proposed[i] = r  # reserve: one proposal per (height, round)
-        self._push(t + self._costs.create_block_s, _PROPOSE, i, i, self._height[i], r, entry[2], self._epoch[i])
+        h, ready = self._height[i], t + self._costs.create_block_s
+        self._push(ready, _PROPOSE, i, i, h, r, entry[2], self._epoch[i])
 
     def _propose(self, i: int, h: int, r: int, b: int, t: float) -> None:
         """Send the PRE-PREPARE of ``(h, r)`` (``b`` a locked block, or -1 for a fresh one)."""
@@ -496,28 +591,36 @@ class Chain:
         if r < cur:
             return
         v = self._vpos[j]
+        # counts below the lowest threshold cannot change anything: skip the full check
         if kind == _PREPARE:
             masks = self._prepares[i]
-            masks[r] = masks.get(r, 0) | (1 << v)
-            if r == cur and self._pp_block[i] >= 0:
+            mask = masks[r] = masks.get(r, 0) | (1 << v)
+            if r == cur and self._pp_block[i] >= 0 and mask.bit_count() >= self._act_q[self._protocol_idx[i]]:
                 self._check(i, t)
         elif kind == _COMMIT:
             masks = self._commits[i]
-            masks[r] = masks.get(r, 0) | (1 << v)
-            if r == cur and self._pp_block[i] >= 0:
+            mask = masks[r] = masks.get(r, 0) | (1 << v)
+            if r == cur and self._pp_block[i] >= 0 and mask.bit_count() >= self._commit_q:
                 self._check(i, t)
         elif kind == _PP:
-            if r > cur:
-                self._enter_round(i, r, t, send_rc=False)
+            if r > cur or not self._established[i]:  # the proposer held a quorum for round r
+                self._round[i] = r
+                self._pp_block[i] = -1
+                self._start_round(i, t)
             if self._pp_block[i] < 0:
                 self._accept_proposal(i, h, r, b, t)
         else:  # ROUND-CHANGE for round r carrying the sender's vote (x = round, b = block)
             n = self._count_rc(i, v, r, x, b)
-            if r > cur:
-                if n >= self._skip_q:
-                    self._enter_round(i, r, t, send_rc=True)
-            elif self._is_proposer(i, h, r):
-                self._check_rc_quorum(i, r, t)
+            if r == cur:
+                if not self._established[i] and n >= self._rc_q:
+                    self._start_round(i, t)
+                return
+            high = self._rc_high[i]
+            if r > high[v]:
+                high[v] = r
+            above = sorted((q for q in high if q > cur), reverse=True)
+            if len(above) >= self._skip_q:  # f + 1 nodes are ahead: join the lowest of them
+                self._enter_round(i, above[self._skip_q - 1], t)
 
     def _check(self, i: int, t: float) -> None:
         """Commit, or send COMMIT, if node ``i``'s current round allows it."""
@@ -634,6 +737,8 @@ class Chain:
         for b in blocks[:-1]:
             self._commit(i, b, self._b_round[b], t, start_next=False)
         self._commit(i, blocks[-1], self._b_round[blocks[-1]], t)
+        if self._height[src] > self._height[i]:  # the source moved on meanwhile: keep up
+            self._request_sync(i, src, t)
 
 
 @dataclass(frozen=True, eq=False)

@@ -38,7 +38,7 @@ __all__ = [
 ]
 
 
-class MessageKind(str, Enum):
+class MessageKind(str, Enum):  # noqa: UP042 (kept as the contract has it; StrEnum would change str())
     """The consensus messages. Only ``PRE_PREPARE`` carries a block."""
 
     PRE_PREPARE = "PRE-PREPARE"

@@ -15,6 +15,7 @@ Units: seconds, MB, MB/s.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 import math
 import tomllib
@@ -164,9 +165,8 @@ class Scenario:
         for name in ("tx_size_mb", "max_block_mb", "round_timeout_s", "fast_path_timeout_s",
                      "state_period_s", "twin_interval_s"):
             object.__setattr__(self, name, _check_number(where, name, getattr(self, name), strict=True))
-        object.__setattr__(
-            self, "min_block_interval_s", _check_number(where, "min_block_interval_s", self.min_block_interval_s)
-        )
+        interval = _check_number(where, "min_block_interval_s", self.min_block_interval_s)
+        object.__setattr__(self, "min_block_interval_s", interval)
         if self.max_block_mb < self.tx_size_mb:
             raise DtoptError(
                 f"scenario: max_block_mb ({self.max_block_mb:g}) is smaller than one transaction "
@@ -199,7 +199,7 @@ class Scenario:
         if regimes[0].start_s != 0:
             raise DtoptError(f"scenario: the first regime must start at 0 s, not {regimes[0].start_s:g}")
         starts = [r.start_s for r in regimes]
-        if any(b <= a for a, b in zip(starts, starts[1:], strict=False)):
+        if any(b <= a for a, b in itertools.pairwise(starts)):
             raise DtoptError("scenario: regime start times must be strictly increasing")
         known = set(self.nodes)
         for regime in regimes:
@@ -224,7 +224,7 @@ class Scenario:
     @property
     def block_capacity_tx(self) -> int:
         """Transactions that fit in one block: ``floor(max_block_mb / tx_size_mb)``."""
-        return int(math.floor(self.max_block_mb / self.tx_size_mb + 1e-9))
+        return math.floor(self.max_block_mb / self.tx_size_mb + 1e-9)  # tolerate 1.0 / 0.005 rounding
 
     def regime_index(self, t_s: float) -> int:
         """Index of the regime in force at ``t_s``."""
@@ -422,7 +422,8 @@ def load_scenario(name_or_path: str | Path, duration_s: float | None = None, see
         return SCENARIOS[name](duration, int(seed))
     path = Path(name)
     if path.suffix.lower() not in (".toml", ".json"):
-        raise DtoptError(f"unknown scenario {name!r}; choose one of {', '.join(SCENARIOS)} or a .toml/.json file")
+        presets = ", ".join(SCENARIOS)
+        raise DtoptError(f"unknown scenario {name!r}; choose one of {presets} or a .toml/.json file")
     try:
         text = path.read_bytes()
     except OSError as err:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.optimize import Bounds, LinearConstraint, milp
 
 from dtopt.placement.problem import PlacementProblem, error_of_hops
 
@@ -19,6 +18,8 @@ __all__ = ["infeasibility_reason", "max_coverage", "min_feasible_eps_max", "min_
 
 def min_servers_to_cover(admissible: NDArray[np.bool_]) -> int:
     """Fewest servers such that every node has an admissible one (set cover)."""
+    from scipy.optimize import Bounds, LinearConstraint, milp  # deferred: only infeasible problems need it
+
     n = admissible.shape[0]
     res = milp(
         c=np.ones(n),
@@ -31,6 +32,8 @@ def min_servers_to_cover(admissible: NDArray[np.bool_]) -> int:
 
 def max_coverage(admissible: NDArray[np.bool_], k: int) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
     """Servers covering the most nodes with ``k`` servers, and the nodes left uncovered."""
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
     n = admissible.shape[0]
     # Variables: y (n servers, binary), z (n covered flags); maximise sum z.
     cover = np.hstack([-admissible.astype(float), np.eye(n)])  # z_i - sum_{j in A_i} y_j <= 0
@@ -78,5 +81,6 @@ def infeasibility_reason(problem: PlacementProblem) -> str | None:
     return (
         f"no placement of k={problem.k} servers keeps every node within eps_max={problem.eps_max:g}: "
         f"covering all nodes needs {needed} servers; the best {problem.k} leave {uncovered.size} node(s) "
-        f"uncovered ({listed}); the smallest feasible eps_max for k={problem.k} is {min_feasible_eps_max(problem):.6g}"
+        f"uncovered ({listed}); the smallest feasible eps_max for k={problem.k} is "
+        f"{min_feasible_eps_max(problem):.6g}"
     )

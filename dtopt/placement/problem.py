@@ -54,7 +54,9 @@ class PlacementProblem:
         if isinstance(self.topology, str | os.PathLike | nx.Graph):
             object.__setattr__(self, "topology", load_topology(self.topology))
         elif not isinstance(self.topology, Topology):
-            raise DtoptError(f"topology must be a Topology, a name, a path or a networkx graph, not {self.topology!r}")
+            raise DtoptError(
+                f"topology must be a Topology, a name, a path or a networkx graph, not {self.topology!r}"
+            )
         n = self.topology.n_nodes
         if isinstance(self.k, bool) or not isinstance(self.k, numbers.Integral):
             raise DtoptError(f"k must be an integer number of servers, got {self.k!r}")
@@ -130,8 +132,10 @@ class PlacementProblem:
 
 def error_of_hops(hops: NDArray[np.integer], alpha: float, beta: float) -> NDArray[np.float64]:
     """Twin error after ``hops`` lossy hops: ``alpha * (1 - (1 - beta) ** hops)``."""
-    return alpha * -np.expm1(np.asarray(hops, dtype=float) * np.log1p(-beta)) if beta < 1 else np.where(
-        np.asarray(hops) > 0, alpha, 0.0
+    return (
+        alpha * -np.expm1(np.asarray(hops, dtype=float) * np.log1p(-beta))
+        if beta < 1
+        else np.where(np.asarray(hops) > 0, alpha, 0.0)
     )
 
 

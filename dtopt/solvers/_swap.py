@@ -154,6 +154,8 @@ def local_search(cost: Penalised, servers: NDArray[np.intp], *, until_covered: b
     (a repair step rather than a full local search).
     """
     state = Servers.of(cost, servers)
+    if len(state.servers) == cost.n:
+        return state  # no swap exists
     while not (until_covered and state.d1.max() < cost.penalty_ms):
         delta, position, add = state.best_swap(cost)
         if delta >= -_RELATIVE_TOLERANCE * state.total:

@@ -42,7 +42,8 @@ def eopa(
     total = math.comb(n, k)
     if total > max_placements:
         raise DtoptError(
-            f"EOPA would enumerate C({n}, {k}) = {total:,} placements, above max_placements={max_placements:,}; "
+            f"EOPA would enumerate C({n}, {k}) = {total:,} placements, "
+            f"above max_placements={max_placements:,}; "
             f"use method 'milp' (or raise max_placements)"
         )
     rows = np.ascontiguousarray(problem.cost_ms.T)  # rows[j] = cost of every node to a server at j

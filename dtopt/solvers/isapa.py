@@ -150,16 +150,18 @@ def isapa(
 class _State:
     """An annealing state: the servers, a server mask, and lazily built swap arrays.
 
-    ``costs`` (each node's penalised cost, shape ``(n,)``) is always exact, so
-    the energy never accumulates rounding error. ``arrays`` is a cache filled by
-    the first move tried from this state: rejected moves, the common case at low
-    temperature, cost O(n) each and only a kept state pays O(n k). Nothing else
-    changes after construction, so states are shared rather than copied.
+    ``costs`` (each node's penalised cost, shape ``(n,)``) and ``energy`` (their
+    mean, ms) are computed afresh for every state, so the energy never
+    accumulates rounding error. ``arrays`` is a cache filled by the first move
+    tried from this state: rejected moves, the common case at low temperature,
+    cost O(n) each and only a kept state pays O(n k). Nothing else changes after
+    construction, so states are shared rather than copied.
     """
 
     servers: NDArray[np.intp]
     is_server: NDArray[np.bool_]
     costs: NDArray[np.float64]
+    energy: float
     arrays: Servers | None = None
 
 
@@ -189,40 +191,51 @@ class PlacementAnnealer(Annealer):
         arrays = Servers.of(cost, servers)
         mask = np.zeros(cost.n, dtype=bool)
         mask[arrays.servers] = True
-        self.state = _State(arrays.servers, mask, arrays.d1, arrays)
+        self.state = _State(arrays.servers, mask, arrays.d1, arrays.total / cost.n, arrays)
         self.cost, self.rng = cost, rng
         self.indptr, self.indices = neighbours
         self.p_neighbour, self.num_max = p_neighbour, num_max
         self.level_steps = self.worse_accepted = 0
+        self._uniforms: list[float] = []
 
     def energy(self) -> float:
         """Mean penalised cost of the state (ms)."""
-        return float(self.state.costs.mean())
+        return self.state.energy
 
     def move(self) -> None:
         """Swap a random server for a non-server, preferring the removed server's neighbours."""
-        state = self.state
+        state, n = self.state, self.cost.n
         if state.arrays is None:  # built once per state, shared by every move tried from it
             state.arrays = Servers.of(self.cost, state.servers)
         arrays = state.arrays
-        position = int(self.rng.integers(len(state.servers)))
+        position = int(self._uniform() * len(state.servers))
         removed = state.servers[position]
         around = self.indices[self.indptr[removed] : self.indptr[removed + 1]]
         around = around[~state.is_server[around]]
-        if around.size and self.rng.random() < self.p_neighbour:
-            added = int(around[self.rng.integers(around.size)])
+        if around.size and self._uniform() < self.p_neighbour:
+            added = int(around[int(self._uniform() * around.size)])
         else:
-            outside = np.flatnonzero(~state.is_server)
-            added = int(outside[self.rng.integers(outside.size)])
+            added = int(self._uniform() * n)
+            while state.is_server[added]:  # rejection sampling: uniform over non-servers
+                added = int(self._uniform() * n)
         mask = state.is_server.copy()
         mask[removed], mask[added] = False, True
-        self.state = _State(arrays.swapped(position, added), mask, arrays.swap_costs(self.cost, position, added))
+        costs = arrays.swap_costs(self.cost, position, added)
+        self.state = _State(arrays.swapped(position, added), mask, costs, float(costs.sum()) / n)
+
+    def _uniform(self) -> float:
+        """A uniform number in [0, 1) from ``rng``, drawn in blocks (per-call draws dominate otherwise)."""
+        if not self._uniforms:
+            self._uniforms = self.rng.random(4096).tolist()
+        return self._uniforms.pop()
 
     def copy_state(self, state: _State) -> _State:
         """States are immutable: sharing them is a copy."""
         return state
 
-    def update(self, step: int, T: float, E: float, acceptance: float | None, improvement: float | None) -> None:
+    def update(
+        self, step: int, T: float, E: float, acceptance: float | None, improvement: float | None
+    ) -> None:
         """simanneal's per-step hook, here the num_max rule (nothing is printed)."""
         if step == 0:
             self.user_exit = False

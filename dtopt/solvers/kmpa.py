@@ -28,7 +28,7 @@ __all__ = ["kmpa"]
 REBUILD = "pip install --no-build-isolation --no-binary scikit-learn-extra scikit-learn-extra"
 
 
-@register("kmpa", exact=False, summary="heuristic: k-medoids (scikit-learn-extra) on latencies, repaired for eps_max")
+@register("kmpa", exact=False, summary="heuristic: k-medoids on latencies, repaired to meet eps_max")
 def kmpa(
     problem: PlacementProblem,
     *,
@@ -53,7 +53,12 @@ def kmpa(
     init = check_choice("kmpa", "init", init, ("k-medoids++", "heuristic", "random", "build"))
     max_iter = check_int("kmpa", "max_iter", max_iter, minimum=1)
     kmedoids = _kmedoids_class()(
-        n_clusters=problem.k, metric="precomputed", method=algorithm, init=init, max_iter=max_iter, random_state=seed
+        n_clusters=problem.k,
+        metric="precomputed",
+        method=algorithm,
+        init=init,
+        max_iter=max_iter,
+        random_state=seed,
     )
     with warnings.catch_warnings():
         # It warns when a cluster ends up with only its medoid: harmless here.
@@ -66,9 +71,11 @@ def kmpa(
 def _kmedoids_class() -> Any:
     try:
         from sklearn_extra.cluster import KMedoids
-    except (ImportError, ValueError, AttributeError) as err:  # a build against another NumPy fails in any of these
+    # A binary built against another NumPy fails with any of these.
+    except (ImportError, ValueError, AttributeError) as err:
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise DtoptError(
-            f"kmpa needs scikit-learn-extra, which failed to import ({first}); rebuild it against this NumPy: {REBUILD}"
+            f"kmpa needs scikit-learn-extra, which failed to import ({first}); "
+            f"rebuild it against this NumPy: {REBUILD}"
         ) from None
     return KMedoids

@@ -37,6 +37,10 @@ __all__ = ["build_model", "milp"]
 # A MILP answer counts as proven optimal when its relative gap is below this.
 OPTIMALITY_TOLERANCE = 1e-9
 
+# The p-median LP relaxation is (nearly) integral, so HiGHS's feasibility-jump
+# primal heuristic only delays the root LP that finds the optimum anyway.
+HIGHS_DEFAULTS: dict[str, Any] = {"mip_heuristic_run_feasibility_jump": False}
+
 # How each common Pyomo solver spells a time limit (s) and a relative MIP gap.
 _OPTION_NAMES: dict[str, tuple[str, str]] = {
     "appsi_highs": ("time_limit", "mip_rel_gap"),
@@ -59,6 +63,7 @@ def milp(
     time_limit_s: float | None = 600.0,
     mip_gap: float = 0.0,
     warm_start: Iterable[int | str] | None = None,
+    highs_options: dict[str, Any] | None = None,
     verbose: bool = False,
 ) -> MethodOutput:
     """Solve the placement MILP.
@@ -72,13 +77,18 @@ def milp(
     mip_gap : relative optimality gap at which to stop (0 = prove optimality).
     warm_start : a placement (node names or indices) to start from, e.g. the
         ``interchange`` heuristic's servers (HiGHS only).
+    highs_options : further HiGHS options by name, overriding :data:`HIGHS_DEFAULTS`
+        (HiGHS only), e.g. ``{"threads": 2}``.
     verbose : print the solver's log.
     """
     _check_options(solver, time_limit_s, mip_gap)
+    if highs_options is not None and (solver != "highs" or not isinstance(highs_options, dict)):
+        raise DtoptError("milp option highs_options must be a dict of HiGHS options, with solver='highs'")
     start = None if warm_start is None else server_indices(problem, warm_start)
     model = build_model(problem)
     if solver == "highs":
-        return _solve_highspy(problem, model, time_limit_s, mip_gap, start, verbose)
+        options = {**HIGHS_DEFAULTS, **(highs_options or {})}
+        return _solve_highspy(problem, model, time_limit_s, mip_gap, start, options, verbose)
     if start is not None:
         raise DtoptError("warm_start is supported with solver='highs' only")
     return _solve_pyomo(problem, model, solver, time_limit_s, mip_gap, verbose)
@@ -110,7 +120,9 @@ def build_model(problem: PlacementProblem) -> pyo.ConcreteModel:
 
     model.assign = pyo.Constraint(range(n), rule=assign)
     model.link = pyo.Constraint(range(n_pairs), rule=lambda _, p: xs[p] - ys[server[p]] <= 0)
-    model.count = pyo.Constraint(expr=LinearExpression(constant=0, linear_coefs=[1] * n, linear_vars=ys) == problem.k)
+    model.count = pyo.Constraint(
+        expr=LinearExpression(constant=0, linear_coefs=[1] * n, linear_vars=ys) == problem.k
+    )
     coefs = (problem.latency_ms[node, server] / n).tolist()
     model.latency = pyo.Objective(expr=LinearExpression(constant=0, linear_coefs=coefs, linear_vars=xs))
     return model
@@ -125,7 +137,9 @@ def _check_options(solver: object, time_limit_s: object, mip_gap: object) -> Non
         or not time_limit_s > 0
         or not np.isfinite(time_limit_s)
     ):
-        raise DtoptError(f"milp option time_limit_s must be a positive number of seconds or None, got {time_limit_s!r}")
+        raise DtoptError(
+            f"milp option time_limit_s must be a positive number of seconds or None, got {time_limit_s!r}"
+        )
     if isinstance(mip_gap, bool) or not isinstance(mip_gap, numbers.Real) or not 0 <= mip_gap < 1:
         raise DtoptError(f"milp option mip_gap must be in [0, 1), got {mip_gap!r}")
 
@@ -136,6 +150,7 @@ def _solve_highspy(
     time_limit_s: float | None,
     mip_gap: float,
     start: NDArray[np.intp] | None,
+    options: dict[str, Any],
     verbose: bool,
 ) -> MethodOutput:
     import highspy
@@ -167,6 +182,9 @@ def _solve_highspy(
     highs.setOptionValue("mip_abs_gap", 0.0)
     if time_limit_s is not None:
         highs.setOptionValue("time_limit", float(time_limit_s))
+    for name, value in options.items():
+        if highs.setOptionValue(name, value) != highspy.HighsStatus.kOk:
+            raise DtoptError(f"HiGHS rejected option {name}={value!r}")
     highs.passModel(lp)
     column = {id(v): c for c, v in enumerate(columns)}
     y_columns = np.array([column[id(model.y[j])] for j in range(problem.n)])
@@ -201,7 +219,9 @@ def _start_solution(
     values = np.zeros(len(column))
     values[y_columns[servers]] = 1.0
     best = servers[np.argmin(problem.cost_ms[:, servers], axis=1)]
-    pair = {(int(i), int(j)): p for p, (i, j) in enumerate(zip(model.pair_node, model.pair_server, strict=True))}
+    pair = {
+        (int(i), int(j)): p for p, (i, j) in enumerate(zip(model.pair_node, model.pair_server, strict=True))
+    }
     for i, j in enumerate(best):
         if (i, int(j)) in pair:  # an infeasible start simply lacks some pairs
             values[column[id(model.x[pair[i, int(j)]])]] = 1.0

@@ -59,14 +59,18 @@ class Method:
         unknown = sorted(set(options) - set(defaults))
         if unknown:
             valid = ", ".join(defaults) or "none"
-            raise DtoptError(f"unknown option(s) {', '.join(unknown)} for method {self.name!r}; valid: {valid}")
+            raise DtoptError(
+                f"unknown option(s) {', '.join(unknown)} for method {self.name!r}; valid: {valid}"
+            )
         return {**defaults, **options}
 
 
 _METHODS: dict[str, Method] = {}
 
 
-def register(name: str, *, exact: bool, summary: str) -> Callable[[Callable[..., MethodOutput]], Callable[..., MethodOutput]]:
+def register(
+    name: str, *, exact: bool, summary: str
+) -> Callable[[Callable[..., MethodOutput]], Callable[..., MethodOutput]]:
     """Decorator adding ``func(problem, **options) -> MethodOutput`` as a method."""
 
     def add(func: Callable[..., MethodOutput]) -> Callable[..., MethodOutput]:
@@ -132,7 +136,9 @@ def _result(
     if ev is None and status in ("optimal", "feasible"):
         status = "infeasible"
     if status == "infeasible" and reason is None:
-        reason = infeasibility_reason(problem) or f"{spec.name} found no placement meeting eps_max (one exists)"
+        reason = (
+            infeasibility_reason(problem) or f"{spec.name} found no placement meeting eps_max (one exists)"
+        )
     avg = ev.avg_latency_ms if ev else None
     bound = out.bound_ms if spec.exact else None
     if spec.exact and status == "optimal" and avg is not None:

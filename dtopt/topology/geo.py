@@ -18,6 +18,8 @@ def great_circle_km(
     Haversine rather than the spherical law of cosines because it stays accurate for
     the very short links (a few km) that metro networks contain.
     """
-    lat1, lon1, lat2, lon2 = (np.radians(np.asarray(a, dtype=float)) for a in (lat1_deg, lon1_deg, lat2_deg, lon2_deg))
+    lat1, lon1, lat2, lon2 = (
+        np.radians(np.asarray(a, dtype=float)) for a in (lat1_deg, lon1_deg, lat2_deg, lon2_deg)
+    )
     h = np.sin((lat2 - lat1) / 2) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
     return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0)))

@@ -61,9 +61,7 @@ class Topology:
         if not np.all(np.isfinite(lengths)) or np.any(lengths < 0):
             raise DtoptError(f"topology {self.name!r} has negative, NaN or infinite link lengths")
         if np.any(np.isinf(self.distance_km)):
-            raise DtoptError(
-                f"topology {self.name!r} is not connected; load it with components='largest'"
-            )
+            raise DtoptError(f"topology {self.name!r} is not connected; load it with components='largest'")
 
     @property
     def n_nodes(self) -> int:

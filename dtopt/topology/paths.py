@@ -44,7 +44,9 @@ def shortest_paths(
     length_km = np.asarray(length_km, dtype=float)
     u, v = edges[:, 0], edges[:, 1]
     weight = np.concatenate([length_km, length_km]) + TIE_TOLERANCE_KM
-    graph = coo_array((weight, (np.concatenate([u, v]), np.concatenate([v, u]))), shape=(n_nodes, n_nodes)).tocsr()
+    graph = coo_array(
+        (weight, (np.concatenate([u, v]), np.concatenate([v, u]))), shape=(n_nodes, n_nodes)
+    ).tocsr()
     penalised, predecessors = dijkstra(graph, directed=True, return_predecessors=True)
 
     hops = _hops_from_predecessors(predecessors)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import difflib
 import importlib.resources
-import json
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -107,10 +106,14 @@ def _check_policies(missing_coordinates: object, components: object) -> None:
                 f"missing_coordinates must be 'refuse', 'impute', 'drop' or a length in km, "
                 f"got {missing_coordinates!r}"
             )
-    elif not isinstance(missing_coordinates, int | float) or not np.isfinite(missing_coordinates) or (
-        missing_coordinates < 0
+    elif (
+        not isinstance(missing_coordinates, int | float)
+        or not np.isfinite(missing_coordinates)
+        or (missing_coordinates < 0)
     ):
-        raise DtoptError(f"a default link length must be a finite number of km >= 0, got {missing_coordinates!r}")
+        raise DtoptError(
+            f"a default link length must be a finite number of km >= 0, got {missing_coordinates!r}"
+        )
     if components not in ("largest", "refuse"):
         raise DtoptError(f"components must be 'largest' or 'refuse', got {components!r}")
 
@@ -119,7 +122,9 @@ def _read_source(source: object) -> tuple[nx.Graph, str, str]:
     if isinstance(source, nx.Graph):
         return source, str(source.graph.get("name") or "graph"), "networkx.Graph"
     if not isinstance(source, str | os.PathLike):
-        raise DtoptError(f"a topology source is a name, a file path or a networkx graph, not {type(source).__name__}")
+        raise DtoptError(
+            f"a topology source is a name, a file path or a networkx graph, not {type(source).__name__}"
+        )
     text = os.fspath(source)
     path = Path(text)
     if path.suffix.lower() in _FILE_SUFFIXES or path.exists():
@@ -282,7 +287,9 @@ def _given_length(data: dict[str, object], attribute: str | None, name: str) -> 
             try:
                 value = float(data[key])  # type: ignore[arg-type]
             except (TypeError, ValueError):
-                raise DtoptError(f"topology {name!r}: link length {key}={data[key]!r} is not a number") from None
+                raise DtoptError(
+                    f"topology {name!r}: link length {key}={data[key]!r} is not a number"
+                ) from None
             if not np.isfinite(value) or value < 0:
                 raise DtoptError(f"topology {name!r}: link length {key}={value} is negative or NaN")
             return value
@@ -339,10 +346,13 @@ def _component_mask(
     if len(parts) > 1:
         if policy == "refuse":
             raise DtoptError(
-                f"topology {name!r} has {len(parts)} components (sizes {', '.join(str(len(p)) for p in parts[:5])}); "
+                f"topology {name!r} has {len(parts)} components "
+                f"(sizes {', '.join(str(len(p)) for p in parts[:5])}); "
                 f"use components='largest' to keep the largest"
             )
-        notes.append(f"kept the largest of {len(parts)} components ({len(parts[0])} of {int(keep.sum())} nodes)")
+        notes.append(
+            f"kept the largest of {len(parts)} components ({len(parts[0])} of {int(keep.sum())} nodes)"
+        )
     mask[list(parts[0])] = True
     return mask
 

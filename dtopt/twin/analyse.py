@@ -12,7 +12,8 @@ chain's static configuration (:class:`~dtopt.twin.oracle.ChainParams`):
   jitter leaves the transmission time. Exponential jitter has standard deviation
   equal to its mean, so the spread of one block's delays over the receivers
   estimates the jitter;
-* arrival rate: arrivals over the interval length; backlog from the monitor.
+* arrival rate: arrivals over the interval length; backlog from the monitor;
+  the round in progress from the last block's proposal and commit times.
 
 Validators that proposed nothing in the interval keep their last estimate
 (``prior_bandwidth_mbps`` before any evidence).
@@ -124,6 +125,7 @@ class Analyser:
                 measured[proposer] = True
 
         offline = tuple(name for name, i in self.index.items() if not voted[i])
+        last = view.blocks[-1]
         span_s = view.end_s - view.start_s
         state = OracleState(
             online=voted,
@@ -132,7 +134,9 @@ class Analyser:
             jitter_s=self.jitter_s,
             backlog_tx=data.backlog_tx,
             backlog_age_s=data.backlog_age_s,
-            next_height=view.blocks[-1].height + 1,
+            next_height=last.height + 1,
+            round_elapsed_s=max(view.end_s - last.committed_s, 0.0),
+            since_proposal_s=max(view.end_s - last.proposed_s, 0.0),
         )
         with np.errstate(invalid="ignore"):
             delay_s = delay_sum / delay_count

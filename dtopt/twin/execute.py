@@ -16,11 +16,14 @@ __all__ = ["choose_producer", "execute"]
 def choose_producer(state: OracleState, validators: Sequence[str], trusted: Sequence[str]) -> str | None:
     """The trusted producer believed online that proposes soonest, or ``None``.
 
-    Walks the proposer rotation from the next height, so the switch rides on the
-    earliest block a trusted, online producer will propose.
+    Walks the proposer rotation so the switch rides on the earliest block a
+    trusted, online producer will still propose. Once the current height has run
+    for a while its proposal is probably out already, so the walk then starts at
+    the height after it.
     """
     n = len(validators)
-    order = proposer_index(state.next_height + np.arange(n), 0, n)
+    first = state.next_height + (state.round_elapsed_s > 0)
+    order = proposer_index(first + np.arange(n), 0, n)
     allowed = set(trusted)
     for i in order:
         if state.online[i] and validators[i] in allowed:

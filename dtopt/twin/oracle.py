@@ -36,11 +36,11 @@ from dtopt.consensus.protocols import (
     MessageKind,
     ProtocolRules,
     block_size_mb,
-    get_protocol,
     message_delay_s,
     proposer_index,
     quorum_size,
 )
+from dtopt.consensus.scenario import Scenario
 from dtopt.errors import DtoptError
 
 __all__ = ["ChainParams", "OraclePrediction", "OracleState", "RoundOracle"]
@@ -104,23 +104,13 @@ class ChainParams:
             raise DtoptError(f"propagation_s must be a finite ({n}, {n}) array >= 0, got shape {prop.shape}")
         object.__setattr__(self, "propagation_s", prop)
 
-    @property
-    def block_capacity_tx(self) -> int:
-        """Transactions that fit in one block."""
-        return int(np.floor(self.max_block_mb / self.tx_size_mb + 1e-9))
-
-    def rules(self, protocol: str | ProtocolRules) -> ProtocolRules:
-        """The protocol's rules with this chain's fast-path timeout."""
-        try:
-            rules = get_protocol(protocol)
-        except ValueError as err:
-            raise DtoptError(str(err)) from None
-        if rules.fast_path:
-            rules = replace(rules, fast_path_timeout_s=self.fast_path_timeout_s)
-        return rules
+    # Same definitions as the chain's Scenario (they read only the static fields
+    # both classes share), so the two cannot drift apart.
+    block_capacity_tx = Scenario.block_capacity_tx
+    rules = Scenario.rules
 
     @classmethod
-    def from_scenario(cls, scenario: Any) -> ChainParams:
+    def from_scenario(cls, scenario: Scenario) -> ChainParams:
         """The static part of a :class:`dtopt.consensus.scenario.Scenario` (never its regimes).
 
         Only the producers vote, so the propagation matrix is cut down to them.
@@ -212,6 +202,12 @@ class OraclePrediction:
     mean_interblock_s, interblock_std_s : time between consecutive block commits, the
         first counted from the horizon start (s).
     throughput_tps, throughput_std_tps : committed transactions per second.
+    mean_wait_s, wait_std_s : waiting time per transaction inside the horizon: the
+        transaction-seconds that the backlog and the arrivals spend uncommitted
+        within the horizon, over their number (s). Unlike the latency of the
+        transactions committed in the horizon, it charges a protocol for what it
+        leaves in the pool, so it ranks protocols robustly on short horizons
+        (Little's law: time-averaged pool size over arrival rate).
     mean_blocks : blocks committed per replica in the horizon.
     mean_rounds : rounds simulated per replica (committed plus timed out).
     """
@@ -225,6 +221,8 @@ class OraclePrediction:
     interblock_std_s: float
     throughput_tps: float
     throughput_std_tps: float
+    mean_wait_s: float
+    wait_std_s: float
     mean_blocks: float
     mean_rounds: float
 
@@ -325,12 +323,14 @@ class RoundOracle:
             + rng.standard_exponential((len(states), pool_size, n, n)) * jitter[:, None, None, None]
         ).astype(np.float32)
         vote_pool[..., np.arange(n), np.arange(n)] = 0.0
+        vote_pool = vote_pool.reshape(-1, n, n)  # [state * pool_size + draw, receiver, sender]
+        pool_offset = scen * pool_size
         block_validation_s = p.propagation_s + costs.validation_s(MessageKind.PRE_PREPARE)  # [from, to]
         pre_jitter = jitter[scen][:, None]
 
         def vote_arrivals(send_rel: NDArray[np.float32]) -> NDArray[np.float32]:
             """Arrival times ``(B, receiver, sender)`` of votes sent at ``send_rel``."""
-            arrive = vote_pool[scen, rng.integers(pool_size, size=b)]
+            arrive = np.take(vote_pool, pool_offset + rng.integers(pool_size, size=b), axis=0)
             arrive += send_rel[:, None, :]
             return arrive
 
@@ -359,6 +359,7 @@ class RoundOracle:
             "blocks": np.zeros(b),
             "tx": np.zeros(b),
             "latency_sum": np.zeros(b),
+            "served_s": np.zeros(b),
             "last_commit": np.zeros(b),
             "rounds": np.zeros(b),
         }
@@ -413,7 +414,10 @@ class RoundOracle:
                 else:
                     commit_send = quorum_prepare
                 commit_send = np.where(online, commit_send, np.inf).astype(np.float32)
-                node_commit = np.maximum(quorum_time(commit_send, q - 1)[..., q - 1], pre)
+                if np.isfinite(commit_send).any():
+                    node_commit = np.maximum(quorum_time(commit_send, q - 1)[..., q - 1], pre)
+                else:  # everyone committed on the fast path: no COMMIT is sent
+                    node_commit = np.full_like(pre, np.inf)
                 if rules.fast_path:
                     node_commit = np.minimum(node_commit, fast)
                 node_commit = np.where(online, node_commit + start[:, None], np.inf)
@@ -427,6 +431,7 @@ class RoundOracle:
                 acc["blocks"] += in_window
                 acc["tx"] += np.where(in_window, taken, 0)
                 acc["latency_sum"] += np.where(in_window, taken * (block_commit - mean_arrival), 0.0)
+                acc["served_s"] += np.where(in_window, taken * (horizon_s - block_commit), 0.0)
                 acc["last_commit"][in_window] = block_commit[in_window]
 
                 pool -= np.where(committed, taken, 0)
@@ -445,11 +450,17 @@ class RoundOracle:
                 moved = np.minimum(timer, arrive[..., f_skip - 1])
                 entered = np.where(changed[:, None] & online, moved + base[:, None], entered)
                 nxt = proposer_index(height, round_ + 1, n)
-                at_next = vote_pool[scen, rng.integers(pool_size, size=b), nxt] + moved
+                draw = pool_offset + rng.integers(pool_size, size=b)
+                at_next = vote_pool[draw, nxt] + moved
                 ready = np.partition(at_next, q - 1, axis=1)[:, q - 1] + base
                 rc_ready = np.where(changed, ready, rc_ready)
             height += committed
             round_ = np.where(committed, 0, round_ + changed)
+        # Transaction-seconds spent waiting inside the horizon: the backlog and the
+        # arrivals (expected) wait until the horizon ends unless a block serves them.
+        backlog = np.array([s.backlog_tx for s in states], dtype=float)[scen]
+        acc["present_tx"] = backlog + rate * horizon_s
+        acc["wait_s"] = backlog * horizon_s + rate * horizon_s**2 / 2.0 - acc.pop("served_s")
         return acc
 
 
@@ -464,6 +475,7 @@ def _summarise(
         interblock = np.where(acc["blocks"] > 0, acc["last_commit"] / acc["blocks"], np.inf)
     throughput = tx / horizon_s
     total_tx = tx.sum()
+    present = acc["present_tx"].sum()
     return OraclePrediction(
         protocol=protocol,
         horizon_s=horizon_s,
@@ -474,6 +486,8 @@ def _summarise(
         interblock_std_s=_nan_std(interblock),
         throughput_tps=float(throughput.mean()),
         throughput_std_tps=float(throughput.std()),
+        mean_wait_s=float(acc["wait_s"].sum() / present) if present > 0 else 0.0,
+        wait_std_s=float(np.std(acc["wait_s"] / acc["present_tx"])) if present > 0 else 0.0,
         mean_blocks=float(acc["blocks"].mean()),
         mean_rounds=float(acc["rounds"].mean()),
     )

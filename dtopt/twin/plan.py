@@ -27,11 +27,11 @@ class Plan:
     protocols: tuple[str, ...]
     predictions: dict[tuple[str, str], OraclePrediction]
 
-    def latency_s(self, scenario: str) -> dict[str, float]:
-        """Predicted mean transaction latency of each protocol in ``scenario`` (s)."""
+    def metric(self, scenario: str, name: str = "mean_tx_latency_s") -> dict[str, float]:
+        """One prediction field (e.g. ``mean_tx_latency_s``) of each protocol in ``scenario``."""
         if scenario not in self.scenarios:
             raise DtoptError(f"unknown scenario {scenario!r}; the plan has {', '.join(self.scenarios)}")
-        return {p: self.predictions[(scenario, p)].mean_tx_latency_s for p in self.protocols}
+        return {p: float(getattr(self.predictions[(scenario, p)], name)) for p in self.protocols}
 
 
 def make_plan(

@@ -1,0 +1,143 @@
+"""Speed of the twin's round oracle and of one complete twin decision.
+
+    python -m benchmarks.oracle_speed [--replicas 4096] [--repeats 7] [--out DIR]
+
+Two measurements, medians over ``--repeats`` runs, on one core:
+
+* rounds per second: simulated rounds x replicas per wall-clock second for the
+  paper preset's 10 validators, in a steady state (everyone online) and a faulty
+  one (2 offline), under each protocol, with ``--replicas`` replicas over 100 s;
+* one twin decision: analyse + plan (oracle, both protocols, R = 256, one 25 s
+  interval) + decide on a real interval of the paper preset, with the default
+  scenario set (as-estimated) and with every what-if scenario switched on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from benchmarks._output import (
+    environment,
+    markdown_table,
+    out_dir,
+    run_main,
+    write_csv,
+    write_json,
+    write_summary,
+)
+from dtopt.consensus.chain import Chain
+from dtopt.consensus.scenario import load_scenario
+from dtopt.errors import DtoptError
+from dtopt.twin import ChainParams, DigitalTwin, OracleState, RoundOracle
+
+COLUMNS = {
+    "case": "case", "median_ms": "median ms", "rounds_per_s": "rounds x replicas / s", "target": "target",
+}
+
+
+def _median_s(fn: Callable[[], object], repeats: int) -> float:
+    fn()  # warm-up
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def _pin_one_core() -> None:
+    """Run on one core where the OS allows it (numpy here is single-threaded anyway)."""
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+
+
+def rounds_rows(replicas: int, repeats: int) -> list[dict[str, object]]:
+    scenario = load_scenario("paper", 200.0, seed=1)
+    params = ChainParams.from_scenario(scenario)
+    oracle = RoundOracle(params, replicas=replicas, seed=0)
+    rows = []
+    for regime in scenario.regimes[:2]:
+        state = OracleState(
+            online=np.array([name not in regime.offline for name in params.validators]),
+            bandwidth_mbps=np.array(regime.bandwidth_mbps),
+            tx_rate_per_s=regime.tx_rate_per_s,
+            jitter_s=regime.jitter_s,
+        )
+        label = "faulty" if regime.offline else "steady"
+        for protocol in ("IBFT", "BigFoot"):
+            prediction = oracle.predict(state, protocol, 100.0)
+            seconds = _median_s(lambda s=state, p=protocol: oracle.predict(s, p, 100.0), repeats)
+            rounds = prediction.mean_rounds * replicas
+            rows.append({
+                "case": f"oracle {label} {protocol}, R={replicas}, 100 s",
+                "median_ms": seconds * 1e3,
+                "rounds_per_s": rounds / seconds,
+                "target": ">= 1e6 rounds/s",
+            })
+    return rows
+
+
+def decision_rows(repeats: int) -> list[dict[str, object]]:
+    scenario = load_scenario("paper", 200.0, seed=1)
+    chain = Chain(scenario, "IBFT", seed=1)
+    rows = []
+    for label, regime_start_s, options in (
+        ("steady", 0.0, {}),
+        ("faulty", 100.0, {}),
+        ("faulty, all what-ifs", 100.0, {"dropout": True, "recovered": True}),
+    ):
+        twin = DigitalTwin.from_scenario(scenario, replicas=256, **options)
+        end_s = regime_start_s + 2 * scenario.twin_interval_s
+        chain.run_until(end_s)
+        twin.monitor.last_end_s = end_s - scenario.twin_interval_s
+        data = twin.monitor.observe(chain, end_s)
+        seconds = _median_s(lambda t=twin, d=data: t.think(d, "IBFT"), repeats)
+        rows.append({
+            "case": f"twin decision ({label}), both protocols, R=256, 25 s",
+            "median_ms": seconds * 1e3,
+            "rounds_per_s": None,
+            "target": "< 20 ms",
+        })
+    return rows
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.oracle_speed", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument(
+        "--replicas", type=int, default=4096, help="replicas for the rounds/s runs (default 4096)"
+    )
+    parser.add_argument("--repeats", type=int, default=7, help="timed runs per case; medians (default 7)")
+    parser.add_argument("--out", default=None, help="also write results.csv/json and summary.md here")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.replicas < 1 or args.repeats < 1:
+        raise DtoptError("--replicas and --repeats must be >= 1")
+    _pin_one_core()
+    rows = rounds_rows(args.replicas, args.repeats) + decision_rows(args.repeats)
+    table = markdown_table(rows, COLUMNS)
+    print(table)
+    if args.out:
+        out = out_dir(args.out)
+        write_csv(out / "results.csv", rows, list(COLUMNS))
+        write_json(out / "results.json", {
+            "benchmark": "oracle_speed", "environment": environment(),
+            "parameters": vars(args), "rows": rows,
+        })
+        write_summary(out / "summary.md", "Oracle speed", [("Medians", table)])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run_main(main, prog="benchmarks.oracle_speed"))

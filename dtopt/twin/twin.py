@@ -1,0 +1,194 @@
+"""The digital twin: the MAPE-K loop that picks the chain's consensus protocol.
+
+Every twin interval :class:`DigitalTwin` is called as a ``run_chain`` controller
+``twin(chain, t_s)`` and runs
+
+monitor (``chain.view``) -> analyse -> what-if scenarios -> plan (oracle) ->
+decide -> execute (``chain.request_switch``),
+
+with its knowledge (bandwidth estimates, backlog, the history of regime changes)
+kept between calls. Bad interval data never stops the run: the twin logs one
+line on the ``dtopt.twin`` logger, keeps the protocol in force and waits for the
+next interval.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from dtopt.consensus.protocols import PROTOCOLS
+from dtopt.errors import DtoptError
+from dtopt.twin.analyse import Analyser, Estimate
+from dtopt.twin.anticipate import RegimeForecaster
+from dtopt.twin.decide import Decider, Decision
+from dtopt.twin.execute import choose_producer, execute
+from dtopt.twin.monitor import IntervalData, Monitor
+from dtopt.twin.oracle import ChainParams, RoundOracle
+from dtopt.twin.plan import Plan, make_plan
+from dtopt.twin.scenarios import AS_ESTIMATED, FORECAST, what_if_scenarios
+
+__all__ = ["DigitalTwin", "TwinRecord"]
+
+logger = logging.getLogger("dtopt.twin")
+
+# What malformed interval data can raise inside the analysis besides DtoptError
+# (e.g. a vote record of the wrong type); the twin must survive all of it.
+_BAD_DATA_ERRORS = (DtoptError, ValueError, TypeError, KeyError, IndexError, AttributeError)
+
+
+@dataclass(frozen=True)
+class TwinRecord:
+    """What the twin did at one call.
+
+    Attributes
+    ----------
+    t_s : chain time of the call (end of the analysed interval).
+    in_force : protocol in force at the chain head when called.
+    chosen : protocol the twin wants for the next interval.
+    switched : whether it asked for a switch.
+    producer : the trusted producer asked to carry the switch, if any.
+    scenario : the what-if scenario the decision was taken on.
+    offline : validators inferred offline.
+    predicted_latency_s : predicted mean transaction latency per protocol (s).
+    what_if_latency_s : the same for every what-if scenario planned.
+    error : why the interval was skipped (bad data), else ``None``.
+    """
+
+    t_s: float
+    in_force: str
+    chosen: str
+    switched: bool
+    producer: str | None = None
+    scenario: str | None = None
+    offline: tuple[str, ...] = ()
+    predicted_latency_s: dict[str, float] = field(default_factory=dict)
+    what_if_latency_s: dict[str, dict[str, float]] = field(default_factory=dict)
+    error: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain-Python values (inf as ``None``), ready for JSON."""
+        out = dict(self.__dict__)
+        out["offline"] = list(self.offline)
+        out["predicted_latency_s"] = _finite(self.predicted_latency_s)
+        out["what_if_latency_s"] = {k: _finite(v) for k, v in self.what_if_latency_s.items()}
+        return out
+
+
+def _finite(values: dict[str, float]) -> dict[str, float | None]:
+    return {k: (v if np.isfinite(v) else None) for k, v in values.items()}
+
+
+class DigitalTwin:
+    """Twin-managed dynamic consensus selection (a ``run_chain`` controller).
+
+    Parameters
+    ----------
+    params : the chain's static configuration (:meth:`ChainParams.from_scenario`).
+    interval_s : twin interval TI (s), the oracle's horizon.
+    protocols : candidate protocols.
+    replicas : oracle Monte Carlo replicas per scenario.
+    seed : oracle seed (same seed and data, same decisions).
+    hysteresis : relative predicted gain needed to switch (see :class:`Decider`).
+    criterion : prediction the decision ranks, ``"wait"`` or ``"latency"`` (see :class:`Decider`).
+    anticipate : learn the period of regime changes and decide for the forecast
+        regime when a change is due (see :class:`RegimeForecaster`).
+    trusted : producers allowed to carry a switch (default: every validator).
+    dropout, recovered : also simulate the what-if scenarios "slowest validator
+        drops out" and "offline validators return" (their predictions are recorded;
+        the decision rests on the as-estimated or forecast scenario).
+    """
+
+    def __init__(
+        self,
+        params: ChainParams,
+        interval_s: float,
+        *,
+        protocols: Sequence[str] = tuple(PROTOCOLS),
+        replicas: int = 256,
+        seed: int = 0,
+        hysteresis: float = 0.0,
+        criterion: str = "wait",
+        anticipate: bool = False,
+        trusted: Sequence[str] | None = None,
+        dropout: bool = False,
+        recovered: bool = False,
+    ) -> None:
+        self.params = params
+        self.interval_s = float(interval_s)
+        self.protocols = tuple(params.rules(p).name for p in protocols)
+        if not self.protocols:
+            raise DtoptError("the twin needs at least one candidate protocol")
+        self.oracle = RoundOracle(params, replicas=replicas, seed=seed)
+        self.monitor = Monitor(params.validators)
+        self.analyser = Analyser(params)
+        self.decider = Decider(hysteresis, criterion)
+        self.forecaster = RegimeForecaster(self.interval_s) if anticipate else None
+        self.trusted = tuple(params.validators if trusted is None else trusted)
+        unknown = sorted(set(self.trusted) - set(params.validators))
+        if unknown or not self.trusted:
+            raise DtoptError(f"trusted producers must be validators of the chain, got {list(self.trusted)}")
+        self.dropout = bool(dropout)
+        self.recovered = bool(recovered)
+        self.records: list[TwinRecord] = []
+
+    @classmethod
+    def from_scenario(cls, scenario: Any, **kwargs: Any) -> DigitalTwin:
+        """A twin for a :class:`~dtopt.consensus.scenario.Scenario`'s static configuration."""
+        return cls(ChainParams.from_scenario(scenario), scenario.twin_interval_s, **kwargs)
+
+    def __call__(self, chain: Any, t_s: float) -> None:
+        """One MAPE-K iteration at chain time ``t_s``."""
+        in_force = str(chain.protocol)
+        try:
+            record = self._step(chain, float(t_s), in_force)
+        except _BAD_DATA_ERRORS as err:
+            logger.warning("t=%gs: skipping interval (%s); keeping %s", t_s, err, in_force)
+            record = TwinRecord(
+                t_s=float(t_s), in_force=in_force, chosen=in_force, switched=False, error=str(err)
+            )
+        self.records.append(record)
+
+    def _step(self, chain: Any, t_s: float, in_force: str) -> TwinRecord:
+        data = self.monitor.observe(chain, t_s)
+        estimate, plan, decision = self.think(data, in_force)
+        producer = None
+        if decision.switch:
+            producer = choose_producer(estimate.state, self.params.validators, self.trusted)
+            if producer is None:
+                logger.warning("t=%gs: no trusted producer believed online; keeping %s", t_s, in_force)
+            else:
+                execute(chain, decision.protocol, producer)
+        return TwinRecord(
+            t_s=t_s,
+            in_force=in_force,
+            chosen=decision.protocol,
+            switched=producer is not None,
+            producer=producer,
+            scenario=decision.scenario,
+            offline=estimate.offline,
+            predicted_latency_s=decision.predicted_latency_s,
+            what_if_latency_s={name: plan.metric(name) for name in plan.scenarios},
+        )
+
+    def think(self, data: IntervalData, in_force: str) -> tuple[Estimate, Plan, Decision]:
+        """Analyse, generate what-if scenarios, plan and decide on one checked interval."""
+        estimate = self.analyser.analyse(data)
+        forecast = None
+        if self.forecaster is not None:
+            self.forecaster.observe(data.view.start_s, estimate.offline)
+            forecast = self.forecaster.forecast(data.view.end_s)
+        scenarios = what_if_scenarios(
+            estimate,
+            self.params.validators,
+            dropout=self.dropout,
+            recovered=self.recovered,
+            forecast_offline=forecast,
+        )
+        plan = make_plan(self.oracle, scenarios, self.protocols, self.interval_s)
+        decision = self.decider.decide(plan, in_force, FORECAST if forecast is not None else AS_ESTIMATED)
+        return estimate, plan, decision
