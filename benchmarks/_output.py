@@ -179,19 +179,21 @@ def save_figure(fig: Any, path: str | os.PathLike[str]) -> Path:
     return path
 
 
-def show_progress() -> bool:
-    """Progress bars only on an interactive terminal, never in CI."""
-    return sys.stderr.isatty() and not os.environ.get("CI")
+def show_progress(force: bool = False) -> bool:
+    """Progress bars on an interactive terminal (never in CI), or when ``force``d."""
+    return force or (sys.stderr.isatty() and not os.environ.get("CI"))
 
 
-def progress(total: int, desc: str) -> Any:
-    """A tqdm bar on a terminal; a silent stand-in (same ``update``/``close``) otherwise."""
+def progress(total: int, desc: str, *, force: bool = False) -> Any:
+    """A tqdm bar on a terminal (or ``force``d); a silent stand-in (same ``update``/``close``) otherwise."""
     from tqdm import tqdm
 
-    return tqdm(total=total, desc=desc, unit="case", disable=not show_progress(), file=sys.stderr)
+    return tqdm(total=total, desc=desc, unit="case", disable=not show_progress(force), file=sys.stderr)
 
 
-def run_main(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | None = None, prog: str = "") -> int:
+def run_main(
+    main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | None = None, prog: str = ""
+) -> int:
     """Run a benchmark's ``main``: bad input is one line on stderr and exit status 2."""
     try:
         return int(main(argv) or 0)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import dtopt
 
-__all__ = ["FIG3_NETWORKS", "PIN_FILE", "PINNED_KEYS", "check_pins", "current_pins", "topohub_file"]
+__all__ = ["FIG3_NETWORKS", "PINNED_KEYS", "PIN_FILE", "check_pins", "current_pins", "topohub_file"]
 
 PIN_FILE = Path(__file__).resolve().parent.parent / "topologies" / "pinned.json"
 
@@ -59,7 +59,8 @@ def check_pins(keys: Iterable[str]) -> list[str]:
     now = current_pins(wanted)
     return [
         f"topohub data of {key} differs from topologies/pinned.json "
-        f"({now[key]['n_nodes']} nodes, {now[key]['n_links']} links, sha256 {str(now[key]['sha256'])[:12]}... "
+        f"({now[key]['n_nodes']} nodes, {now[key]['n_links']} links, "
+        f"sha256 {str(now[key]['sha256'])[:12]}... "
         f"vs pinned {pinned[key]['n_nodes']}, {pinned[key]['n_links']}, {str(pinned[key]['sha256'])[:12]}...)"
         for key in wanted
         if now[key] != pinned[key]
@@ -67,7 +68,6 @@ def check_pins(keys: Iterable[str]) -> list[str]:
 
 
 def _write() -> None:
-    import topohub  # noqa: F401  (version recorded below)
     from importlib.metadata import version
 
     payload = {

@@ -86,7 +86,9 @@ def _vs_k(rows: Rows, eps: float | None, style: dict[str, dict[str, Any]], out: 
     for method, (ks, values) in _curves(rows, "runtime_s").items():
         ax_time.plot(ks, values, label=method, **style[method])
     name = rows[0]["network"]
-    ax_lat.set(xlabel="number of DT servers k", ylabel="average latency (ms)", title=f"{name}, {_eps_label(eps)}")
+    ax_lat.set(
+        xlabel="number of DT servers k", ylabel="average latency (ms)", title=f"{name}, {_eps_label(eps)}"
+    )
     ax_time.set(xlabel="number of DT servers k", ylabel="runtime (s)", yscale="log", title="running time")
     for ax in (ax_lat, ax_time):
         ax.xaxis.get_major_locator().set_params(integer=True)
@@ -125,16 +127,23 @@ def _across_networks(rows: Rows, networks: list[str], style: dict[str, dict[str,
     sel = [r for r in rows if r["k"] == 4 and r["eps_max"] == eps and r["source"] in networks]
     methods = list(dict.fromkeys(r["method"] for r in sel))
     by = {(r["source"], r["method"]): r for r in sel}
-    labels = [f"{next(r['network'] for r in sel if r['source'] == s)}\n(n={by_n})" for s, by_n in
-              ((s, next(r["n"] for r in sel if r["source"] == s)) for s in networks)]  # fmt: skip
+    labels = [
+        f"{next(r['network'] for r in sel if r['source'] == s)}\n(n={by_n})"
+        for s, by_n in ((s, next(r["n"] for r in sel if r["source"] == s)) for s in networks)
+    ]
     x = np.arange(len(networks))
     width = 0.8 / max(len(methods), 1)
     fig, (ax_lat, ax_time) = new_figure(2)
     for i, method in enumerate(methods):
         for ax, key in ((ax_lat, "avg_latency_ms"), (ax_time, "runtime_s")):
             values = [by.get((s, method), {}).get(key) for s in networks]
-            ax.bar(x + (i - (len(methods) - 1) / 2) * width, [np.nan if v is None else v for v in values],
-                   width, label=method, color=style[method]["color"])  # fmt: skip
+            ax.bar(
+                x + (i - (len(methods) - 1) / 2) * width,
+                [np.nan if v is None else v for v in values],
+                width,
+                label=method,
+                color=style[method]["color"],
+            )
     ax_lat.set(ylabel="average latency (ms)", title=f"k = 4, {_eps_label(eps)}")
     ax_time.set(ylabel="runtime (s)", yscale="log", title="running time")
     for ax in (ax_lat, ax_time):
@@ -156,8 +165,13 @@ def _runtime_vs_n(rows: Rows, style: dict[str, dict[str, Any]], out: Path) -> Pa
         for n, t in pts:
             medians[n].append(t)
         xs = sorted(medians)
-        ax.plot(xs, [statistics.median(medians[n]) for n in xs], label=f"{method} (median over k, eps_max)",
-                color=style[method]["color"], linewidth=1.2)  # fmt: skip
+        ax.plot(
+            xs,
+            [statistics.median(medians[n]) for n in xs],
+            label=f"{method} (median over k, eps_max)",
+            color=style[method]["color"],
+            linewidth=1.2,
+        )
     ax.set(xlabel="nodes n", ylabel="runtime (s)", yscale="log", title="runtime against network size")
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=7)
@@ -184,8 +198,15 @@ def _map(rows: Rows, out: Path) -> Path:
         if found:
             best = min(found, key=lambda r: (not r["exact"], r["avg_latency_ms"]))
             servers = [index[s] for s in best["servers"]]
-            ax.scatter(pos[servers, 0], pos[servers, 1], s=120, marker="*", color="crimson", zorder=3,
-                       label=f"servers ({best['method']})")  # fmt: skip
+            ax.scatter(
+                pos[servers, 0],
+                pos[servers, 1],
+                s=120,
+                marker="*",
+                color="crimson",
+                zorder=3,
+                label=f"servers ({best['method']})",
+            )
             title += f"\n{best['avg_latency_ms']:.3g} ms mean latency"
             ax.legend(fontsize=7, loc="best")
         ax.set(xlabel="longitude", ylabel="latitude", title=title)

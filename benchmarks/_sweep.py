@@ -33,6 +33,7 @@ def run_cases(
     scheduler: str | None = None,
     n_workers: int | None = None,
     desc: str = "cases",
+    show_progress: bool = False,
 ) -> list[R]:
     """``[func(c) for c in cases]``, serially or on dask; a progress bar on a terminal.
 
@@ -42,19 +43,27 @@ def run_cases(
     scheduler : address of an existing dask scheduler; its workers must be able
         to import ``func``'s module (start them from the repository root).
     n_workers : size of the local cluster (default ``os.cpu_count()``).
+    show_progress : draw the progress bar even when stderr is not a terminal.
     """
     if serial:
-        bar = progress(len(cases), desc)
+        bar = progress(len(cases), desc, force=show_progress)
         out = []
         for case in cases:
             out.append(func(case))
             bar.update()
         bar.close()
         return out
-    return _run_dask(func, cases, scheduler, n_workers or os.cpu_count() or 1, desc)
+    return _run_dask(func, cases, scheduler, n_workers or os.cpu_count() or 1, desc, show_progress)
 
 
-def _run_dask(func: Callable[[T], R], cases: Sequence[T], scheduler: str | None, n_workers: int, desc: str) -> list[R]:
+def _run_dask(
+    func: Callable[[T], R],
+    cases: Sequence[T],
+    scheduler: str | None,
+    n_workers: int,
+    desc: str,
+    show_progress: bool,
+) -> list[R]:
     import logging
 
     from distributed import Client, LocalCluster, as_completed
@@ -65,7 +74,7 @@ def _run_dask(func: Callable[[T], R], cases: Sequence[T], scheduler: str | None,
     try:
         if scheduler is None:
             cluster = LocalCluster(
-                processes=True, n_workers=n_workers, threads_per_worker=1, dashboard_address=None
+                processes=True, n_workers=n_workers, threads_per_worker=1, dashboard_address=":0"
             )
             client = Client(cluster)
         else:
@@ -74,7 +83,7 @@ def _run_dask(func: Callable[[T], R], cases: Sequence[T], scheduler: str | None,
             futures = client.map(func, list(cases), pure=False)
             position = {f.key: i for i, f in enumerate(futures)}
             results: list[Any] = [None] * len(cases)
-            bar = progress(len(cases), desc)
+            bar = progress(len(cases), desc, force=show_progress)
             for future in as_completed(futures):
                 results[position[future.key]] = future.result()
                 bar.update()

@@ -39,7 +39,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.duration < 1000 or args.repeats < 1:
         parser.error("--duration must be >= 1000 and --repeats >= 1")
 
-    print(f"scenario `{args.scenario}`, {args.duration:g} simulated s, median of {args.repeats} runs, seed {args.seed}")
+    print(f"scenario `{args.scenario}`, {args.duration:g} simulated s, "
+          f"median of {args.repeats} runs, seed {args.seed}")
     print()
     print("| protocol | blocks | messages | median wall s | simulated s per wall s | messages per wall s |")
     print("|---|---:|---:|---:|---:|---:|")

@@ -49,6 +49,8 @@ __all__ = [
 
 SPOPT = "spopt"
 SUITES = ("topozoo", "gabriel")
+# The benchmark's default cap on C(n, k) for EOPA (below EOPA's own, 50 million).
+EOPA_MAX_PLACEMENTS = 1_000_000
 # Two objectives "agree" when they differ by at most this, relatively.
 REL_TOL = 1e-9
 
@@ -67,10 +69,28 @@ TABLE_COLUMNS = {
     "status": "status",
 }
 CSV_COLUMNS = (
-    "network", "source", "n", "links", "k", "eps_max", "method", "exact", "status", "avg_latency_ms",
-    "bound_ms", "best_bound_ms", "gap", "best", "avg_error", "max_error", "max_latency_ms", "runtime_s",
-    "repeats", "servers", "reason",
-)  # fmt: skip
+    "network",
+    "source",
+    "n",
+    "links",
+    "k",
+    "eps_max",
+    "method",
+    "exact",
+    "status",
+    "avg_latency_ms",
+    "bound_ms",
+    "best_bound_ms",
+    "gap",
+    "best",
+    "avg_error",
+    "max_error",
+    "max_latency_ms",
+    "runtime_s",
+    "repeats",
+    "servers",
+    "reason",
+)
 
 
 @dataclass(frozen=True)
@@ -96,15 +116,16 @@ class Settings:
         ``max_repeats`` runs; its runtime is the median. 0 = one run.
     max_repeats : cap on the runs of one case.
     time_limit_s : per-solve limit (s) for the MILP and for spopt's solver.
-    eopa_max_placements : EOPA runs only where C(n, k) is at most this (``None``:
-        EOPA's own default limit); above it the case is ``skipped``.
+    eopa_max_placements : EOPA runs only where C(n, k) is at most this (and at
+        most EOPA's own limit); above it the case is ``skipped``. EOPA spends about
+        0.5 s per million placements here, and the MILP proves the same optimum.
     """
 
     seed: int = 0
     repeat_budget_s: float = 0.2
     max_repeats: int = 5
     time_limit_s: float = 60.0
-    eopa_max_placements: int | None = None
+    eopa_max_placements: int = EOPA_MAX_PLACEMENTS
 
 
 # --- one case ------------------------------------------------------------------------
@@ -116,11 +137,11 @@ def _topology(network: str) -> dtopt.Topology:
 
 
 def run_case(case: Case, settings: Settings = Settings()) -> dict[str, Any]:
-    """Run one case (with repeats) and return its row; a method's refusal never raises.
+    """Run one case (with repeats) and return its row; a failing method never raises.
 
     The row's status is the method's (``optimal``, ``feasible``, ``time_limit``,
     ``infeasible``), ``skipped`` (EOPA above its limit) or ``error`` (the method
-    raised a :class:`dtopt.DtoptError`; ``reason`` says why).
+    raised; ``reason`` names the exception). ``--check`` fails on errors.
     """
     topology = _topology(case.network)
     problem = dtopt.PlacementProblem(topology, k=case.k, eps_max=case.eps_max)
@@ -137,15 +158,21 @@ def run_case(case: Case, settings: Settings = Settings()) -> dict[str, Any]:
     limit = _eopa_limit(settings)
     if case.method == "eopa" and math.comb(problem.n, case.k) > limit:
         count = math.comb(problem.n, case.k)
-        return row | _no_result("skipped", f"C({problem.n}, {case.k}) = {count:,} placements is above {limit:,}")
+        return row | _no_result(
+            "skipped", f"C({problem.n}, {case.k}) = {count:,} placements is above {limit:,}"
+        )
     once = _spopt_once if case.method == SPOPT else functools.partial(_method_once, case.method)
     _warm_up(case.method, settings)
     runs: list[dict[str, Any]] = []
-    while not runs or (sum(r["runtime_s"] for r in runs) < settings.repeat_budget_s and len(runs) < settings.max_repeats):
+    while not runs or (
+        sum(r["runtime_s"] for r in runs) < settings.repeat_budget_s and len(runs) < settings.max_repeats
+    ):
         try:
             runs.append(once(problem, settings))
         except dtopt.DtoptError as err:
             return row | _no_result("error", str(err))
+        except Exception as err:  # a crashing method is a finding to report, not a reason to stop the sweep
+            return row | _no_result("error", f"{type(err).__name__}: {err}")
     first = runs[0]
     if any((r["servers"], r["status"]) != (first["servers"], first["status"]) for r in runs[1:]):
         # Seeded methods must repeat themselves exactly; say so rather than hide it.
@@ -155,12 +182,22 @@ def run_case(case: Case, settings: Settings = Settings()) -> dict[str, Any]:
 
 def _eopa_limit(settings: Settings) -> int:
     own = int(dtopt.available_methods()["eopa"].defaults()["max_placements"])
-    return own if settings.eopa_max_placements is None else min(own, settings.eopa_max_placements)
+    return min(own, settings.eopa_max_placements)
 
 
 def _no_result(status: str, reason: str) -> dict[str, Any]:
-    return {"status": status, "avg_latency_ms": None, "bound_ms": None, "avg_error": None, "max_error": None,
-            "max_latency_ms": None, "servers": [], "runtime_s": None, "repeats": 0, "reason": reason}
+    return {
+        "status": status,
+        "avg_latency_ms": None,
+        "bound_ms": None,
+        "avg_error": None,
+        "max_error": None,
+        "max_latency_ms": None,
+        "servers": [],
+        "runtime_s": None,
+        "repeats": 0,
+        "reason": reason,
+    }
 
 
 def _options(name: str, settings: Settings) -> dict[str, Any]:
@@ -194,10 +231,14 @@ def spopt_solver(time_limit_s: float | None = None, *, backend: str | None = Non
     for name in choices:
         if name in available:
             return pulp.getSolver(name, msg=False, timeLimit=time_limit_s, gapRel=0.0, gapAbs=0.0)
-    raise BenchmarkError(f"PuLP has no {' or '.join(choices)} solver here (it has: {', '.join(available) or 'none'})")
+    raise BenchmarkError(
+        f"PuLP has no {' or '.join(choices)} solver here (it has: {', '.join(available) or 'none'})"
+    )
 
 
-def _spopt_once(problem: dtopt.PlacementProblem, settings: Settings, backend: str | None = None) -> dict[str, Any]:
+def _spopt_once(
+    problem: dtopt.PlacementProblem, settings: Settings, backend: str | None = None
+) -> dict[str, Any]:
     """spopt's PMedian on the latency matrix, timed from the cost matrix (model build included)."""
     import pulp
     from spopt.locate import PMedian
@@ -313,7 +354,9 @@ def add_gaps(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     out = []
     for row in rows:
         peers = groups[_instance(row)]
-        bounds = [p["bound_ms"] for p in peers if p["method"] != SPOPT and p["exact"] and p["bound_ms"] is not None]
+        bounds = [
+            p["bound_ms"] for p in peers if p["method"] != SPOPT and p["exact"] and p["bound_ms"] is not None
+        ]
         objectives = [p["avg_latency_ms"] for p in peers if p["avg_latency_ms"] is not None]
         bound = max(bounds) if bounds else None
         obj = row["avg_latency_ms"]
@@ -357,7 +400,11 @@ def check_rows(rows: Sequence[dict[str, Any]], rel_tol: float = REL_TOL) -> list
                         f"vs {ref['method']} {opt!r} ms"
                     )
             for p in peers:
-                if not p["exact"] and p["avg_latency_ms"] is not None and p["avg_latency_ms"] < opt * (1 - rel_tol):
+                if (
+                    not p["exact"]
+                    and p["avg_latency_ms"] is not None
+                    and p["avg_latency_ms"] < opt * (1 - rel_tol)
+                ):
                     problems.append(
                         f"{_label(p)}: heuristic {p['method']} reports {p['avg_latency_ms']!r} ms, "
                         f"better than the optimum {opt!r} ms"
@@ -392,35 +439,52 @@ def summarise(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         reached = [p for p in peers if p.get("best") and p["runtime_s"] is not None]
         if reached:
             wins[min(reached, key=lambda p: p["runtime_s"])["method"]] += 1
-    feasible_instances = {key for key, peers in groups.items() if any(p["avg_latency_ms"] is not None for p in peers)}
+    feasible_instances = {
+        key for key, peers in groups.items() if any(p["avg_latency_ms"] is not None for p in peers)
+    }
     out = []
     for method in dict.fromkeys(r["method"] for r in rows):
         mine = [r for r in rows if r["method"] == method]
         gaps = [r["gap"] for r in mine if r["gap"] is not None]
         times = [r["runtime_s"] for r in mine if r["runtime_s"] is not None]
-        out.append({
-            "method": method,
-            "exact": mine[0]["exact"],
-            "cases": len(mine),
-            "optimal": sum(r["status"] == "optimal" for r in mine),
-            "best": sum(bool(r.get("best")) for r in mine),
-            "missed": sum(r["avg_latency_ms"] is None and r["status"] not in ("skipped", "error")
-                          and _instance(r) in feasible_instances for r in mine),
-            "skipped": sum(r["status"] == "skipped" for r in mine),
-            "errors": sum(r["status"] == "error" for r in mine),
-            "median_gap": statistics.median(gaps) if gaps else None,
-            "worst_gap": max(gaps) if gaps else None,
-            "median_runtime_s": statistics.median(times) if times else None,
-            "wins": wins[method],
-        })  # fmt: skip
+        out.append(
+            {
+                "method": method,
+                "exact": mine[0]["exact"],
+                "cases": len(mine),
+                "optimal": sum(r["status"] == "optimal" for r in mine),
+                "best": sum(bool(r.get("best")) for r in mine),
+                "missed": sum(
+                    r["avg_latency_ms"] is None
+                    and r["status"] not in ("skipped", "error")
+                    and _instance(r) in feasible_instances
+                    for r in mine
+                ),
+                "skipped": sum(r["status"] == "skipped" for r in mine),
+                "errors": sum(r["status"] == "error" for r in mine),
+                "median_gap": statistics.median(gaps) if gaps else None,
+                "worst_gap": max(gaps) if gaps else None,
+                "median_runtime_s": statistics.median(times) if times else None,
+                "wins": wins[method],
+            }
+        )
     return out
 
 
 SUMMARY_COLUMNS = {
-    "method": "method", "exact": "exact", "cases": "cases", "optimal": "optimal", "best": "best found",
-    "missed": "missed", "skipped": "skipped", "errors": "errors", "median_gap": "median gap",
-    "worst_gap": "worst gap", "median_runtime_s": "median runtime s", "wins": "wins",
-}  # fmt: skip
+    "method": "method",
+    "exact": "exact",
+    "cases": "cases",
+    "optimal": "optimal",
+    "best": "best found",
+    "missed": "missed",
+    "skipped": "skipped",
+    "errors": "errors",
+    "median_gap": "median gap",
+    "worst_gap": "worst gap",
+    "median_runtime_s": "median runtime s",
+    "wins": "wins",
+}
 
 
 def _display(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -449,7 +513,9 @@ def versus_spopt(
     problem = dtopt.PlacementProblem(_topology(network), k=k, eps_max=None)
     settings = Settings(time_limit_s=time_limit_s or 600.0)
     available = pulp.listSolvers(onlyAvailable=True)
-    tools: dict[str, Callable[[], dict[str, Any]]] = {"dtopt milp (HiGHS)": lambda: _method_once("milp", problem, settings)}
+    tools: dict[str, Callable[[], dict[str, Any]]] = {
+        "dtopt milp (HiGHS)": lambda: _method_once("milp", problem, settings)
+    }
     for backend in backends:
         if backend in available:
             tools[f"spopt PMedian ({backend})"] = functools.partial(_spopt_once, problem, settings, backend)
@@ -464,27 +530,36 @@ def versus_spopt(
     for name, rs in runs.items():
         median_s = statistics.median(r["runtime_s"] for r in rs)
         raw = rs[0].get("objective_raw")
-        out.append({
-            "tool": name,
-            "network": problem.topology.name,
-            "n": problem.n,
-            "k": k,
-            "status": rs[0]["status"],
-            "avg_latency_ms": rs[0]["avg_latency_ms"],
-            "own_objective_ms": raw / problem.n if raw is not None else rs[0]["avg_latency_ms"],
-            "servers": rs[0]["servers"],
-            "runtimes_s": [r["runtime_s"] for r in rs],
-            "median_runtime_s": median_s,
-            "slower_than_milp": median_s / ours,
-        })  # fmt: skip
+        out.append(
+            {
+                "tool": name,
+                "network": problem.topology.name,
+                "n": problem.n,
+                "k": k,
+                "status": rs[0]["status"],
+                "avg_latency_ms": rs[0]["avg_latency_ms"],
+                "own_objective_ms": raw / problem.n if raw is not None else rs[0]["avg_latency_ms"],
+                "servers": rs[0]["servers"],
+                "runtimes_s": [r["runtime_s"] for r in rs],
+                "median_runtime_s": median_s,
+                "slower_than_milp": median_s / ours,
+            }
+        )
     return out
 
 
 VERSUS_COLUMNS = {
-    "tool": "tool", "network": "network", "n": "n", "k": "k", "status": "status",
-    "own_objective_ms": "own objective ms", "avg_latency_ms": "evaluated avg latency ms",
-    "runtimes_s": "runtimes s", "median_runtime_s": "median runtime s", "slower_than_milp": "time / milp time",
-}  # fmt: skip
+    "tool": "tool",
+    "network": "network",
+    "n": "n",
+    "k": "k",
+    "status": "status",
+    "own_objective_ms": "own objective ms",
+    "avg_latency_ms": "evaluated avg latency ms",
+    "runtimes_s": "runtimes s",
+    "median_runtime_s": "median runtime s",
+    "slower_than_milp": "time / milp time",
+}
 
 
 # --- command line --------------------------------------------------------------------
@@ -496,32 +571,72 @@ def build_parser() -> argparse.ArgumentParser:
         description="Benchmark every placement method (and spopt's PMedian) over networks, k and eps_max.",
     )
     what = parser.add_argument_group("what to run")
-    what.add_argument("--topology", action="append", default=[], metavar="NAME",
-                      help="topohub key, Topology Zoo name or GML/GraphML path; repeatable (default Agis)")
-    what.add_argument("--suite", action="append", default=[], metavar="NAME",
-                      help="every network of a topohub group: topozoo or gabriel (up to 500 nodes); repeatable")
+    what.add_argument(
+        "--topology",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="topohub key, Topology Zoo name or GML/GraphML path; repeatable (default Agis)",
+    )
+    what.add_argument(
+        "--suite",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="every network of a topohub group: topozoo or gabriel (up to 500 nodes); repeatable",
+    )
     what.add_argument("--k", default="1..5", help="k values: 2..10 or 1,3,5 (default 1..5)")
-    what.add_argument("--eps-max", action="append", default=[], dest="eps_max", metavar="EPS",
-                      help=f"error bound, repeatable; 'none' = unconstrained (default: {DEFAULT_EPS_MAX} and none)")
-    what.add_argument("--methods", help="comma-separated subset of the registered methods and spopt (default: all)")
+    what.add_argument(
+        "--eps-max",
+        action="append",
+        default=[],
+        dest="eps_max",
+        metavar="EPS",
+        help=f"error bound, repeatable; 'none' = unconstrained (default: {DEFAULT_EPS_MAX} and none)",
+    )
+    what.add_argument(
+        "--methods", help="comma-separated subset of the registered methods and spopt (default: all)"
+    )
     what.add_argument("--no-spopt", action="store_true", help="leave out spopt's PMedian")
     what.add_argument("--seed", type=int, default=0, help="seed for every seeded method (default 0)")
     how = parser.add_argument_group("how to run")
     how.add_argument("--serial", action="store_true", help="run every case in this process")
-    how.add_argument("--scheduler", metavar="ADDRESS", help="use the dask cluster at ADDRESS (tcp://host:8786)")
+    how.add_argument(
+        "--scheduler", metavar="ADDRESS", help="use the dask cluster at ADDRESS (tcp://host:8786)"
+    )
     how.add_argument("--workers", type=int, help="local dask cluster size (default: one per core)")
-    how.add_argument("--repeat-budget-s", type=float, default=0.2,
-                     help="re-run a case until its runs add up to this many seconds (default 0.2)")
+    how.add_argument(
+        "--repeat-budget-s",
+        type=float,
+        default=0.2,
+        help="re-run a case until its runs add up to this many seconds (default 0.2)",
+    )
     how.add_argument("--max-repeats", type=int, default=5, help="at most this many runs per case (default 5)")
-    how.add_argument("--time-limit-s", type=float, default=60.0, help="MILP/spopt time limit per solve (default 60)")
-    how.add_argument("--eopa-limit", type=int, help="skip EOPA where C(n, k) exceeds this (default: EOPA's own)")
+    how.add_argument(
+        "--time-limit-s", type=float, default=60.0, help="MILP/spopt time limit per solve (default 60)"
+    )
+    how.add_argument(
+        "--eopa-limit",
+        type=int,
+        default=EOPA_MAX_PLACEMENTS,
+        help=f"skip EOPA where C(n, k) exceeds this (default {EOPA_MAX_PLACEMENTS:,})",
+    )
+    how.add_argument("--progress", action="store_true", help="draw the progress bar even off a terminal")
     how.add_argument("--quick", action="store_true", help="one run per case, serial (the CI benchmark)")
     out = parser.add_argument_group("output")
-    out.add_argument("--out", metavar="DIR", help="write results.csv, results.json, summary.md and figures here")
-    out.add_argument("--check", action="store_true",
-                     help="exit 1 if exact methods disagree or a heuristic beats the optimum")
-    out.add_argument("--versus-spopt", action="store_true",
-                     help="only the side-by-side MILP vs spopt run (TataNld, k=5, unconstrained, 3 repeats)")
+    out.add_argument(
+        "--out", metavar="DIR", help="write results.csv, results.json, summary.md and figures here"
+    )
+    out.add_argument(
+        "--check",
+        action="store_true",
+        help="exit 1 if exact methods disagree or a heuristic beats the optimum",
+    )
+    out.add_argument(
+        "--versus-spopt",
+        action="store_true",
+        help="only the side-by-side MILP vs spopt run (TataNld, k=5, unconstrained, 3 repeats)",
+    )
     return parser
 
 
@@ -553,7 +668,9 @@ def _check_numbers(args: argparse.Namespace) -> None:
     for name in ("repeat_budget_s", "time_limit_s"):
         value = getattr(args, name)
         if not (math.isfinite(value) and value >= 0) or (name == "time_limit_s" and value == 0):
-            raise BenchmarkError(f"--{name.replace('_', '-')} must be a positive number of seconds, got {value}")
+            raise BenchmarkError(
+                f"--{name.replace('_', '-')} must be a positive number of seconds, got {value}"
+            )
     for name in ("max_repeats", "workers", "eopa_limit"):
         value = getattr(args, name)
         if value is not None and value < 1:
@@ -588,6 +705,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         scheduler=args.scheduler,
         n_workers=args.workers,
         desc="placement",
+        show_progress=args.progress,
     )
     wall_s = time.perf_counter() - start
     rows = add_gaps(rows)
@@ -596,8 +714,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(_output.markdown_table(_display(rows), TABLE_COLUMNS))
     print()
     print(_output.markdown_table(summary, SUMMARY_COLUMNS))
-    print(f"\n{len(cases)} cases on {len(networks)} network(s) in {wall_s:.1f} s wall time "
-          f"({_way(args)}).")  # fmt: skip
+    print(f"\n{len(cases)} cases on {len(networks)} network(s) in {wall_s:.1f} s wall time ({_way(args)}).")
     if args.out:
         _write_outputs(Path(args.out), args, settings, rows, summary, problems, wall_s)
     if args.check:
@@ -614,7 +731,9 @@ def _way(args: argparse.Namespace) -> str:
         return "serial"
     if args.scheduler:
         return f"dask scheduler {args.scheduler}"
-    return f"local dask cluster, {args.workers or __import__('os').cpu_count()} single-threaded worker processes"
+    return (
+        f"local dask cluster, {args.workers or __import__('os').cpu_count()} single-threaded worker processes"
+    )
 
 
 def _write_outputs(
@@ -632,21 +751,28 @@ def _write_outputs(
     csv_rows = [r | {"eps_max": "none" if r["eps_max"] is None else r["eps_max"]} for r in rows]
     _output.write_csv(out / "results.csv", csv_rows, CSV_COLUMNS)
     figures = _placement_figures.draw_all(rows, out)
-    _output.write_json(out / "results.json", {
-        "benchmark": "placement",
-        "command": "python -m benchmarks.placement " + " ".join(sys.argv[1:]),
-        "environment": _output.environment(),
-        "execution": _way(args),
-        "wall_time_s": wall_s,
-        "settings": asdict(settings),
-        "methods": {name: {"exact": m.exact, "summary": m.summary} for name, m in dtopt.available_methods().items()},
-        "summary": summary,
-        "check_problems": problems,
-        "figures": [f.name for f in figures],
-        "rows": rows,
-    })  # fmt: skip
+    _output.write_json(
+        out / "results.json",
+        {
+            "benchmark": "placement",
+            "command": "python -m benchmarks.placement " + " ".join(sys.argv[1:]),
+            "environment": _output.environment(),
+            "execution": _way(args),
+            "wall_time_s": wall_s,
+            "settings": asdict(settings),
+            "methods": {
+                name: {"exact": m.exact, "summary": m.summary}
+                for name, m in dtopt.available_methods().items()
+            },
+            "summary": summary,
+            "check_problems": problems,
+            "figures": [f.name for f in figures],
+            "rows": rows,
+        },
+    )
     notes = (
-        f"{len(rows)} cases, {len({_instance(r) for r in rows})} instances, wall time {wall_s:.1f} s ({_way(args)}).\n\n"
+        f"{len(rows)} cases, {len({_instance(r) for r in rows})} instances, "
+        f"wall time {wall_s:.1f} s ({_way(args)}).\n\n"
         "gap: relative excess of a method's mean latency over the best lower bound proven by an exact "
         "method on the instance. A win: reached the best objective and was the fastest doing so. "
         "Runtimes are medians of repeats (until "
@@ -655,7 +781,10 @@ def _write_outputs(
     )
     sections = [
         ("Per method", _output.markdown_table(summary, SUMMARY_COLUMNS) + "\n\n" + notes),
-        ("Check", "\n".join(f"- {p}" for p in problems) or "Exact methods agree; no heuristic beats an optimum."),
+        (
+            "Check",
+            "\n".join(f"- {p}" for p in problems) or "Exact methods agree; no heuristic beats an optimum.",
+        ),
         ("Figures", "\n".join(f"- `{f.name}`" for f in figures) or "none (not enough data)"),
     ]
     _output.write_summary(out / "summary.md", "Placement benchmark", sections)
@@ -676,14 +805,22 @@ def _main_versus(args: argparse.Namespace) -> int:
     print(_output.markdown_table(rows, VERSUS_COLUMNS))
     ours = rows[0]
     for row in rows[1:]:
-        same = ours["avg_latency_ms"] is not None and row["avg_latency_ms"] is not None and (
-            abs(row["avg_latency_ms"] - ours["avg_latency_ms"]) <= REL_TOL * ours["avg_latency_ms"])
-        print(f"{row['tool']}: same objective as dtopt milp: {'yes' if same else 'NO'}; "
-              f"dtopt milp is {row['slower_than_milp']:.2f}x faster (median of {len(row['runtimes_s'])}, serial)")
+        same = (
+            ours["avg_latency_ms"] is not None
+            and row["avg_latency_ms"] is not None
+            and (abs(row["avg_latency_ms"] - ours["avg_latency_ms"]) <= REL_TOL * ours["avg_latency_ms"])
+        )
+        print(
+            f"{row['tool']}: same objective as dtopt milp: {'yes' if same else 'NO'}; "
+            f"dtopt milp is {row['slower_than_milp']:.2f}x faster "
+            f"(medians of {len(row['runtimes_s'])} interleaved runs, serial)"
+        )
     if args.out:
         out = _output.out_dir(args.out)
-        _output.write_json(out / "versus_spopt.json", {
-            "benchmark": "placement --versus-spopt", "environment": _output.environment(), "rows": rows})
+        _output.write_json(
+            out / "versus_spopt.json",
+            {"benchmark": "placement --versus-spopt", "environment": _output.environment(), "rows": rows},
+        )
     return 0
 
 

@@ -23,10 +23,21 @@ ONE_RUN = placement.Settings(repeat_budget_s=0.0)
 
 def _row(method: str, obj: float | None, *, exact: bool, status: str = "optimal", k: int = 2, **extra):
     return {
-        "network": "Toy", "source": "toy", "n": 10, "k": k, "eps_max": None, "method": method, "exact": exact,
-        "status": status, "avg_latency_ms": obj, "bound_ms": obj if exact and status == "optimal" else None,
-        "runtime_s": 0.1, "servers": ["a", "b"] if obj is not None else [], "reason": None, **extra,
-    }  # fmt: skip
+        "network": "Toy",
+        "source": "toy",
+        "n": 10,
+        "k": k,
+        "eps_max": None,
+        "method": method,
+        "exact": exact,
+        "status": status,
+        "avg_latency_ms": obj,
+        "bound_ms": obj if exact and status == "optimal" else None,
+        "runtime_s": 0.1,
+        "servers": ["a", "b"] if obj is not None else [],
+        "reason": None,
+        **extra,
+    }
 
 
 # --- the same sweep serially and on a local dask cluster ------------------------------
@@ -41,15 +52,20 @@ def test_serial_and_dask_sweeps_agree():
     keys = ("network", "k", "eps_max", "method", "status", "avg_latency_ms", "avg_error", "servers")
     assert [{k: r[k] for k in keys} for r in serial] == [{k: r[k] for k in keys} for r in parallel]
     assert all(r["status"] in ("optimal", "feasible") for r in serial)
-    assert [(r["k"], r["eps_max"], r["method"]) for r in serial] == [(c.k, c.eps_max, c.method) for c in cases]
+    assert [(r["k"], r["eps_max"], r["method"]) for r in serial] == [
+        (c.k, c.eps_max, c.method) for c in cases
+    ]
 
 
 # --- the --check logic ------------------------------------------------------------------
 
 
 def test_check_accepts_a_consistent_table():
-    rows = [_row("eopa", 2.0, exact=True), _row("milp", 2.0 * (1 + 1e-12), exact=True),
-            _row("rands", 2.5, exact=False, status="feasible")]  # fmt: skip
+    rows = [
+        _row("eopa", 2.0, exact=True),
+        _row("milp", 2.0 * (1 + 1e-12), exact=True),
+        _row("rands", 2.5, exact=False, status="feasible"),
+    ]
     assert placement.check_rows(rows) == []
 
 
@@ -65,8 +81,11 @@ def test_check_flags_a_heuristic_better_than_the_optimum():
 
 
 def test_check_flags_feasibility_disagreement_and_errors():
-    rows = [_row("milp", 2.0, exact=True), _row("eopa", None, exact=True, status="infeasible"),
-            _row("kmpa", None, exact=False, status="error", reason="boom")]  # fmt: skip
+    rows = [
+        _row("milp", 2.0, exact=True),
+        _row("eopa", None, exact=True, status="infeasible"),
+        _row("kmpa", None, exact=False, status="error", reason="boom"),
+    ]
     problems = placement.check_rows(rows)
     assert any("proved the instance infeasible" in p for p in problems)
     assert any("kmpa failed: boom" in p for p in problems)
@@ -78,12 +97,14 @@ def test_unproven_exact_answers_are_not_compared():
 
 
 def test_gaps_wins_and_summary():
-    rows = placement.add_gaps([
-        _row("eopa", 2.0, exact=True, runtime_s=0.5),
-        _row("milp", 2.0, exact=True, runtime_s=0.2),
-        _row("rands", 2.5, exact=False, status="feasible", runtime_s=0.01),
-        _row("kmpa", None, exact=False, status="infeasible"),
-    ])  # fmt: skip
+    rows = placement.add_gaps(
+        [
+            _row("eopa", 2.0, exact=True, runtime_s=0.5),
+            _row("milp", 2.0, exact=True, runtime_s=0.2),
+            _row("rands", 2.5, exact=False, status="feasible", runtime_s=0.01),
+            _row("kmpa", None, exact=False, status="infeasible"),
+        ]
+    )
     by = {r["method"]: r for r in rows}
     assert by["rands"]["gap"] == pytest.approx(0.25) and by["milp"]["gap"] == 0.0
     assert by["milp"]["best"] and not by["rands"]["best"]
@@ -97,7 +118,9 @@ def test_gaps_wins_and_summary():
 
 
 def test_eopa_above_its_limit_is_skipped_not_fatal():
-    row = placement.run_case(placement.Case("Eenet", 3, None, "eopa"), placement.Settings(eopa_max_placements=10))
+    row = placement.run_case(
+        placement.Case("Eenet", 3, None, "eopa"), placement.Settings(eopa_max_placements=10)
+    )
     assert row["status"] == "skipped" and "C(12, 3) = 220" in row["reason"]
 
 
@@ -111,11 +134,18 @@ def test_spopt_matches_milp_and_repeats_are_counted():
 def test_build_cases_spopt_only_unconstrained_and_k_clipping():
     cases = placement.build_cases(["Eenet"], [1, 2], [0.05, None], ["milp"])
     assert [(c.k, c.eps_max, c.method) for c in cases] == [
-        (1, 0.05, "milp"), (1, None, "milp"), (1, None, "spopt"),
-        (2, 0.05, "milp"), (2, None, "milp"), (2, None, "spopt"),
-    ]  # fmt: skip
-    assert {c.k for c in placement.build_cases(["Eenet"], [11, 12, 13], [None], ["milp"], clip_k=True)} == {11, 12}
-    with pytest.raises(BenchmarkError, match="outside 1..12"):
+        (1, 0.05, "milp"),
+        (1, None, "milp"),
+        (1, None, "spopt"),
+        (2, 0.05, "milp"),
+        (2, None, "milp"),
+        (2, None, "spopt"),
+    ]
+    assert {c.k for c in placement.build_cases(["Eenet"], [11, 12, 13], [None], ["milp"], clip_k=True)} == {
+        11,
+        12,
+    }
+    with pytest.raises(BenchmarkError, match=r"outside 1\.\.12"):
         placement.build_cases(["Eenet"], [13], [None], ["milp"])
 
 
@@ -148,7 +178,10 @@ def test_parse_eps_max():
         (["--topology", "Eenet", "--k", "0..3"], "k must be at least 1"),
         (["--topology", "Eenet", "--k", "10..13"], "outside 1..12"),
         (["--topology", "Eenet", "--methods", "foo"], "unknown method 'foo'"),
-        (["--topology", "Eenet", "--k", "1", "--scheduler", "tcp://127.0.0.1:9"], "cannot reach dask scheduler"),
+        (
+            ["--topology", "Eenet", "--k", "1", "--scheduler", "tcp://127.0.0.1:9"],
+            "cannot reach dask scheduler",
+        ),
     ],
 )
 def test_bad_input_is_one_line_and_status_2(argv, message, capsys):
@@ -158,11 +191,17 @@ def test_bad_input_is_one_line_and_status_2(argv, message, capsys):
 
 
 def test_cli_bad_input_has_no_traceback():
-    proc = subprocess.run([sys.executable, "-m", "benchmarks.placement", "--suite", "nosuch"], cwd=ROOT,
-                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks.placement", "--suite", "nosuch"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 2 and "Traceback" not in proc.stderr and proc.stdout == ""
-    assert proc.stderr.strip().splitlines() == ["benchmarks.placement: error: unknown suite 'nosuch'; choose one "
-                                                "of: topozoo, gabriel"]  # fmt: skip
+    assert proc.stderr.strip().splitlines() == [
+        "benchmarks.placement: error: unknown suite 'nosuch'; choose one of: topozoo, gabriel"
+    ]
 
 
 def test_quick_check_run_writes_the_output_layout(tmp_path, capsys):

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
-from dtopt.consensus import Chain, Regime, load_scenario, run_chain, uniform_scenario
+from dtopt.consensus import BlockRecord, Chain, ChainView, Regime, load_scenario, run_chain, uniform_scenario
 from dtopt.errors import DtoptError
 
 # Hand-computed delays of uniform_scenario(bandwidth 1 MB/s, propagation 10 ms, no jitter, no tx):
@@ -150,6 +152,12 @@ def test_view_shows_only_the_window_and_the_public_record() -> None:
         assert block.proposed_s < block.committed_s
     with pytest.raises(DtoptError):
         chain.view(10.0, 5.0)
+    # the published records carry exactly the documented public fields
+    assert {f.name for f in dataclasses.fields(BlockRecord)} == {
+        "height", "round", "proposer", "protocol", "proposed_s", "committed_s", "tx_ids", "size_mb",
+        "votes", "switch_to", "tx_arrival_s"}
+    assert {f.name for f in dataclasses.fields(ChainView)} == {
+        "start_s", "end_s", "validators", "tx_ids", "tx_arrival_s", "blocks"}
 
 
 def test_paper_finding_ibft_wins_with_faulty_offline_bigfoot_when_steady() -> None:
@@ -167,3 +175,25 @@ def test_controller_is_called_every_twin_interval() -> None:
     scenario = load_scenario("steady", 100.0)
     run_chain(scenario, "IBFT", 100.0, controller=lambda chain, t: calls.append((t, chain.now_s)))
     assert calls == [(25.0, 25.0), (50.0, 50.0), (75.0, 75.0)]
+
+
+def test_returning_node_syncs_the_missing_blocks_with_a_realistic_delay() -> None:
+    base = uniform_scenario(4)
+    bw = base.regimes[0].bandwidth_mbps
+    scenario = base.with_(regimes=(
+        Regime(start_s=0.0, offline=("bp3",), bandwidth_mbps=bw),
+        Regime(start_s=30.0, bandwidth_mbps=bw),
+    ))
+    chain = Chain(scenario, "IBFT")
+    chain.run_until(30.0)
+    assert chain.committed_chain("bp3") == ()
+    missing = len(chain.committed_chain("bp0"))
+    # request + reply propagation, each empty block's PRE-PREPARE size / 1 MB/s, block validation
+    sync_s = 2 * 0.01 + missing * (0.2 / 1.0 + 0.5)
+    chain.run_until(30.0 + sync_s - 1e-6)
+    assert chain.committed_chain("bp3") == ()
+    chain.run_until(30.0 + sync_s + 1e-6)
+    assert chain.committed_chain("bp3") == chain.committed_chain("bp0")[:missing]
+    chain.run_until(60.0)  # and it takes part again: its votes appear in later blocks
+    late = chain.view(45.0, 60.0).blocks
+    assert late and all("bp3" in {v.validator for v in b.votes} for b in late)

@@ -14,9 +14,8 @@ EXAMPLE = Path(__file__).resolve().parents[1] / "docs" / "scenarios" / "example.
 
 
 @pytest.fixture
-def cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):
-    """Run the real dispatcher with only the ``chain`` sub-command registered."""
-    monkeypatch.setattr(dtopt.cli, "_COMMANDS", ("chain",))
+def cli(capsys: pytest.CaptureFixture[str]):
+    """Run ``dtopt chain run ...`` through the real dispatcher."""
 
     def run(*argv: str) -> tuple[int, str, str]:
         try:

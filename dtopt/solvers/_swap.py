@@ -19,9 +19,10 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from dtopt.placement.feasibility import max_coverage
 from dtopt.placement.problem import PlacementProblem
 
-__all__ = ["Penalised", "Servers", "greedy", "local_search", "random_placements"]
+__all__ = ["Penalised", "Servers", "covering", "greedy", "local_search", "random_placements"]
 
 # Swaps must improve the total by more than this fraction of it (guards against
 # cycling on floating-point noise).
@@ -36,18 +37,29 @@ class Penalised:
     ----------
     rows : shape ``(n, n)``, ``rows[j, i]`` = cost (ms) of node i served at j: the
         transpose of ``cost_ms``, C-contiguous so a server's column is one row.
-    penalty_ms : the cost standing for an inadmissible pair, > n * max latency.
+    penalty_ms : the cost standing for an inadmissible pair: by default
+        > n * max latency (the lexicographic order above).
     """
 
     rows: NDArray[np.float64]
     penalty_ms: float
 
     @classmethod
-    def of(cls, problem: PlacementProblem) -> Penalised:
-        """The penalised cost of ``problem``."""
+    def of(cls, problem: PlacementProblem, *, soft: bool = False) -> Penalised:
+        """The penalised cost of ``problem``.
+
+        ``soft`` sets the penalty to twice the largest latency instead: still
+        above every admissible cost (so a node's cheapest option is an admissible
+        server whenever it has one, and ``d1 < penalty_ms`` still means covered),
+        but small enough that a search may cross infeasible placements.
+        """
         cost = problem.cost_ms
         finite = np.isfinite(cost)
-        penalty_ms = problem.n * float(cost[finite].max()) + 1.0
+        largest_ms = float(cost[finite].max())
+        if soft:
+            penalty_ms = 2 * largest_ms if largest_ms > 0 else 1.0
+        else:
+            penalty_ms = problem.n * largest_ms + 1.0
         return cls(np.ascontiguousarray(np.where(finite, cost, penalty_ms).T), penalty_ms)
 
     @property
@@ -162,6 +174,22 @@ def local_search(cost: Penalised, servers: NDArray[np.intp], *, until_covered: b
             break
         state = Servers.of(cost, state.swapped(position, add))
     return state
+
+
+def covering(problem: PlacementProblem, cost: Penalised, servers: NDArray[np.intp]) -> Servers:
+    """``servers`` repaired to cover every node, where some placement can.
+
+    Swaps first (:func:`local_search` until covered); when they get stuck with
+    nodes uncovered (single swaps are a poor tool for tight covering
+    constraints), the k servers covering the most nodes, from the small covering
+    integer program of :func:`dtopt.placement.feasibility.max_coverage`. The
+    result covers every node unless no placement of k servers does.
+    """
+    state = local_search(cost, servers, until_covered=True)
+    if state.d1.max() < cost.penalty_ms:
+        return state
+    best, _ = max_coverage(problem.admissible, problem.k)
+    return Servers.of(cost, best)
 
 
 def random_placements(rng: np.random.Generator, n: int, k: int, count: int) -> NDArray[np.intp]:

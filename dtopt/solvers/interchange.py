@@ -17,21 +17,23 @@ import numpy as np
 
 from dtopt.placement.problem import PlacementProblem
 from dtopt.solvers._checks import check_int, check_seed
-from dtopt.solvers._swap import Penalised, greedy, local_search, random_placements
+from dtopt.solvers._swap import Penalised, covering, greedy, local_search, random_placements
 from dtopt.solvers.registry import MethodOutput, register
 
 __all__ = ["interchange"]
 
 
 @register("interchange", exact=False, summary="heuristic: greedy construction + fast swap interchange")
-def interchange(problem: PlacementProblem, *, n_starts: int = 1, seed: int = 0) -> MethodOutput:
+def interchange(problem: PlacementProblem, *, n_starts: int = 8, seed: int = 0) -> MethodOutput:
     """Greedy placement improved by swaps until none improves.
 
     Options
     -------
     n_starts : number of local searches; the first starts from the greedy
         placement, the others from random placements (drawn with ``seed``). The
-        best result is kept. >= 1.
+        best result is kept. >= 1. When every search ends with nodes lacking an
+        admissible server (single swaps are weak at tight covering constraints), one
+        more starts from a covering placement (see ``_swap.covering``).
     seed : seed of the random starts (unused when ``n_starts`` is 1).
     """
     n_starts = check_int("interchange", "n_starts", n_starts, minimum=1)
@@ -41,6 +43,7 @@ def interchange(problem: PlacementProblem, *, n_starts: int = 1, seed: int = 0) 
     if n_starts > 1:
         rng = np.random.default_rng(seed)
         starts += list(random_placements(rng, problem.n, problem.k, n_starts - 1))
-    results = [local_search(cost, start) for start in starts]
-    best = min(results, key=lambda state: state.total)
+    best = min((local_search(cost, start) for start in starts), key=lambda state: state.total)
+    if best.d1.max() >= cost.penalty_ms:  # stuck with nodes uncovered: restart from a covering placement
+        best = local_search(cost, covering(problem, cost, best.servers).servers)
     return MethodOutput(np.sort(best.servers), "feasible")

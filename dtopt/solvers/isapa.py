@@ -64,7 +64,7 @@ from simanneal import Annealer
 
 from dtopt.placement.problem import PlacementProblem
 from dtopt.solvers._checks import check_bool, check_choice, check_int, check_real, check_seed
-from dtopt.solvers._swap import Penalised, Servers, greedy, local_search, random_placements
+from dtopt.solvers._swap import Penalised, Servers, covering, greedy, local_search, random_placements
 from dtopt.solvers.registry import MethodOutput, register
 
 __all__ = ["PlacementAnnealer", "isapa"]
@@ -100,7 +100,9 @@ def isapa(
     steps_per_level : cap on the moves per level; ``None`` for ``max(100, 2 n)``.
     p_neighbour : probability that the node added is a graph neighbour of the
         server removed (when it has a non-server neighbour); in [0, 1].
-    init : ``"greedy"`` (default) or ``"random"`` (the paper's start).
+    init : ``"greedy"`` (default: the greedy placement, repaired to cover every
+        node when it does not and some placement can) or ``"random"`` (the paper's
+        start).
     polish : finish with swap local search from the best placement.
     verbose : one line per temperature level on stderr.
     """
@@ -125,7 +127,11 @@ def isapa(
     scale_ms = _latency_scale(cost, start)
     if init == "random":
         start = random_placements(rng, n, k, 1)[0]
-    annealer = PlacementAnnealer(cost, start, _neighbours(problem), rng, p_neighbour, num_max)
+    else:
+        start = covering(problem, cost, start).servers
+    annealer = PlacementAnnealer(
+        Penalised.of(problem, soft=True), start, _neighbours(problem), rng, p_neighbour, num_max
+    )
     annealer.steps = steps
     annealer.updates = steps + 1  # simanneal then calls update() after every step
     with _seeded_random(int(rng.integers(2**63))):
@@ -135,14 +141,17 @@ def isapa(
             annealer.anneal()
             if verbose:
                 print(
-                    f"isapa: T={temperature:.4g} ms  best={annealer.best_energy:.6g} ms  "
+                    f"isapa: T={temperature:.4g} ms  best feasible={annealer.best_feasible_energy:.6g} ms  "
                     f"steps={annealer.level_steps}  worse accepted={annealer.worse_accepted}",
                     file=sys.stderr,
                 )
             temperature *= rho
-    best = annealer.best_state.servers
+    found = annealer.best_feasible if annealer.best_feasible is not None else annealer.best_state
+    best = found.servers
     if polish:
         best = local_search(cost, best).servers
+    if annealer.best_feasible is None:
+        best = covering(problem, cost, best).servers
     return MethodOutput(np.sort(best), "feasible")
 
 
@@ -197,6 +206,9 @@ class PlacementAnnealer(Annealer):
         self.p_neighbour, self.num_max = p_neighbour, num_max
         self.level_steps = self.worse_accepted = 0
         self._uniforms: list[float] = []
+        self.best_feasible: _State | None = None
+        self.best_feasible_energy = np.inf
+        self._remember(self.state)
 
     def energy(self) -> float:
         """Mean penalised cost of the state (ms)."""
@@ -249,6 +261,12 @@ class PlacementAnnealer(Annealer):
             self.worse_accepted += 1
             self.user_exit = self.worse_accepted >= self.num_max
         self.previous = E
+        self._remember(self.state)
+
+    def _remember(self, state: _State) -> None:
+        """Keep ``state`` if it is the best placement meeting eps_max so far."""
+        if state.energy < self.best_feasible_energy and state.costs.max() < self.cost.penalty_ms:
+            self.best_feasible, self.best_feasible_energy = state, state.energy
 
 
 def _latency_scale(cost: Penalised, servers: NDArray[np.intp]) -> float:

@@ -5,9 +5,11 @@ on the (symmetric) shortest-path latency matrix, seeded through
 ``random_state``. Clustering ignores the error bound, so its medoids may leave
 nodes without an admissible server; the repair step then applies best swaps on
 the penalised cost of :mod:`dtopt.solvers._swap` (each swap minimises
-(uncovered nodes, total latency) lexicographically) until every node is covered
-or no swap helps. It stops as soon as the medoids are feasible: KMPA stays the
-clustering benchmark of seed 001, not a local search.
+(uncovered nodes, total latency) lexicographically) until every node is covered.
+If the swaps get stuck, the placement is replaced by the k servers covering the
+most nodes (a small covering integer program), so the result is feasible
+whenever any placement is. The repair stops as soon as the placement is
+feasible: KMPA stays the clustering benchmark of seed 001, not a local search.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import numpy as np
 from dtopt.errors import DtoptError
 from dtopt.placement.problem import PlacementProblem
 from dtopt.solvers._checks import check_choice, check_int, check_seed
-from dtopt.solvers._swap import Penalised, local_search
+from dtopt.solvers._swap import Penalised, covering
 from dtopt.solvers.registry import MethodOutput, register
 
 __all__ = ["kmpa"]
@@ -64,7 +66,7 @@ def kmpa(
         # It warns when a cluster ends up with only its medoid: harmless here.
         warnings.simplefilter("ignore")
         medoids = np.asarray(kmedoids.fit(problem.latency_ms).medoid_indices_, dtype=np.intp)
-    repaired = local_search(Penalised.of(problem), medoids, until_covered=True)
+    repaired = covering(problem, Penalised.of(problem), medoids)
     return MethodOutput(np.sort(repaired.servers), "feasible")
 
 

@@ -3,7 +3,11 @@
 Reads only what the chain publishes (:mod:`dtopt.consensus.view`) plus the
 chain's static configuration (:class:`~dtopt.twin.oracle.ChainParams`):
 
-* offline validators: those without a single vote in the interval's blocks;
+* offline validators: those without a vote in any of the interval's last
+  ``recent_blocks`` blocks (recent, so a validator that dropped out or came back
+  within the interval is classified by its current state), plus the
+  proposers whose turn at the next height has already timed out (no block for
+  longer than the round timeout);
 * per-validator delay: how long after a block's proposal each validator sent its
   PREPARE (the PRE-PREPARE's transmission, propagation, validation and jitter);
 * upload bandwidth of each proposer: a PREPARE's delay is
@@ -26,7 +30,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from dtopt.consensus.protocols import MessageKind
+from dtopt.consensus.protocols import MessageKind, proposer_index
+from dtopt.consensus.view import BlockRecord
 from dtopt.errors import DtoptError
 from dtopt.twin.monitor import IntervalData, IntervalDataError
 from dtopt.twin.oracle import ChainParams, OracleState
@@ -64,38 +69,52 @@ class Analyser:
     ----------
     params : the chain's static configuration.
     prior_bandwidth_mbps : bandwidth assumed for a validator never seen proposing (MB/s).
+    recent_blocks : a validator counts as online if it voted in one of the
+        interval's last ``recent_blocks`` blocks (>= 1).
     """
 
-    def __init__(self, params: ChainParams, prior_bandwidth_mbps: float = 1.0) -> None:
+    def __init__(
+        self, params: ChainParams, prior_bandwidth_mbps: float = 1.0, recent_blocks: int = 2
+    ) -> None:
         if not np.isfinite(prior_bandwidth_mbps) or prior_bandwidth_mbps <= 0:
             raise DtoptError(
                 f"prior_bandwidth_mbps must be a finite number > 0, got {prior_bandwidth_mbps!r}"
             )
+        if isinstance(recent_blocks, bool) or int(recent_blocks) != recent_blocks or recent_blocks < 1:
+            raise DtoptError(f"recent_blocks must be an integer >= 1, got {recent_blocks!r}")
+        self.recent_blocks = int(recent_blocks)
         self.params = params
         self.index = {name: i for i, name in enumerate(params.validators)}
         self.bandwidth_mbps = np.full(len(params.validators), float(prior_bandwidth_mbps))
         self.jitter_s = 0.0
+        self.online = np.ones(len(params.validators), dtype=bool)
+        self.last_block: BlockRecord | None = None
 
     def analyse(self, data: IntervalData) -> Estimate:
         """Estimate the state at the end of ``data``'s interval.
 
-        Raises :class:`IntervalDataError` if the interval has no committed block
-        (nothing to infer the validators' state from).
+        An interval without a committed block (a stalled chain) keeps the last
+        online set, minus the proposers whose turns have timed out since the last
+        block. Raises :class:`IntervalDataError` if no block has been seen yet.
         """
         view = data.view
         p = self.params
         n = len(p.validators)
-        if not view.blocks:
-            raise IntervalDataError(f"no committed block in [{view.start_s:g}, {view.end_s:g}) s to analyse")
-        voted = np.zeros(n, dtype=bool)
+        if view.blocks:
+            self.last_block = view.blocks[-1]
+            voted = np.zeros(n, dtype=bool)
+        elif self.last_block is None:
+            raise IntervalDataError(f"no committed block yet at {view.end_s:g} s to analyse")
+        else:  # a stalled chain: keep who was online, minus the proposers that timed out
+            voted = self.online.copy()
         delay_sum = np.zeros(n)
         delay_count = np.zeros(n)
         transmission: dict[int, list[float]] = {}
         spreads = []
+        for block in view.blocks[-self.recent_blocks :]:
+            voted[[self.index[vote.validator] for vote in block.votes]] = True
         for block in view.blocks:
             proposer = self.index[block.proposer]
-            for vote in block.votes:
-                voted[self.index[vote.validator]] = True
             prepares = [
                 (self.index[v.validator], v.sent_s)
                 for v in block.votes
@@ -124,8 +143,11 @@ class Analyser:
                 self.bandwidth_mbps[proposer] = float(np.median(size_mb[ok] / seconds[ok]))
                 measured[proposer] = True
 
+        last = self.last_block
+        stalled_rounds = int((view.end_s - last.committed_s) // p.round_timeout_s)
+        voted[proposer_index(last.height + 1, np.arange(min(stalled_rounds, n)), n)] = False
+        self.online = voted.copy()
         offline = tuple(name for name, i in self.index.items() if not voted[i])
-        last = view.blocks[-1]
         span_s = view.end_s - view.start_s
         state = OracleState(
             online=voted,

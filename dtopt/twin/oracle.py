@@ -36,6 +36,7 @@ from dtopt.consensus.protocols import (
     MessageKind,
     ProtocolRules,
     block_size_mb,
+    draw_jitter_s,
     message_delay_s,
     proposer_index,
     quorum_size,
@@ -306,7 +307,8 @@ class RoundOracle:
 
         # Vote (PREPARE, COMMIT, ROUND-CHANGE) delays laid out [state, receiver, sender] so
         # order statistics partition along the contiguous last axis, plus the random
-        # jitter; a node's own vote counts at once. Drawing fresh (B, N, N) jitter every
+        # jitter (the chain's exponential jitter, drawn with unit mean and scaled per
+        # state); a node's own vote counts at once. Drawing fresh (B, N, N) jitter every
         # phase would dominate the run time, so each phase picks, per replica, one of
         # _JITTER_POOL independently drawn jitter matrices.
         vote_s = np.asarray(
@@ -320,7 +322,7 @@ class RoundOracle:
         pool_size = _JITTER_POOL if np.any(jitter > 0) else 1
         vote_pool = (
             vote_s[:, None]
-            + rng.standard_exponential((len(states), pool_size, n, n)) * jitter[:, None, None, None]
+            + draw_jitter_s(rng, 1.0, (len(states), pool_size, n, n)) * jitter[:, None, None, None]
         ).astype(np.float32)
         vote_pool[..., np.arange(n), np.arange(n)] = 0.0
         vote_pool = vote_pool.reshape(-1, n, n)  # [state * pool_size + draw, receiver, sender]
@@ -398,7 +400,7 @@ class RoundOracle:
                 send = costs.create_block_s
                 size_mb = costs.size_mb(MessageKind.PRE_PREPARE, block_size_mb(taken, p.tx_size_mb))
                 pre = (send + size_mb / bw[rows, proposer])[:, None] + block_validation_s[proposer]
-                pre += rng.standard_exponential((b, n)) * pre_jitter
+                pre += draw_jitter_s(rng, 1.0, (b, n)) * pre_jitter
                 pre[rows, proposer] = send
                 pre = np.where(online, pre, np.inf).astype(np.float32)
 

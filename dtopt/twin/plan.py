@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from dtopt.errors import DtoptError
-from dtopt.twin.oracle import OraclePrediction, RoundOracle
+from dtopt.twin.oracle import OraclePrediction, OracleState, RoundOracle
 from dtopt.twin.scenarios import WhatIf
 
 __all__ = ["Plan", "make_plan"]
@@ -21,11 +21,19 @@ class Plan:
     scenarios : scenario names, in generator order.
     protocols : protocols simulated.
     predictions : ``{(scenario, protocol): OraclePrediction}``.
+    states : the oracle input of each scenario.
     """
 
     scenarios: tuple[str, ...]
     protocols: tuple[str, ...]
     predictions: dict[tuple[str, str], OraclePrediction]
+    states: dict[str, OracleState]
+
+    def state(self, scenario: str) -> OracleState:
+        """The oracle input of ``scenario``."""
+        if scenario not in self.states:
+            raise DtoptError(f"unknown scenario {scenario!r}; the plan has {', '.join(self.scenarios)}")
+        return self.states[scenario]
 
     def metric(self, scenario: str, name: str = "mean_tx_latency_s") -> dict[str, float]:
         """One prediction field (e.g. ``mean_tx_latency_s``) of each protocol in ``scenario``."""
@@ -45,4 +53,5 @@ def make_plan(
     for protocol in protocols:
         results = oracle.predict_many([s.state for s in scenarios], protocol, horizon_s)
         predictions.update({(name, protocol): r for name, r in zip(names, results, strict=True)})
-    return Plan(scenarios=names, protocols=tuple(protocols), predictions=predictions)
+    states = {s.name: s.state for s in scenarios}
+    return Plan(scenarios=names, protocols=tuple(protocols), predictions=predictions, states=states)

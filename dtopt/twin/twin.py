@@ -135,6 +135,7 @@ class DigitalTwin:
         self.dropout = bool(dropout)
         self.recovered = bool(recovered)
         self.records: list[TwinRecord] = []
+        self._asked: dict[str, float] = {}  # producer -> time it was asked to carry a switch
 
     @classmethod
     def from_scenario(cls, scenario: Any, **kwargs: Any) -> DigitalTwin:
@@ -156,13 +157,23 @@ class DigitalTwin:
     def _step(self, chain: Any, t_s: float, in_force: str) -> TwinRecord:
         data = self.monitor.observe(chain, t_s)
         estimate, plan, decision = self.think(data, in_force)
+        # A producer asked earlier that has not proposed since still holds that
+        # request: re-ask it with the current choice (dropped if already in force),
+        # so a stale switch is never carried later.
+        for block in data.view.blocks:
+            if self._asked.get(block.proposer, np.inf) < block.proposed_s:
+                del self._asked[block.proposer]
+        for name in self._asked:
+            execute(chain, decision.protocol, name)
         producer = None
         if decision.switch:
-            producer = choose_producer(estimate.state, self.params.validators, self.trusted)
+            state = plan.state(decision.scenario)
+            producer = choose_producer(state, self.params.validators, self.trusted)
             if producer is None:
                 logger.warning("t=%gs: no trusted producer believed online; keeping %s", t_s, in_force)
             else:
                 execute(chain, decision.protocol, producer)
+                self._asked[producer] = t_s
         return TwinRecord(
             t_s=t_s,
             in_force=in_force,
