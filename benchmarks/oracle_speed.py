@@ -6,7 +6,10 @@ Two measurements, medians over ``--repeats`` runs, on one core:
 
 * rounds per second: simulated rounds x replicas per wall-clock second for the
   paper preset's 10 validators, in a steady state (everyone online) and a faulty
-  one (2 offline), under each protocol, with ``--replicas`` replicas over 100 s;
+  one (2 offline), under each protocol, with ``--replicas`` replicas over 100 s,
+  with the selection network and, side by side in the same run, with the
+  ``np.partition`` reference (identical predictions); ``ratio`` = partition time
+  / network time;
 * one twin decision: analyse + plan (oracle, both protocols, R = 256, one 25 s
   interval) + decide on a real interval of the paper preset, with the default
   scenario set (as-estimated) and with every what-if scenario switched on.
@@ -38,7 +41,8 @@ from dtopt.errors import DtoptError
 from dtopt.twin import ChainParams, DigitalTwin, OracleState, RoundOracle
 
 COLUMNS = {
-    "case": "case", "median_ms": "median ms", "rounds_per_s": "rounds x replicas / s", "target": "target",
+    "case": "case", "median_ms": "median ms", "rounds_per_s": "rounds x replicas / s",
+    "ratio": "partition / network", "target": "target",
 }
 
 
@@ -61,7 +65,9 @@ def _pin_one_core() -> None:
 def rounds_rows(replicas: int, repeats: int) -> list[dict[str, object]]:
     scenario = load_scenario("paper", 200.0, seed=1)
     params = ChainParams.from_scenario(scenario)
-    oracle = RoundOracle(params, replicas=replicas, seed=0)
+    oracles = {
+        m: RoundOracle(params, replicas=replicas, order_statistics=m) for m in ("network", "partition")
+    }
     rows = []
     for regime in scenario.regimes[:2]:
         state = OracleState(
@@ -72,15 +78,19 @@ def rounds_rows(replicas: int, repeats: int) -> list[dict[str, object]]:
         )
         label = "faulty" if regime.offline else "steady"
         for protocol in ("IBFT", "BigFoot"):
-            prediction = oracle.predict(state, protocol, 100.0)
-            seconds = _median_s(lambda s=state, p=protocol: oracle.predict(s, p, 100.0), repeats)
-            rounds = prediction.mean_rounds * replicas
-            rows.append({
-                "case": f"oracle {label} {protocol}, R={replicas}, 100 s",
-                "median_ms": seconds * 1e3,
-                "rounds_per_s": rounds / seconds,
-                "target": ">= 1e6 rounds/s",
-            })
+            rounds = oracles["network"].predict(state, protocol, 100.0).mean_rounds * replicas
+            seconds = {
+                m: _median_s(lambda o=o, s=state, p=protocol: o.predict(s, p, 100.0), repeats)
+                for m, o in oracles.items()
+            }
+            for m in oracles:
+                rows.append({
+                    "case": f"oracle {label} {protocol} ({m}), R={replicas}, 100 s",
+                    "median_ms": seconds[m] * 1e3,
+                    "rounds_per_s": rounds / seconds[m],
+                    "ratio": seconds["partition"] / seconds["network"] if m == "network" else None,
+                    "target": ">= 1e6 rounds/s" if m == "network" else "reference",
+                })
     return rows
 
 
@@ -103,6 +113,7 @@ def decision_rows(repeats: int) -> list[dict[str, object]]:
             "case": f"twin decision ({label}), both protocols, R=256, 25 s",
             "median_ms": seconds * 1e3,
             "rounds_per_s": None,
+            "ratio": None,
             "target": "< 20 ms",
         })
     return rows

@@ -10,13 +10,11 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:  # `benchmarks` is a top-level package of the repository, not installed
-    sys.path.insert(0, str(ROOT))
+from benchmarks import _output, _pins, placement
+from benchmarks._output import BenchmarkError
+from benchmarks._sweep import run_cases
 
-from benchmarks import _output, _pins, placement  # noqa: E402
-from benchmarks._output import BenchmarkError  # noqa: E402
-from benchmarks._sweep import run_cases  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 ONE_RUN = placement.Settings(repeat_budget_s=0.0)
 

@@ -232,3 +232,16 @@ def test_milp_highs_options(agis) -> None:
         solve(problem, "milp", highs_options={"no_such_option": 1})
     with pytest.raises(DtoptError, match="highs_options must be a dict"):
         solve(problem, "milp", highs_options=["presolve"])
+
+
+def test_milp_branch_and_bound_path_agrees_with_eopa(monkeypatch) -> None:
+    # Most relaxations are integral, so force the full MIP to check that path as well.
+    import dtopt.solvers.milp as milp_module
+
+    monkeypatch.setattr(milp_module, "_integral_relaxation", lambda *args: None)
+    for seed in range(40):
+        problem = random_problem(seed)
+        a, b = solve(problem, "eopa"), solve(problem, "milp")
+        assert a.status == b.status, seed
+        if a.status == "optimal":
+            assert b.avg_latency_ms == pytest.approx(a.avg_latency_ms, rel=1e-9), seed

@@ -154,3 +154,41 @@ def test_batched_states_keep_their_order(paper: Scenario) -> None:
     both = oracle.predict_many([steady, faulty], "IBFT", 60.0)
     assert both[0].mean_tx_latency_s < both[1].mean_tx_latency_s
     assert both[0].throughput_tps > both[1].throughput_tps
+
+
+@pytest.mark.parametrize("n", range(1, 17))
+def test_selection_network_equals_sort(n: int) -> None:
+    """Batcher's network sorts exactly; every pruned single-rank network selects exactly."""
+    from dtopt.twin.network import SelectionNetwork, batcher_comparators
+
+    rng = np.random.default_rng(n)
+    values = rng.random((n, 300)).astype(np.float32)
+    values[rng.random(values.shape) < 0.1] = np.inf  # missing votes
+    values[:, :50] = np.round(values[:, :50] * 3)  # ties
+    expected = np.sort(values, axis=0)
+    wires = values.copy()
+    for i, j in batcher_comparators(n):
+        wires[i], wires[j] = np.minimum(wires[i], wires[j]), np.maximum(wires[i], wires[j])
+    np.testing.assert_array_equal(wires, expected)
+    for rank in range(n):
+        (got,) = SelectionNetwork(n, [rank]).select(values.copy())
+        np.testing.assert_array_equal(got, expected[rank])
+    network = SelectionNetwork(n, [n - 1, (n - 1) // 2])
+    for rank, got in zip(network.ranks, network.select(values.copy()), strict=True):
+        np.testing.assert_array_equal(got, expected[rank])
+    with pytest.raises(DtoptError, match="ranks"):
+        SelectionNetwork(n, [n])
+
+
+def test_network_and_partition_predict_identically(paper: Scenario) -> None:
+    params = ChainParams.from_scenario(paper)
+    for k in (0, 1):
+        state = _state(paper, k, backlog_tx=300, backlog_age_s=4.0, round_elapsed_s=1.0)
+        for protocol in ("IBFT", "BigFoot"):
+            fast, ref = (
+                RoundOracle(params, replicas=32, seed=2, order_statistics=m).predict(state, protocol, 60.0)
+                for m in ("network", "partition")
+            )
+            assert fast == ref
+    with pytest.raises(DtoptError, match="order_statistics"):
+        RoundOracle(params, order_statistics="sort")

@@ -344,3 +344,34 @@ def test_cli_twin_run(capsys: pytest.CaptureFixture[str]) -> None:
 def test_cli_twin_bad_input(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli_main(["twin", "run", "--duration", "60", "--hysteresis", "2"]) == 2
     assert "dtopt: error: hysteresis" in capsys.readouterr().err
+
+
+def test_change_point_forecaster_learns_the_period_with_sync_lag() -> None:
+    from dtopt.twin import ChangePointForecaster
+
+    forecaster = ChangePointForecaster(25.0)
+    # faulty onsets seen at once (100, 300), returns one interval late (225)
+    history = [()] * 4 + [("a", "b")] * 5 + [()] * 3
+    for k, offline in enumerate(history):
+        forecaster.observe(25.0 * k, offline)
+    assert forecaster.changes_s == [100.0, 225.0]
+    assert forecaster.period_s() is None  # two changes fit too many periods
+    forecaster.observe(300.0, ("a", "b"))
+    assert forecaster.period_s() == (100.0, 0.0)
+    assert [t for t in range(300, 525, 25) if forecaster.change_due(float(t))] == [300, 400, 500]
+    assert forecaster.other_states() == [()]
+    with pytest.raises(DtoptError):
+        ChangePointForecaster(25.0, min_changes=2)
+
+
+def test_decider_worst_case_over_scenarios() -> None:
+    def prediction(protocol: str, value: float) -> OraclePrediction:
+        return OraclePrediction(protocol, 25.0, 1, value, 0.0, 2.0, 0.0, 50.0, 0.0, value, 0.0, 10.0, 10.0)
+
+    scores = {"as-estimated": {"IBFT": 3.0, "BigFoot": 2.5}, "seen:a,b": {"IBFT": 20.0, "BigFoot": 30.0}}
+    predictions = {(s, p): prediction(p, v) for s, values in scores.items() for p, v in values.items()}
+    plan = Plan(tuple(scores), ("IBFT", "BigFoot"), predictions, {})
+    assert Decider().decide(plan, "BigFoot", "as-estimated").protocol == "BigFoot"
+    robust = Decider().decide(plan, "BigFoot", tuple(scores))
+    assert (robust.protocol, robust.switch, robust.worst_of) == ("IBFT", True, tuple(scores))
+    assert robust.predicted_score_s == {"IBFT": 20.0, "BigFoot": 30.0}

@@ -11,7 +11,7 @@ from typing import Any
 
 from dtopt.consensus.chain import run_chain
 from dtopt.consensus.scenario import SCENARIOS, load_scenario
-from dtopt.twin import DigitalTwin
+from dtopt.twin import ANTICIPATION, DigitalTwin
 
 __all__ = ["register"]
 
@@ -31,8 +31,9 @@ def register(subparsers: Any) -> None:
     run.add_argument("--replicas", type=int, default=256, help="oracle Monte Carlo replicas (default: 256)")
     run.add_argument("--hysteresis", type=float, default=0.0,
                      help="relative predicted gain needed to switch, in [0, 1) (default: 0)")
-    run.add_argument("--anticipate", action="store_true",
-                     help="learn the period of regime changes and switch ahead of the next one")
+    run.add_argument("--anticipate", choices=ANTICIPATION, default="robust",
+                     help="use the history of state changes: robust (worst case at a predicted "
+                          "change point), forecast (decide for the forecast state), off (default: robust)")
     run.add_argument("--json", action="store_true", help="print one JSON object instead of a summary")
     run.set_defaults(func=_run)
 
@@ -57,7 +58,7 @@ def _run(args: argparse.Namespace) -> int:
         }))
         return 0
     print(f"twin run: scenario {args.scenario}, {args.duration:g} s, seed {args.seed}, "
-          f"genesis protocol {protocol}{', anticipating' if args.anticipate else ''}")
+          f"genesis protocol {protocol}, anticipation {args.anticipate}")
     print(f"{'t (s)':>8}  {'in force':8}  {'chosen':8}  {'switch':6}  {'offline':12}  predicted latency (s)")
     for r in twin.records:
         if r.error is not None:

@@ -8,6 +8,8 @@ questions below are small covering integer programs, solved with HiGHS through
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 from numpy.typing import NDArray
 
@@ -68,8 +70,18 @@ def min_feasible_eps_max(problem: PlacementProblem) -> float:
     return float(error_of_hops(np.array(radii[lo]), problem.alpha, problem.beta))
 
 
+# Several methods may fail on the same problem object; its reason needs two covering MILPs.
+_REASONS: weakref.WeakKeyDictionary[PlacementProblem, str | None] = weakref.WeakKeyDictionary()
+
+
 def infeasibility_reason(problem: PlacementProblem) -> str | None:
     """One line on why no placement of k servers meets eps_max; ``None`` if one does."""
+    if problem not in _REASONS:
+        _REASONS[problem] = _reason(problem)
+    return _REASONS[problem]
+
+
+def _reason(problem: PlacementProblem) -> str | None:
     if problem.eps_max is None or problem.admissible.all():
         return None
     needed = min_servers_to_cover(problem.admissible)

@@ -18,6 +18,7 @@ the total time; any other installed Pyomo solver runs through ``SolverFactory``.
 from __future__ import annotations
 
 import numbers
+import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -25,7 +26,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from dtopt.errors import DtoptError
-from dtopt.placement.evaluate import server_indices
+from dtopt.placement.evaluate import evaluate, server_indices
 from dtopt.placement.problem import PlacementProblem
 from dtopt.solvers.registry import MethodOutput, register
 
@@ -119,7 +120,7 @@ def build_model(problem: PlacementProblem) -> pyo.ConcreteModel:
         return LinearExpression(constant=0, linear_coefs=[1] * len(span), linear_vars=span) == 1
 
     model.assign = pyo.Constraint(range(n), rule=assign)
-    model.link = pyo.Constraint(range(n_pairs), rule=lambda _, p: xs[p] - ys[server[p]] <= 0)
+    model.link = pyo.Constraint(range(n_pairs), rule=lambda _, p: xs[p] <= ys[server[p]])
     model.count = pyo.Constraint(
         expr=LinearExpression(constant=0, linear_coefs=[1] * n, linear_vars=ys) == problem.k
     )
@@ -154,9 +155,13 @@ def _solve_highspy(
     verbose: bool,
 ) -> MethodOutput:
     import highspy
+    from pyomo.repn.util import FileDeterminism
     from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
-    form = LinearStandardFormCompiler().write(model, mixed_form=True, set_sense=None)
+    # ORDERED: every index set here is an ordered range already, so sorting is wasted work.
+    form = LinearStandardFormCompiler().write(
+        model, mixed_form=True, set_sense=None, file_determinism=FileDeterminism.ORDERED
+    )
     columns = form.columns
     kind = np.array([row.bound_type for row in form.rows])
     rhs = np.asarray(form.rhs, dtype=float)
@@ -188,6 +193,12 @@ def _solve_highspy(
     highs.passModel(lp)
     column = {id(v): c for c, v in enumerate(columns)}
     y_columns = np.array([column[id(model.y[j])] for j in range(problem.n)])
+    started = time.perf_counter()
+    root = _integral_relaxation(problem, highs, y_columns)
+    if root is not None:
+        return root
+    if time_limit_s is not None:
+        highs.setOptionValue("time_limit", max(float(time_limit_s) - (time.perf_counter() - started), 1e-3))
     if start is not None:
         highs.setSolution(_start_solution(problem, model, column, y_columns, start))
     highs.run()
@@ -205,6 +216,42 @@ def _solve_highspy(
     if status == highspy.HighsModelStatus.kTimeLimit:
         return MethodOutput(servers, "time_limit", bound, reason=f"stopped by time_limit_s={time_limit_s}")
     raise DtoptError(f"HiGHS stopped with status {highs.modelStatusToString(status)}")
+
+
+def _integral_relaxation(
+    problem: PlacementProblem, highs: Any, y_columns: NDArray[np.intp]
+) -> MethodOutput | None:
+    """Solve the LP relaxation; if it opens whole servers, that placement is optimal.
+
+    The p-median relaxation with disaggregated links is integral on most real
+    networks, and an LP is solved in about half the time of HiGHS's MIP set-up.
+    The proof is checked, not assumed: the rounded placement's own mean latency
+    must equal the LP value, a lower bound on every placement. ``None`` sends the
+    caller on to the full MIP.
+    """
+    import highspy
+
+    # Presolve finds nothing to remove in this model (measured), so the LP skips it.
+    _, presolve = highs.getOptionValue("presolve")
+    highs.setOptionValue("solve_relaxation", True)
+    highs.setOptionValue("presolve", "off")
+    highs.run()
+    highs.setOptionValue("solve_relaxation", False)
+    highs.setOptionValue("presolve", presolve)
+    status = highs.getModelStatus()
+    if status == highspy.HighsModelStatus.kInfeasible:
+        return MethodOutput(None, "infeasible")  # no fractional placement, so no placement at all
+    if status != highspy.HighsModelStatus.kOptimal:
+        return None
+    y = np.asarray(highs.getSolution().col_value)[y_columns]
+    if np.abs(y - np.round(y)).max() > 1e-9:
+        return None
+    servers = np.flatnonzero(y > 0.5)
+    lower_ms = float(highs.getInfo().objective_function_value)
+    ev = evaluate(problem, servers)
+    if not ev.feasible or ev.avg_latency_ms > lower_ms * (1 + OPTIMALITY_TOLERANCE) + 1e-12:
+        return None
+    return MethodOutput(servers, "optimal", lower_ms)
 
 
 def _start_solution(

@@ -8,7 +8,10 @@ state changed:
 * ``recovered``: every validator inferred offline comes back online;
 * ``dropout``: the slowest online validator (largest PREPARE delay) drops out,
   if a quorum would remain;
-* ``forecast``: a predicted offline set (from :mod:`dtopt.twin.anticipate`).
+* ``forecast``: a predicted offline set (from :mod:`dtopt.twin.anticipate`);
+* ``seen:<names>``: an offline set observed earlier in the run (``seen:`` alone:
+  everyone online), the candidates for the chain's next state when a change is
+  due (robust anticipation).
 
 Validators without a bandwidth measurement keep the estimate's values; a
 variant identical to an earlier one (same online set) is left out.
@@ -25,10 +28,12 @@ from dtopt.consensus.protocols import quorum_size
 from dtopt.twin.analyse import Estimate
 from dtopt.twin.oracle import OracleState
 
-__all__ = ["AS_ESTIMATED", "FORECAST", "WhatIf", "what_if_scenarios"]
+__all__ = ["AS_ESTIMATED", "DROPOUT", "FORECAST", "SEEN", "WhatIf", "what_if_scenarios"]
 
 AS_ESTIMATED = "as-estimated"
+DROPOUT = "dropout"
 FORECAST = "forecast"
+SEEN = "seen:"
 
 
 @dataclass(frozen=True, eq=False)
@@ -50,6 +55,7 @@ def what_if_scenarios(
     dropout: bool = True,
     recovered: bool = True,
     forecast_offline: Sequence[str] | None = None,
+    seen_offline: Sequence[Sequence[str]] = (),
 ) -> tuple[WhatIf, ...]:
     """The what-if scenarios for ``estimate``, ``as-estimated`` first.
 
@@ -59,19 +65,24 @@ def what_if_scenarios(
     validators : validator names in the chain's order (for ``forecast_offline``).
     dropout, recovered : include those variants.
     forecast_offline : if given, add a ``forecast`` variant with exactly these validators offline.
+    seen_offline : offline sets observed earlier; a ``seen:`` variant for each.
     """
     base = estimate.state
+    names = np.asarray(validators)
     candidates = [WhatIf(AS_ESTIMATED, base)]
     if forecast_offline is not None:
-        online = ~np.isin(np.asarray(validators), list(forecast_offline))
-        candidates.append(WhatIf(FORECAST, _with_online(base, online)))
+        candidates.append(WhatIf(FORECAST, _with_online(base, ~np.isin(names, list(forecast_offline)))))
+    for offline in seen_offline:
+        online = ~np.isin(names, list(offline))
+        if online.sum() >= quorum_size(online.size):  # a set that stalls the chain is no candidate
+            candidates.append(WhatIf(SEEN + ",".join(offline), _with_online(base, online)))
     if recovered and not base.online.all():
         candidates.append(WhatIf("recovered", _with_online(base, np.ones_like(base.online))))
     if dropout and base.online.sum() > quorum_size(base.online.size):
         delay = np.where(base.online, np.nan_to_num(estimate.delay_s, nan=-np.inf), -np.inf)
         online = base.online.copy()
         online[int(np.argmax(delay))] = False
-        candidates.append(WhatIf("dropout", _with_online(base, online)))
+        candidates.append(WhatIf(DROPOUT, _with_online(base, online)))
     unique: list[WhatIf] = []
     for candidate in candidates:
         if all(not np.array_equal(candidate.state.online, u.state.online) for u in unique):

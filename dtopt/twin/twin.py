@@ -24,15 +24,23 @@ import numpy as np
 from dtopt.consensus.protocols import PROTOCOLS
 from dtopt.errors import DtoptError
 from dtopt.twin.analyse import Analyser, Estimate
-from dtopt.twin.anticipate import RegimeForecaster
+from dtopt.twin.anticipate import ChangePointForecaster, RegimeForecaster
 from dtopt.twin.decide import Decider, Decision
 from dtopt.twin.execute import choose_producer, execute
 from dtopt.twin.monitor import IntervalData, Monitor
 from dtopt.twin.oracle import ChainParams, RoundOracle
 from dtopt.twin.plan import Plan, make_plan
-from dtopt.twin.scenarios import AS_ESTIMATED, FORECAST, what_if_scenarios
+from dtopt.twin.scenarios import AS_ESTIMATED, DROPOUT, FORECAST, SEEN, what_if_scenarios
 
-__all__ = ["DigitalTwin", "TwinRecord"]
+__all__ = ["ANTICIPATION", "DigitalTwin", "TwinRecord"]
+
+# How the twin uses the history of state changes (see DigitalTwin).
+ANTICIPATION = ("robust", "forecast", "off")
+
+# Horizon (in twin intervals) of the worst-case plan at a predicted change point. One
+# interval is myopic there: a protocol that suits the next state badly leaves a
+# backlog that is paid for in the following interval, after the twin has reacted.
+ROBUST_HORIZON_INTERVALS = 2
 
 logger = logging.getLogger("dtopt.twin")
 
@@ -95,8 +103,14 @@ class DigitalTwin:
     seed : oracle seed (same seed and data, same decisions).
     hysteresis : relative predicted gain needed to switch (see :class:`Decider`).
     criterion : prediction the decision ranks, ``"wait"`` or ``"latency"`` (see :class:`Decider`).
-    anticipate : learn the period of regime changes and decide for the forecast
-        regime when a change is due (see :class:`RegimeForecaster`).
+    anticipate : how the history of state changes is used:
+        ``"robust"`` (default) learns the period of the change points
+        (:class:`ChangePointForecaster`) and, for the interval that holds a
+        predicted change point, picks the protocol with the best worst case over
+        the as-estimated state, a dropout and every offline set seen before;
+        ``"forecast"`` learns each offline set's recurrence and decides for the
+        forecast set when it is due (:class:`RegimeForecaster`); ``"off"``: the
+        plain reactive twin.
     trusted : producers allowed to carry a switch (default: every validator).
     dropout, recovered : also simulate the what-if scenarios "slowest validator
         drops out" and "offline validators return" (their predictions are recorded;
@@ -113,7 +127,7 @@ class DigitalTwin:
         seed: int = 0,
         hysteresis: float = 0.0,
         criterion: str = "wait",
-        anticipate: bool = False,
+        anticipate: str = "robust",
         trusted: Sequence[str] | None = None,
         dropout: bool = False,
         recovered: bool = False,
@@ -127,7 +141,11 @@ class DigitalTwin:
         self.monitor = Monitor(params.validators)
         self.analyser = Analyser(params)
         self.decider = Decider(hysteresis, criterion)
-        self.forecaster = RegimeForecaster(self.interval_s) if anticipate else None
+        if anticipate not in ANTICIPATION:
+            raise DtoptError(f"anticipate must be one of {', '.join(ANTICIPATION)}, got {anticipate!r}")
+        self.anticipate = anticipate
+        self.forecaster = RegimeForecaster(self.interval_s) if anticipate == "forecast" else None
+        self.changes = ChangePointForecaster(self.interval_s) if anticipate == "robust" else None
         self.trusted = tuple(params.validators if trusted is None else trusted)
         unknown = sorted(set(self.trusted) - set(params.validators))
         if unknown or not self.trusted:
@@ -189,17 +207,29 @@ class DigitalTwin:
     def think(self, data: IntervalData, in_force: str) -> tuple[Estimate, Plan, Decision]:
         """Analyse, generate what-if scenarios, plan and decide on one checked interval."""
         estimate = self.analyser.analyse(data)
-        forecast = None
+        forecast, seen = None, []
         if self.forecaster is not None:
             self.forecaster.observe(data.view.start_s, estimate.offline)
             forecast = self.forecaster.forecast(data.view.end_s)
+        if self.changes is not None:
+            self.changes.observe(data.view.start_s, estimate.offline)
+            if self.changes.change_due(data.view.end_s):
+                seen = self.changes.other_states()
         scenarios = what_if_scenarios(
             estimate,
             self.params.validators,
-            dropout=self.dropout,
+            dropout=self.dropout or bool(seen),
             recovered=self.recovered,
             forecast_offline=forecast,
+            seen_offline=seen,
         )
-        plan = make_plan(self.oracle, scenarios, self.protocols, self.interval_s)
-        decision = self.decider.decide(plan, in_force, FORECAST if forecast is not None else AS_ESTIMATED)
+        horizon_s = self.interval_s * (ROBUST_HORIZON_INTERVALS if seen else 1)
+        plan = make_plan(self.oracle, scenarios, self.protocols, horizon_s)
+        if seen:  # a change point is due: the best worst case over the candidates
+            basis: str | tuple[str, ...] = tuple(
+                s.name for s in scenarios if s.name in (AS_ESTIMATED, DROPOUT) or s.name.startswith(SEEN)
+            )
+        else:
+            basis = FORECAST if forecast is not None else AS_ESTIMATED
+        decision = self.decider.decide(plan, in_force, basis)
         return estimate, plan, decision
