@@ -252,3 +252,12 @@ def test_heuristics_are_registered_and_take_a_seed() -> None:
     for name in HEURISTICS:
         assert not methods[name].exact
         assert methods[name].defaults()["seed"] == 0
+
+
+@pytest.mark.parametrize(("key", "k"), [("Marnet", 4), ("Rhnet", 13), ("Cynet", 4)])
+def test_kmpa_completes_duplicate_medoids(key: str, k: int) -> None:
+    # These networks have nodes at zero distance, where KMedoids repeats a medoid.
+    problem = dtopt.PlacementProblem(key, k)
+    result = dtopt.solve(problem, "kmpa")
+    assert result.status == "feasible" and len(set(result.servers)) == k
+    assert result.avg_latency_ms >= dtopt.solve(problem, "eopa").avg_latency_ms * (1 - 1e-9)

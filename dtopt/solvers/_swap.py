@@ -142,15 +142,16 @@ class Servers:
         return float(delta[position, column]), int(position), int(candidates[column])
 
 
-def greedy(cost: Penalised, k: int) -> NDArray[np.intp]:
+def greedy(cost: Penalised, k: int, start: NDArray[np.intp] | None = None) -> NDArray[np.intp]:
     """Add servers one at a time, each minimising the total penalised cost.
 
     The penalty makes each step minimise (uncovered nodes, total latency)
-    lexicographically. O(n^2 k); ties go to the lowest index.
+    lexicographically. O(n^2 k); ties go to the lowest index. ``start``: distinct
+    servers already chosen, completed up to ``k``.
     """
-    current = np.full(cost.n, np.inf)
-    chosen: list[int] = []
-    for _ in range(k):
+    chosen: list[int] = [] if start is None else [int(j) for j in start]
+    current = cost.rows[chosen].min(axis=0) if chosen else np.full(cost.n, np.inf)
+    for _ in range(k - len(chosen)):
         totals = np.minimum(cost.rows, current).sum(axis=1)
         totals[chosen] = np.inf
         j = int(np.argmin(totals))

@@ -3,8 +3,12 @@
 The algorithm: a state is a set of k servers; a move swaps one server for a
 non-server (with probability ``p_neighbour`` a graph neighbour of the removed
 server). The energy is the mean penalised cost (ms): the mean latency, plus a
-penalty larger than any latency total for each node without an admissible
-server, so infeasible placements are left at once and never re-entered. At each
+penalty of twice the largest latency for each node without an admissible
+server. That is finite, so at high temperature the chain can cross infeasible
+placements (single swaps between feasible ones may not exist when eps_max is
+tight), and it is above every admissible cost, so low temperatures drive
+infeasible placements out. The best placement meeting eps_max is remembered
+separately from simanneal's best-energy state. At each
 temperature T, moves are accepted by the Metropolis rule ``exp(-delta / T) > u``,
 u uniform in [0, 1) (the paper reuses its random number as the temperature: a
 typo we do not copy). A counter of accepted worse moves is reset whenever the
@@ -40,13 +44,15 @@ accepted worse moves and sets simanneal's own ``user_exit`` flag, which ends
 Delta evaluation: a move costs O(n) with the nearest / second-nearest arrays of
 :mod:`dtopt.solvers._swap`; only an accepted move pays O(n k) to rebuild them.
 
-Deviations from the paper's algorithm, by default (each can be switched off to
-get the paper's version: ``init="random", polish=False``): the start is the
-greedy placement rather than k random nodes, and the best placement is polished
-at the end by swap local search (``interchange``'s), which stops at a local
-optimum no single swap improves. Temperatures are relative to the instance's
-latency scale (the greedy placement's mean latency), so one default serves 10
-and 700 nodes.
+Deviations from the paper's algorithm. Two are defaults that can be switched
+off (``init="random", polish=False`` is the paper's start and end): the start
+is the greedy placement (repaired to cover every node) rather than k random
+nodes, and the best placement is polished at the end by swap local search
+(``interchange``'s). The others always apply: the finite penalty with a separate
+feasible memory (the paper rejects infeasible neighbours), the per-level move
+cap, and neighbour-biased moves (``p_neighbour=0`` gives uniform moves).
+Temperatures are relative to the instance's latency scale (the greedy
+placement's mean latency), so one default serves 10 and 700 nodes.
 """
 
 from __future__ import annotations

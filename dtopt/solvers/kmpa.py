@@ -22,7 +22,7 @@ import numpy as np
 from dtopt.errors import DtoptError
 from dtopt.placement.problem import PlacementProblem
 from dtopt.solvers._checks import check_choice, check_int, check_seed
-from dtopt.solvers._swap import Penalised, covering
+from dtopt.solvers._swap import Penalised, covering, greedy
 from dtopt.solvers.registry import MethodOutput, register
 
 __all__ = ["kmpa"]
@@ -66,7 +66,10 @@ def kmpa(
         # It warns when a cluster ends up with only its medoid: harmless here.
         warnings.simplefilter("ignore")
         medoids = np.asarray(kmedoids.fit(problem.latency_ms).medoid_indices_, dtype=np.intp)
-    repaired = covering(problem, Penalised.of(problem), medoids)
+    cost = Penalised.of(problem)
+    # Nodes at zero distance from each other can make KMedoids return one medoid twice.
+    medoids = greedy(cost, problem.k, start=np.unique(medoids))
+    repaired = covering(problem, cost, medoids)
     return MethodOutput(np.sort(repaired.servers), "feasible")
 
 

@@ -155,8 +155,8 @@ def _solve_highspy(
     verbose: bool,
 ) -> MethodOutput:
     import highspy
-    from pyomo.repn.util import FileDeterminism
     from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
+    from pyomo.repn.util import FileDeterminism
 
     # ORDERED: every index set here is an ordered range already, so sorting is wasted work.
     form = LinearStandardFormCompiler().write(
