@@ -1,4 +1,4 @@
-"""Validation of the heuristics' options: one clear :class:`DtoptError` line each."""
+"""Validation of the methods' options: one clear :class:`DtoptError` line each."""
 
 from __future__ import annotations
 

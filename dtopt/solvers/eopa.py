@@ -9,6 +9,7 @@ from numpy.typing import NDArray
 
 from dtopt.errors import DtoptError
 from dtopt.placement.problem import PlacementProblem
+from dtopt.solvers._checks import check_int
 from dtopt.solvers.registry import MethodOutput, register
 
 __all__ = ["eopa"]
@@ -35,9 +36,8 @@ def eopa(
     built from the previous one with one vectorised minimum per candidate server,
     and every placement costs O(n) work instead of O(n k).
     """
-    for name, value in (("max_placements", max_placements), ("batch_elements", batch_elements)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise DtoptError(f"eopa option {name} must be a positive integer, got {value!r}")
+    max_placements = check_int("eopa", "max_placements", max_placements, minimum=1)
+    batch_elements = check_int("eopa", "batch_elements", batch_elements, minimum=1)
     n, k = problem.n, problem.k
     total = math.comb(n, k)
     if total > max_placements:

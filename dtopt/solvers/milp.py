@@ -17,7 +17,6 @@ the total time; any other installed Pyomo solver runs through ``SolverFactory``.
 
 from __future__ import annotations
 
-import numbers
 import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
@@ -28,6 +27,7 @@ from numpy.typing import NDArray
 from dtopt.errors import DtoptError
 from dtopt.placement.evaluate import evaluate, server_indices
 from dtopt.placement.problem import PlacementProblem
+from dtopt.solvers._checks import check_bool, check_real
 from dtopt.solvers.registry import MethodOutput, register
 
 if TYPE_CHECKING:
@@ -82,7 +82,7 @@ def milp(
         (HiGHS only), e.g. ``{"threads": 2}``.
     verbose : print the solver's log.
     """
-    _check_options(solver, time_limit_s, mip_gap)
+    _check_options(solver, time_limit_s, mip_gap, verbose)
     if highs_options is not None and (solver != "highs" or not isinstance(highs_options, dict)):
         raise DtoptError("milp option highs_options must be a dict of HiGHS options, with solver='highs'")
     start = None if warm_start is None else server_indices(problem, warm_start)
@@ -129,20 +129,15 @@ def build_model(problem: PlacementProblem) -> pyo.ConcreteModel:
     return model
 
 
-def _check_options(solver: object, time_limit_s: object, mip_gap: object) -> None:
+def _check_options(solver: object, time_limit_s: object, mip_gap: object, verbose: object) -> None:
     if not isinstance(solver, str) or not solver:
         raise DtoptError(f"milp option solver must be a solver name, got {solver!r}")
-    if time_limit_s is not None and (
-        isinstance(time_limit_s, bool)
-        or not isinstance(time_limit_s, numbers.Real)
-        or not time_limit_s > 0
-        or not np.isfinite(time_limit_s)
-    ):
-        raise DtoptError(
-            f"milp option time_limit_s must be a positive number of seconds or None, got {time_limit_s!r}"
+    if time_limit_s is not None:
+        check_real(
+            "milp", "time_limit_s", time_limit_s, lambda t: t > 0, "a positive number of seconds or None"
         )
-    if isinstance(mip_gap, bool) or not isinstance(mip_gap, numbers.Real) or not 0 <= mip_gap < 1:
-        raise DtoptError(f"milp option mip_gap must be in [0, 1), got {mip_gap!r}")
+    check_real("milp", "mip_gap", mip_gap, lambda g: 0 <= g < 1, "in [0, 1)")
+    check_bool("milp", "verbose", verbose)
 
 
 def _solve_highspy(
