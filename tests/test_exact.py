@@ -110,8 +110,8 @@ def test_eopa_refuses_huge_enumerations_and_names_milp() -> None:
 
 
 def test_evaluate_assigns_lowest_latency_admissible_server() -> None:
-    # Path a - b - c - d - e; eps bound allows 1 hop. Server at a and d: node c is
-    # nearer to... d (1 hop) and b must go to a even if latency to d were lower.
+    # Path a - b - c - d - e with eps_max allowing one hop and servers at a and d:
+    # b is 2 km from d but two hops away, so it must use a, 50 km and one hop away.
     graph = nx.path_graph(["a", "b", "c", "d", "e"])
     lengths = {("a", "b"): 50.0, ("b", "c"): 1.0, ("c", "d"): 1.0, ("d", "e"): 1.0}
     nx.set_edge_attributes(graph, {e: {"dist": v} for e, v in lengths.items()})
@@ -120,7 +120,6 @@ def test_evaluate_assigns_lowest_latency_admissible_server() -> None:
     ev = evaluate(problem, ["a", "d"])
     names = problem.topology.node_names
     assigned = {names[i]: names[j] for i, j in enumerate(ev.assignment)}
-    # b is 2 km from d but two hops away: only a (50 km, one hop) is admissible.
     assert assigned == {"a": "a", "b": "a", "c": "d", "d": "d", "e": "d"}
     assert ev.feasible and ev.max_error == pytest.approx(one_hop)
     unconstrained = evaluate(problem.with_(eps_max=None), ["a", "d"])

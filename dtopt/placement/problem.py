@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numbers
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from functools import cached_property
 
 import networkx as nx
@@ -110,18 +110,10 @@ class PlacementProblem:
 
     def with_(self, **changes: object) -> PlacementProblem:
         """A copy with some parameters changed (validated again)."""
-        fields = {
-            "topology": self.topology,
-            "k": self.k,
-            "eps_max": self.eps_max,
-            "alpha": self.alpha,
-            "beta": self.beta,
-            "rate_km_per_ms": self.rate_km_per_ms,
-        }
-        unknown = set(changes) - set(fields)
+        unknown = set(changes) - {f.name for f in fields(self)}
         if unknown:
             raise DtoptError(f"unknown problem parameter(s): {', '.join(sorted(unknown))}")
-        return PlacementProblem(**{**fields, **changes})  # type: ignore[arg-type]
+        return replace(self, **changes)  # __post_init__ validates again
 
     def __repr__(self) -> str:
         return (
