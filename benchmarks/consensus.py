@@ -6,9 +6,8 @@ For every seed the chain simulator runs the scenario under these strategies:
 
 * ``IBFT`` / ``BigFoot``: one protocol throughout;
 * ``Dynamic``: the digital twin as configured by default
-  (:class:`dtopt.twin.DigitalTwin`: robust anticipation of change points);
+  (:class:`dtopt.twin.DigitalTwin`: seasonal forecast of the next state);
 * ``Dynamic reactive``: the plain reactive twin (``anticipate="off"``);
-* ``Dynamic forecast``: the twin that forecasts each offline set's recurrence;
 * ``Dynamic h=0.05`` / ``Dynamic reactive h=0.05``: with 5 % hysteresis;
 * ``Clairvoyant``: at every twin interval it branches the chain (a copy per
   protocol), runs the interval under each, and keeps the protocol whose
@@ -84,7 +83,6 @@ PROTOCOLS = ("IBFT", "BigFoot")
 TWINS: dict[str, dict[str, Any]] = {
     "Dynamic": {},
     "Dynamic reactive": {"anticipate": "off"},
-    "Dynamic forecast": {"anticipate": "forecast"},
     "Dynamic h=0.05": {"hysteresis": 0.05},
     "Dynamic reactive h=0.05": {"anticipate": "off", "hysteresis": 0.05},
 }
@@ -431,15 +429,28 @@ def outcome_lines(rows: list[dict[str, Any]], summary: list[dict[str, Any]], see
             )
             for key in ("mean_tx_latency_s", "throughput_tps")
         }
+        paired = "; ".join(
+            f"{label} - {p} {_paired(per_seed(twin, key), per_seed(p, key))}"
+            for key, label in (("mean_tx_latency_s", "latency"), ("throughput_tps", "throughput"))
+            for p in PROTOCOLS
+        )
         lines.append(
             f"{twin}: mean latency {lat:.2f} s ({'' if better_lat else 'NOT '}lower than both static), "
             f"mean throughput {thr:.3f} tx/s ({'' if better_thr else 'NOT '}higher than both static); "
             f"latency / Clairvoyant: mean of means {lat / clair_mean:.3f}, "
             f"per seed median {np.median(ratios):.3f} (range {ratios.min():.3f}-{ratios.max():.3f}); "
             f"beats both static per seed: latency {wins['mean_tx_latency_s']}/{seeds}, "
-            f"throughput {wins['throughput_tps']}/{seeds}"
+            f"throughput {wins['throughput_tps']}/{seeds}; paired per-seed differences, mean +- "
+            f"standard error: {paired}"
         )
     return lines
+
+
+def _paired(mine: list[float], other: list[float]) -> str:
+    """Mean and standard error of the per-seed differences ``mine - other``."""
+    diff = np.subtract(mine, other)
+    se = diff.std(ddof=1) / np.sqrt(diff.size) if diff.size > 1 else float("nan")
+    return f"{diff.mean():+.3f} +- {se:.3f}"
 
 
 def main(argv: Sequence[str] | None = None) -> int:

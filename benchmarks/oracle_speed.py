@@ -12,7 +12,8 @@ Two measurements, medians over ``--repeats`` runs, on one core:
   / network time;
 * one twin decision: analyse + plan (oracle, both protocols, R = 256, one 25 s
   interval) + decide on a real interval of the paper preset, with the default
-  scenario set (as-estimated) and with every what-if scenario switched on.
+  scenario set (as-estimated), with a seasonal forecast that weighs two states,
+  and with every what-if scenario switched on.
 """
 
 from __future__ import annotations
@@ -94,6 +95,16 @@ def rounds_rows(replicas: int, repeats: int) -> list[dict[str, object]]:
     return rows
 
 
+def _prime_forecast(twin: DigitalTwin, start_s: float, interval_s: float) -> None:
+    """Give the twin two cycles of history (period 8 intervals) whose same phase as
+    the interval after ``start_s`` held both states: a 50/50 forecast, the costliest plan."""
+    faulty = ("bp8", "bp9")
+    history = [faulty if i % 8 < 4 else () for i in range(16)]
+    history[9] = ()
+    for i, offline in enumerate(history):
+        twin.forecaster.observe(start_s - (16 - i) * interval_s, offline)
+
+
 def decision_rows(repeats: int) -> list[dict[str, object]]:
     scenario = load_scenario("paper", 200.0, seed=1)
     chain = Chain(scenario, "IBFT", seed=1)
@@ -101,10 +112,13 @@ def decision_rows(repeats: int) -> list[dict[str, object]]:
     for label, regime_start_s, options in (
         ("steady", 0.0, {}),
         ("faulty", 100.0, {}),
+        ("faulty, forecast of 2 states", 100.0, {}),
         ("faulty, all what-ifs", 100.0, {"dropout": True, "recovered": True}),
     ):
         twin = DigitalTwin.from_scenario(scenario, replicas=256, **options)
         end_s = regime_start_s + 2 * scenario.twin_interval_s
+        if "forecast" in label:
+            _prime_forecast(twin, end_s - scenario.twin_interval_s, scenario.twin_interval_s)
         chain.run_until(end_s)
         twin.monitor.last_end_s = end_s - scenario.twin_interval_s
         data = twin.monitor.observe(chain, end_s)

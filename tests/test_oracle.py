@@ -111,6 +111,19 @@ def test_exact_round_times_match_the_protocol_and_the_chain() -> None:
         assert measured.mean_interblock_s == pytest.approx(round_s, rel=0.02)
 
 
+def test_batched_states_without_jitter_are_exact() -> None:
+    # no jitter and no arrivals: nothing is random, so a batch of states predicts
+    # exactly what each state predicts alone (a batch once broke on the jitter-free path)
+    scenario = _tiny()
+    oracle = RoundOracle(ChainParams.from_scenario(scenario), replicas=3)
+    states = [_state(scenario), _state(scenario, online=np.array([True, True, True, False]))]
+    for protocol in ("IBFT", "BigFoot"):
+        batch = oracle.predict_many(states, protocol, 14.05)
+        assert batch == tuple(oracle.predict(state, protocol, 14.05) for state in states)
+        if protocol == "BigFoot":  # a missing validator costs BigFoot its fast path
+            assert batch[1].mean_blocks < batch[0].mean_blocks
+
+
 def test_too_few_online_validators_predict_no_progress() -> None:
     scenario = _tiny(rate=10.0)
     oracle = RoundOracle(ChainParams.from_scenario(scenario), replicas=4)

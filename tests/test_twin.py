@@ -25,9 +25,11 @@ from dtopt.twin import (
     OraclePrediction,
     OracleState,
     Plan,
-    RegimeForecaster,
+    RoundOracle,
+    SeasonalForecaster,
     check_interval,
     choose_producer,
+    make_plan,
     what_if_scenarios,
 )
 
@@ -180,9 +182,23 @@ def test_what_if_scenarios() -> None:
     estimate = _estimate()
     names = [s.name for s in what_if_scenarios(estimate, NAMES, dropout=True)]
     assert names == ["as-estimated", "recovered"]  # 3 online of 4: a dropout would lose the quorum
-    forecast = what_if_scenarios(estimate, NAMES, forecast_offline=("v3",))
-    assert [s.name for s in forecast] == ["as-estimated", "forecast", "recovered"]
+    forecast = what_if_scenarios(estimate, NAMES, forecast_offline=[("v3",), ()])
+    # "recovered" (everyone online) equals "forecast:" and is left out
+    assert [s.name for s in forecast] == ["as-estimated", "forecast:v3", "forecast:"]
     assert list(forecast[1].state.online) == [True, True, True, False]
+    assert forecast[2].state.online.all()
+
+
+def test_make_plan_simulates_identical_states_once() -> None:
+    estimate = _estimate()
+    scenarios = what_if_scenarios(estimate, NAMES, forecast_offline=[("v3",), ()])
+    # "forecast:v3" is the estimate itself (v3 has no vote in the synthetic view)
+    assert np.array_equal(scenarios[0].state.online, scenarios[1].state.online)
+    plan = make_plan(RoundOracle(_params(), replicas=8, seed=1), scenarios, ("IBFT", "BigFoot"), 25.0)
+    for protocol in plan.protocols:
+        same = plan.predictions[("as-estimated", protocol)]
+        assert plan.predictions[("forecast:v3", protocol)] is same
+        assert plan.predictions[("forecast:", protocol)] is not same
 
 
 def _plan(score: dict[str, float]) -> Plan:
@@ -213,29 +229,60 @@ def test_choose_producer_skips_offline_and_untrusted() -> None:
     assert choose_producer(state.with_(round_elapsed_s=2.0), NAMES, NAMES) == "v2"
 
 
-def test_forecaster_learns_the_period() -> None:
-    forecaster = RegimeForecaster(25.0)
-    for k, offline in enumerate([(), (), (), (), ("a",), ("a",), ("a",), ("a",), ()]):
+def _observe(forecaster: SeasonalForecaster, history: list[tuple[str, ...]], first: int = 0) -> None:
+    for k, offline in enumerate(history, start=first):
         forecaster.observe(25.0 * k, offline)
-    assert forecaster.cycle_s(("a",)) is None  # one start of ("a",) only (at 100 s)
-    assert forecaster.forecast(300.0) is None
-    for k, offline in enumerate([(), (), (), ("a",), ("a",), ("a",), ("a",), ()], start=9):
-        forecaster.observe(25.0 * k, offline)
-    assert forecaster.cycle_s(("a",)) == 200.0  # started at 100 s and 300 s
-    assert forecaster.forecast(500.0) == ("a",)
-    assert forecaster.forecast(475.0) is None
-    with pytest.raises(DtoptError):
-        RegimeForecaster(25.0, min_starts=1)
 
 
-def test_forecaster_does_not_forecast_an_irregular_recurrence() -> None:
-    forecaster = RegimeForecaster(25.0)
-    for start_s, offline in ((0, ()), (100, ("a",)), (150, ()), (300, ("a",)), (325, ()), (510, ("a",))):
-        forecaster.observe(float(start_s), offline)
-    assert forecaster.cycle_s(("a",)) == 205.0  # gaps 200 and 210: within TI/2 of the median
-    forecaster.observe(575.0, ())
-    forecaster.observe(900.0, ("a",))  # a gap of 390: no longer regular
-    assert forecaster.cycle_s(("a",)) is None
+# two faulty validators offline every other 100 s; their return is seen one interval late
+CYCLE = [("a", "b")] * 4 + [("a", "b")] + [()] * 3
+
+
+def test_seasonal_forecaster_learns_the_period_and_the_sync_lag() -> None:
+    forecaster = SeasonalForecaster(25.0)
+    _observe(forecaster, CYCLE + CYCLE[:7])
+    assert forecaster.period() is None  # under two full cycles of history
+    forecaster.observe(25.0 * 15, ())
+    assert forecaster.period() == 8 and forecaster.agreement(8) == 1.0
+    assert forecaster.agreement(1) == pytest.approx(12 / 15)  # 3 changes in 15 steps
+    # next: the first interval of an outage, then the late return, then everyone back
+    assert forecaster.forecast() == {("a", "b"): 1.0}
+    _observe(forecaster, CYCLE[:4], first=16)
+    assert forecaster.forecast() == {("a", "b"): 1.0}  # they still sync in the first interval back
+    _observe(forecaster, CYCLE[4:5], first=20)
+    assert forecaster.forecast() == {(): 1.0}
+
+
+def test_seasonal_forecaster_mixes_disagreeing_cycles() -> None:
+    forecaster = SeasonalForecaster(25.0)
+    faster = [("a", "b")] * 4 + [()] * 4  # one return seen at once
+    _observe(forecaster, CYCLE + faster + CYCLE + CYCLE[:4])
+    assert forecaster.period() == 8
+    assert forecaster.forecast() == {("a", "b"): pytest.approx(2 / 3), (): pytest.approx(1 / 3)}
+
+
+def test_seasonal_forecaster_falls_back_to_persistence() -> None:
+    forecaster = SeasonalForecaster(25.0)
+    rng = np.random.default_rng(3)
+    # long random spells: nothing periodic, persistence predicts best
+    history = [("a",) if spell % 2 else () for spell in range(12) for _ in range(int(rng.integers(1, 9)))]
+    _observe(forecaster, history)
+    assert forecaster.period() is None and forecaster.forecast() is None
+
+
+def test_seasonal_forecaster_skips_gaps_and_rejects_bad_input() -> None:
+    forecaster = SeasonalForecaster(25.0)
+    _observe(forecaster, CYCLE[:3])
+    forecaster.observe(25.0 * 5, ("a", "b"))  # intervals 3 and 4 had bad data
+    assert forecaster.codes[3:5] == [-1, -1]
+    forecaster.observe(25.0 * 5, ())  # the latest interval again: replaced
+    assert forecaster.codes[5] == forecaster.sets.index(())
+    with pytest.raises(DtoptError, match="out of order"):
+        forecaster.observe(25.0, ())
+    with pytest.raises(DtoptError, match="min_cycles"):
+        SeasonalForecaster(25.0, min_cycles=1)
+    with pytest.raises(DtoptError, match="interval_s"):
+        SeasonalForecaster(0.0)
 
 
 # ----------------------------------------------------------------- the twin on a chain
@@ -265,6 +312,20 @@ def test_twin_beats_the_worse_static_protocol(paper_run: tuple) -> None:
     scenario = load_scenario("paper", 475.0, seed=1)
     static = {p: run_chain(scenario, p, 475.0, seed=1).metrics.mean_tx_latency_s for p in ("IBFT", "BigFoot")}
     assert run.metrics.mean_tx_latency_s < max(static.values())
+
+
+def test_seasonal_twin_switches_at_the_change_the_reactive_one_reacts_to() -> None:
+    # the faulty validators drop out at 500 s and 700 s; by then the seasonal twin has
+    # seen two cycles and picks IBFT at the boundary, the reactive one an interval later
+    scenario = load_scenario("paper", 750.0, seed=1)
+    chosen = {}
+    for mode in ("seasonal", "off"):
+        twin = DigitalTwin.from_scenario(scenario, replicas=64, seed=1, anticipate=mode)
+        run_chain(scenario, "IBFT", 750.0, seed=1, controller=twin)
+        chosen[mode] = {r.t_s: r.chosen for r in twin.records}
+    for drop_s in (500.0, 700.0):
+        assert chosen["seasonal"][drop_s] == "IBFT" and chosen["seasonal"][drop_s - 25.0] == "BigFoot"
+        assert chosen["off"][drop_s] == "BigFoot" and chosen["off"][drop_s + 25.0] == "IBFT"
 
 
 def test_same_seed_same_twin_run() -> None:
@@ -346,32 +407,32 @@ def test_cli_twin_bad_input(capsys: pytest.CaptureFixture[str]) -> None:
     assert "dtopt: error: hysteresis" in capsys.readouterr().err
 
 
-def test_change_point_forecaster_learns_the_period_with_sync_lag() -> None:
-    from dtopt.twin import ChangePointForecaster
-
-    forecaster = ChangePointForecaster(25.0)
-    # faulty onsets seen at once (100, 300), returns one interval late (225)
-    history = [()] * 4 + [("a", "b")] * 5 + [()] * 3
-    for k, offline in enumerate(history):
-        forecaster.observe(25.0 * k, offline)
-    assert forecaster.changes_s == [100.0, 225.0]
-    assert forecaster.period_s() is None  # two changes fit too many periods
-    forecaster.observe(300.0, ("a", "b"))
-    assert forecaster.period_s() == (100.0, 0.0)
-    assert [t for t in range(300, 525, 25) if forecaster.change_due(float(t))] == [300, 400, 500]
-    assert forecaster.other_states() == [()]
-    with pytest.raises(DtoptError):
-        ChangePointForecaster(25.0, min_changes=2)
-
-
 def test_decider_worst_case_over_scenarios() -> None:
     def prediction(protocol: str, value: float) -> OraclePrediction:
         return OraclePrediction(protocol, 25.0, 1, value, 0.0, 2.0, 0.0, 50.0, 0.0, value, 0.0, 10.0, 10.0)
 
-    scores = {"as-estimated": {"IBFT": 3.0, "BigFoot": 2.5}, "seen:a,b": {"IBFT": 20.0, "BigFoot": 30.0}}
+    scores = {"as-estimated": {"IBFT": 3.0, "BigFoot": 2.5}, "dropout": {"IBFT": 20.0, "BigFoot": 30.0}}
     predictions = {(s, p): prediction(p, v) for s, values in scores.items() for p, v in values.items()}
     plan = Plan(tuple(scores), ("IBFT", "BigFoot"), predictions, {})
     assert Decider().decide(plan, "BigFoot", "as-estimated").protocol == "BigFoot"
     robust = Decider().decide(plan, "BigFoot", tuple(scores))
-    assert (robust.protocol, robust.switch, robust.worst_of) == ("IBFT", True, tuple(scores))
+    assert (robust.protocol, robust.switch, robust.weighed) == ("IBFT", True, tuple(scores))
     assert robust.predicted_score_s == {"IBFT": 20.0, "BigFoot": 30.0}
+    # weighed by probability instead: IBFT 0.9 * 3 + 0.1 * 20 = 4.7, BigFoot 0.9 * 2.5 + 0.1 * 30 = 5.25
+    expected = Decider().decide(plan, "BigFoot", tuple(scores), weights=[0.9, 0.1])
+    assert expected.predicted_score_s == pytest.approx({"IBFT": 4.7, "BigFoot": 5.25})
+    assert expected.protocol == "IBFT"
+    likely = Decider().decide(plan, "IBFT", tuple(scores), weights=[0.98, 0.02])
+    assert likely.protocol == "BigFoot"  # 0.98 * 2.5 + 0.02 * 30 = 3.05 < 3.34
+    for bad in ([1.0], [0.5, -0.5], [0.0, 0.0], [np.nan, 1.0]):
+        with pytest.raises(DtoptError, match="weights"):
+            Decider().decide(plan, "IBFT", tuple(scores), weights=bad)
+
+
+def test_seasonal_forecaster_keeps_an_unexpected_outage() -> None:
+    forecaster = SeasonalForecaster(25.0)
+    _observe(forecaster, CYCLE + CYCLE + CYCLE[:3])
+    forecaster.observe(25.0 * 19, ("a", "b", "c"))  # c was never offline at this phase
+    assert forecaster.forecast() == {("a", "b", "c"): 1.0}
+    _observe(forecaster, [("a", "b", "c"), ("c",)], first=20)
+    assert forecaster.forecast() == {("c",): 1.0}  # a and b return as usual, c stays out

@@ -31,9 +31,10 @@ def register(subparsers: Any) -> None:
     run.add_argument("--replicas", type=int, default=256, help="oracle Monte Carlo replicas (default: 256)")
     run.add_argument("--hysteresis", type=float, default=0.0,
                      help="relative predicted gain needed to switch, in [0, 1) (default: 0)")
-    run.add_argument("--anticipate", choices=ANTICIPATION, default="robust",
-                     help="use the history of state changes: robust (worst case at a predicted "
-                          "change point), forecast (decide for the forecast state), off (default: robust)")
+    run.add_argument("--anticipate", choices=ANTICIPATION, default="seasonal",
+                     help="use the history of inferred states: seasonal (decide for the forecast "
+                          "of the next interval once the states repeat periodically) or off "
+                          "(reactive) (default: seasonal)")
     run.add_argument("--json", action="store_true", help="print one JSON object instead of a summary")
     run.set_defaults(func=_run)
 
@@ -59,14 +60,16 @@ def _run(args: argparse.Namespace) -> int:
         return 0
     print(f"twin run: scenario {args.scenario}, {args.duration:g} s, seed {args.seed}, "
           f"genesis protocol {protocol}, anticipation {args.anticipate}")
-    print(f"{'t (s)':>8}  {'in force':8}  {'chosen':8}  {'switch':6}  {'offline':12}  predicted latency (s)")
+    print(f"{'t (s)':>8}  {'in force':8}  {'chosen':8}  {'switch':6}  {'offline':12}  "
+          f"{'decided for':32}  predicted latency (s)")
     for r in twin.records:
         if r.error is not None:
             print(f"{r.t_s:8.0f}  {r.in_force:8}  {r.chosen:8}  {'-':6}  skipped: {r.error}")
             continue
         predicted = ", ".join(f"{k} {v:.2f}" for k, v in r.predicted_latency_s.items())
+        basis = " ".join(f"{name} {p:.0%}" if p < 1 else name for name, p in r.basis.items())
         print(f"{r.t_s:8.0f}  {r.in_force:8}  {r.chosen:8}  {'yes' if r.switched else 'no':6}  "
-              f"{','.join(r.offline) or '-':12}  {predicted}")
+              f"{','.join(r.offline) or '-':12}  {basis:32}  {predicted}")
     per_protocol = ", ".join(f"{k} {v}" for k, v in metrics["blocks_per_protocol"].items())
     print(f"mean tx latency {metrics['mean_tx_latency_s']:.3f} s, mean inter-block "
           f"{metrics['mean_interblock_s']:.3f} s, throughput {metrics['throughput_tps']:.3f} tx/s, "

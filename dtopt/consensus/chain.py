@@ -48,7 +48,7 @@ _MESSAGE_KINDS: Final = (MessageKind.PRE_PREPARE, MessageKind.PREPARE, MessageKi
 _PHASE_NAMES: Final = {_PREPARE: MessageKind.PREPARE.value, _COMMIT: MessageKind.COMMIT.value}
 
 _JITTER_BUFFER: Final = 1 << 16  # standard-exponential draws fetched from the rng at a time
-_TX_CHUNK_S: Final = 200.0  # transaction arrivals are generated this far ahead
+_TX_CHUNK_S: Final = 200.0  # transaction arrivals are generated in chunks of this length (s)
 
 
 class Chain:
@@ -336,6 +336,11 @@ class Chain:
         """``node``'s current consensus round (hidden state, for tests)."""
         return self._round[self._node_index(node)]
 
+    def node_syncing(self, node: str) -> bool:
+        """Whether ``node`` is online and fetching blocks it misses (hidden state, for tests)."""
+        i = self._node_index(node)
+        return self._online[i] and self._syncing[i]
+
     def block_protocol(self, block_id: int) -> str:
         """Protocol under which block ``block_id`` was proposed (hidden state, for tests)."""
         return self._names[self._b_protocol[block_id]]
@@ -357,15 +362,22 @@ class Chain:
         heapq.heappush(self._queue, (t, next(self._seq), kind, i, j, h, r, b, x))
 
     def _ensure_tx(self, until_s: float) -> None:
-        """Generate Poisson arrivals up to ``until_s`` (piecewise constant rate per regime)."""
+        """Generate Poisson arrivals up to ``until_s`` (piecewise constant rate per regime).
+
+        Arrivals are drawn chunk by chunk on a fixed grid of ``_TX_CHUNK_S`` (split at
+        regime starts), so the stream depends on the seed only, never on how
+        ``run_until`` was stepped (a twin-managed run sees the same transactions as a
+        static one).
+        """
         if until_s <= self._tx_until_s:
             return
         scenario, parts = self._scenario, [self._arrival_s]
         t = self._tx_until_s
+        until_s = np.ceil(until_s / _TX_CHUNK_S) * _TX_CHUNK_S
         while t < until_s:
             k = scenario.regime_index(t)
             end = scenario.regimes[k + 1].start_s if k + 1 < len(scenario.regimes) else np.inf
-            end = min(end, until_s)
+            end = min(end, (np.floor(t / _TX_CHUNK_S) + 1) * _TX_CHUNK_S)
             n = self._tx_rng.poisson(scenario.regimes[k].tx_rate_per_s * (end - t))
             parts.append(np.sort(self._tx_rng.uniform(t, end, n)))
             t = end
@@ -704,9 +716,16 @@ class Chain:
             self._head_protocol = switch
             if self._pending_switch[self._b_proposer[b]] == switch:
                 self._pending_switch[self._b_proposer[b]] = -1
+        # The final block is announced to peers (block gossip): followers, and any
+        # validator still below it (e.g. one that missed a BigFoot fast-path commit,
+        # which sends no COMMIT it could learn from), fetch it.
+        height = self._height
         for f in self._followers:
             if self._online[f]:
                 self._request_sync(f, i, t)
+        for v in self._validators:
+            if height[v] <= h and self._online[v]:
+                self._request_sync(v, i, t)
 
     # ------------------------------------------------------------------ block sync
 

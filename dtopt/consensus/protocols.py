@@ -79,14 +79,15 @@ def block_size_mb(n_tx: ArrayLike, tx_size_mb: float) -> NDArray[np.float64] | f
 
 
 def draw_jitter_s(
-    rng: np.random.Generator, mean_s: float, size: int | tuple[int, ...]
-) -> NDArray[np.float64]:
+    rng: np.random.Generator, mean_s: float, size: int | tuple[int, ...], dtype: type = np.float64
+) -> NDArray[np.floating]:
     """Random per-message network jitter (s): exponential with mean ``mean_s``.
 
     The one jitter distribution of the project: ``mean_s = 0`` gives a perfectly
-    steady network (all zeros). Draws ``size`` values from ``rng``.
+    steady network (all zeros). Draws ``size`` values of ``dtype`` (float64 or
+    float32, the oracle's faster draw) from ``rng``.
     """
-    return rng.standard_exponential(size) * mean_s
+    return rng.standard_exponential(size, dtype=dtype) * dtype(mean_s)
 
 
 @dataclass(frozen=True)

@@ -6,13 +6,13 @@ decide -> execute, one concept per module; :class:`DigitalTwin` wires them into 
 """
 
 from dtopt.twin.analyse import Analyser, Estimate
-from dtopt.twin.anticipate import ChangePointForecaster, RegimeForecaster
+from dtopt.twin.anticipate import SeasonalForecaster
 from dtopt.twin.decide import Decider, Decision
 from dtopt.twin.execute import choose_producer, execute
 from dtopt.twin.monitor import IntervalData, IntervalDataError, Monitor, check_interval
 from dtopt.twin.oracle import ChainParams, OraclePrediction, OracleState, RoundOracle
 from dtopt.twin.plan import Plan, make_plan
-from dtopt.twin.scenarios import AS_ESTIMATED, DROPOUT, FORECAST, SEEN, WhatIf, what_if_scenarios
+from dtopt.twin.scenarios import AS_ESTIMATED, DROPOUT, FORECAST, WhatIf, what_if_scenarios
 from dtopt.twin.twin import ANTICIPATION, DigitalTwin, TwinRecord
 
 __all__ = [
@@ -20,10 +20,8 @@ __all__ = [
     "AS_ESTIMATED",
     "DROPOUT",
     "FORECAST",
-    "SEEN",
     "Analyser",
     "ChainParams",
-    "ChangePointForecaster",
     "Decider",
     "Decision",
     "DigitalTwin",
@@ -34,8 +32,8 @@ __all__ = [
     "OraclePrediction",
     "OracleState",
     "Plan",
-    "RegimeForecaster",
     "RoundOracle",
+    "SeasonalForecaster",
     "TwinRecord",
     "WhatIf",
     "check_interval",

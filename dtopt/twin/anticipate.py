@@ -1,143 +1,125 @@
-"""Anticipation: learn when the validators' state changes and what it changes to.
+"""Anticipation: forecast the validators' next state from the history of inferred states.
 
-A purely reactive twin always spends the first interval of a new regime on the
-old protocol. When the regimes recur periodically, the history of detected
-changes tells when each state comes back: for every inferred offline set the
-forecaster records the interval starts at which the chain changed *into* it,
-measures that set's cycle (median time between its starts) and, when the next
-start of a set other than the current one is due, forecasts it.
-
-Recording the start as the twin saw it (not as the scenario scheduled it) also
-learns systematic lags, e.g. returning validators that need a while to sync
-before they vote again.
+A purely reactive twin decides every interval for the state it has just seen, so
+it spends the first interval of every new regime on the protocol of the old one,
+and after an outage it keeps treating the returning validators as offline until
+they vote again. When the chain's states recur periodically (the seed
+experiment's faulty validators drop out every other state period), the same
+phase of earlier cycles tells what the next interval will hold, returning
+validators' sync lag included.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import numpy as np
 
 from dtopt.errors import DtoptError
 
-__all__ = ["RegimeForecaster"]
+__all__ = ["SeasonalForecaster"]
 
 
-class RegimeForecaster:
-    """Periodic-recurrence forecaster over inferred offline sets.
+class SeasonalForecaster:
+    """Forecasts the next interval's offline set from the same phase of earlier cycles.
+
+    The twin reports the offline set it inferred for every interval. If that
+    sequence repeats with a period of ``L`` intervals, the intervals one, two, ...
+    periods before the next one tell what the next one will hold, returning
+    validators' sync lag included (a set is recorded as the twin saw it, not as a
+    schedule says). The period is the lag whose sets agree most often with the
+    sets ``L`` intervals earlier (the smallest of those within ``tolerance`` of
+    the best), and it is used only if it predicts better than persistence (lag 1,
+    "the next interval looks like the last one", i.e. the reactive twin).
 
     Parameters
     ----------
-    interval_s : the twin interval TI (s); a change is due at ``t`` if its
-        predicted time is within half an interval of ``t``.
-    min_starts : detected starts of a set needed to measure its cycle (>= 2).
+    interval_s : the twin interval TI (s).
+    min_cycles : complete periods of history needed before a period is trusted (>= 2).
+    memory_cycles : how many earlier cycles the forecast counts (>= 1).
+    tolerance : agreement within which a shorter period is preferred (in [0, 1)).
     """
 
-    def __init__(self, interval_s: float, min_starts: int = 2) -> None:
+    def __init__(
+        self, interval_s: float, min_cycles: int = 2, memory_cycles: int = 4, tolerance: float = 0.05
+    ) -> None:
         if not np.isfinite(interval_s) or interval_s <= 0:
             raise DtoptError(f"interval_s must be a finite number > 0, got {interval_s!r}")
-        if min_starts < 2:
-            raise DtoptError(f"min_starts must be >= 2 to measure a cycle, got {min_starts!r}")
+        for name, value, low in (("min_cycles", min_cycles, 2), ("memory_cycles", memory_cycles, 1)):
+            if isinstance(value, bool) or int(value) != value or value < low:
+                raise DtoptError(f"{name} must be an integer >= {low}, got {value!r}")
+        if not 0.0 <= tolerance < 1.0:
+            raise DtoptError(f"tolerance must be in [0, 1), got {tolerance!r}")
         self.interval_s = float(interval_s)
-        self.min_starts = int(min_starts)
-        self.current: frozenset[str] | None = None
-        self.starts_s: dict[frozenset[str], list[float]] = {}
+        self.min_cycles = int(min_cycles)
+        self.memory_cycles = int(memory_cycles)
+        self.tolerance = float(tolerance)
+        self.first_start_s: float | None = None
+        self.sets: list[tuple[str, ...]] = []  # code -> offline set
+        self.codes: list[int] = []  # per interval since the first; -1 where nothing was inferred
 
-    def observe(self, start_s: float, offline: tuple[str, ...]) -> None:
-        """Record the offline set inferred for the interval starting at ``start_s``."""
-        seen = frozenset(offline)
-        if self.current is not None and seen != self.current:
-            self.starts_s.setdefault(seen, []).append(float(start_s))
-        self.current = seen
+    def observe(self, start_s: float, offline: Sequence[str]) -> None:
+        """Record the offline set inferred for the interval starting at ``start_s``.
 
-    def cycle_s(self, offline: tuple[str, ...]) -> float | None:
-        """Median time between detected starts of ``offline``.
-
-        ``None`` with too few starts, or when the starts are not regular (a gap
-        more than half an interval off the median): an irregular recurrence is
-        not forecast, since a wrong early switch costs more than a late one.
+        Observing the latest interval again replaces its set; an earlier one is an error.
         """
-        starts = self.starts_s.get(frozenset(offline), [])
-        if len(starts) < self.min_starts:
+        if self.first_start_s is None:
+            self.first_start_s = float(start_s)
+        index = round((start_s - self.first_start_s) / self.interval_s)
+        if index < len(self.codes) - 1 or index < 0:
+            raise DtoptError(f"interval at {start_s:g} s observed out of order")
+        key = tuple(sorted(offline))
+        if key not in self.sets:
+            self.sets.append(key)
+        del self.codes[index:]
+        self.codes.extend([-1] * (index - len(self.codes)))  # skipped (bad-data) intervals
+        self.codes.append(self.sets.index(key))
+
+    def agreement(self, lag: int) -> float:
+        """Fraction of intervals whose set equals the one ``lag`` intervals earlier (NaN if none)."""
+        codes = np.asarray(self.codes)
+        now, before = codes[lag:], codes[:-lag] if lag else codes
+        known = (now >= 0) & (before >= 0)
+        return float(np.mean(now[known] == before[known])) if known.any() else float("nan")
+
+    def period(self) -> int | None:
+        """The period in intervals, or ``None`` (too little history, or no lag beats persistence)."""
+        longest = len(self.codes) // self.min_cycles
+        if longest < 2:
             return None
-        gaps = np.diff(starts)
-        cycle = float(np.median(gaps))
-        return cycle if np.all(np.abs(gaps - cycle) <= self.interval_s / 2) else None
-
-    def forecast(self, t_s: float) -> tuple[str, ...] | None:
-        """The offline set expected from ``t_s`` if a recurrence is due then, else ``None``."""
-        for offline, starts in self.starts_s.items():
-            cycle = self.cycle_s(tuple(offline))
-            if offline == self.current or cycle is None or cycle <= 0:
-                continue
-            cycles = round((t_s - starts[-1]) / cycle)
-            if cycles >= 1 and abs(t_s - starts[-1] - cycles * cycle) <= self.interval_s / 2:
-                return tuple(sorted(offline))
-        return None
-
-
-class ChangePointForecaster:
-    """Learns the period of the chain's state changes, whatever the state changes to.
-
-    Every interval the twin reports the offline set it inferred; a change is an
-    interval whose set differs from the previous one, recorded at the interval's
-    start. Changes of a periodically switching chain cluster at ``phase + k *
-    period``, the later ones delayed by up to one interval (e.g. returning
-    validators that first sync). The period is the longest multiple of the twin
-    interval under which every recorded change falls within one interval of the
-    earliest phase; the phase is that earliest one, so a predicted change point is
-    the first moment the state may change.
-
-    Parameters
-    ----------
-    interval_s : the twin interval TI (s); candidate periods are multiples of it.
-    min_changes : recorded changes needed before a period is trusted (>= 3: two
-        changes fit too many periods).
-    """
-
-    def __init__(self, interval_s: float, min_changes: int = 3) -> None:
-        if not np.isfinite(interval_s) or interval_s <= 0:
-            raise DtoptError(f"interval_s must be a finite number > 0, got {interval_s!r}")
-        if isinstance(min_changes, bool) or int(min_changes) != min_changes or min_changes < 3:
-            raise DtoptError(f"min_changes must be an integer >= 3, got {min_changes!r}")
-        self.interval_s = float(interval_s)
-        self.min_changes = int(min_changes)
-        self.current: frozenset[str] | None = None
-        self.changes_s: list[float] = []
-        self.seen: list[tuple[str, ...]] = []  # every offline set observed, in order of first sight
-
-    def observe(self, start_s: float, offline: tuple[str, ...]) -> None:
-        """Record the offline set inferred for the interval starting at ``start_s``."""
-        seen = frozenset(offline)
-        if self.current is not None and seen != self.current:
-            self.changes_s.append(float(start_s))
-        if tuple(sorted(seen)) not in self.seen:
-            self.seen.append(tuple(sorted(seen)))
-        self.current = seen
-
-    def period_s(self) -> tuple[float, float] | None:
-        """``(period, phase)`` of the change points (s), or ``None`` if not (yet) periodic."""
-        if len(self.changes_s) < self.min_changes:
+        lags = np.arange(2, longest + 1)
+        score = np.array([self.agreement(int(lag)) for lag in lags])
+        if np.all(np.isnan(score)):
             return None
-        changes = np.asarray(self.changes_s)
-        span_intervals = int(np.round((changes[-1] - changes[0]) / self.interval_s))
-        for k in range(span_intervals, 1, -1):
-            period = k * self.interval_s
-            lag = np.mod(changes - changes[0], period)
-            lag = np.where(lag > period - self.interval_s / 2, lag - period, lag)  # wrap near 0
-            earliest = lag.min()
-            if lag.max() - earliest <= self.interval_s * 1.01:
-                return period, float(np.mod(changes[0] + earliest, period))
-        return None
+        best = np.nanmax(score)
+        persistence = self.agreement(1)
+        if not best > persistence:
+            return None
+        return int(lags[np.flatnonzero(score >= best - self.tolerance)[0]])
 
-    def change_due(self, t_s: float) -> bool:
-        """Whether a predicted change point falls in the interval ``[t_s, t_s + TI)``."""
-        learned = self.period_s()
-        if learned is None:
-            return False
-        period, phase = learned
-        ahead = np.mod(phase - t_s, period)
-        return bool(ahead < self.interval_s - 1e-9 or ahead > period - 1e-9)
+    def forecast(self) -> dict[tuple[str, ...], float] | None:
+        """``{offline set: probability}`` (most likely first) for the interval after the
+        last one observed, or ``None`` without a trusted period.
 
-    def other_states(self) -> list[tuple[str, ...]]:
-        """The offline sets seen before, other than the current one (the candidates next)."""
-        current = tuple(sorted(self.current or ()))
-        return [s for s in self.seen if s != current]
+        A validator offline now that was never offline in the remembered cycles
+        before the last one is not part of the pattern: it is assumed to stay
+        offline and added to every forecast set.
+        """
+        lag = self.period()
+        if lag is None:
+            return None
+        codes = np.asarray(self.codes)
+        nxt = len(codes) - lag * np.arange(1, self.memory_cycles + 1)
+        nxt = nxt[nxt >= 0]
+        past = codes[nxt][codes[nxt] >= 0]
+        if not past.size:
+            return None
+        # cycles before the last one: an outage that began within it does not explain itself
+        remembered = codes[max(len(codes) - lag * (self.memory_cycles + 1), 0) : len(codes) - lag]
+        explained = {v for c in np.unique(remembered) if c >= 0 for v in self.sets[c]}
+        unexplained = set(self.sets[codes[-1]]) - explained if codes[-1] >= 0 else set()
+        out: dict[tuple[str, ...], float] = {}
+        for code in past:
+            key = tuple(sorted(set(self.sets[code]) | unexplained))
+            out[key] = out.get(key, 0.0) + 1.0 / past.size
+        return dict(sorted(out.items(), key=lambda item: -item[1]))  # stable: ties keep their order

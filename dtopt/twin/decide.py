@@ -1,8 +1,9 @@
 """Decide: pick the protocol with the lowest predicted latency, with optional hysteresis.
 
-Given several what-if scenarios, the decider minimises the worst case: each
-protocol is scored by its largest prediction over the scenarios (robust choice
-when the chain's next state is uncertain, e.g. at a predicted change point).
+Given several what-if scenarios, the decider minimises the expected prediction
+when it is told how likely each scenario is (e.g. a forecast of the next state),
+and otherwise the worst case: each protocol is scored by its largest prediction
+over the scenarios (a robust choice when nothing says which state comes next).
 
 Two latency predictions can be ranked: ``"wait"`` (default), the waiting time per
 transaction inside the horizon (Little's-law form, charges a protocol for the
@@ -13,6 +14,7 @@ protocol that commits fewer, fresher blocks can look better).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -35,10 +37,11 @@ class Decision:
     protocol : chosen protocol.
     switch : whether it differs from the protocol in force.
     scenario : the what-if scenario the decision was taken on (the first one if several).
-    predicted_latency_s : predicted mean transaction latency per protocol (s); the
-        worst case over ``worst_of``.
-    predicted_score_s : the ranked prediction per protocol (s); the worst case over ``worst_of``.
-    worst_of : every scenario the decision weighed (worst case); just ``scenario`` normally.
+    predicted_latency_s : predicted mean transaction latency per protocol (s); over
+        several scenarios their expectation (with weights) or worst case.
+    predicted_score_s : the ranked prediction per protocol (s), combined the same way.
+    weighed : every scenario the decision weighed; just ``scenario`` normally.
+    weights : their probabilities if the decision took the expectation, else empty.
     """
 
     protocol: str
@@ -46,7 +49,8 @@ class Decision:
     scenario: str
     predicted_latency_s: dict[str, float]
     predicted_score_s: dict[str, float]
-    worst_of: tuple[str, ...] = ()
+    weighed: tuple[str, ...] = ()
+    weights: tuple[float, ...] = ()
 
 
 class Decider:
@@ -68,13 +72,30 @@ class Decider:
         self.hysteresis = float(hysteresis)
         self.criterion = criterion
 
-    def decide(self, plan: Plan, current: str, scenario: str | Sequence[str]) -> Decision:
-        """Choose for ``scenario`` of ``plan`` (or the worst case over several) given
-        the protocol ``current`` in force."""
+    def decide(
+        self,
+        plan: Plan,
+        current: str,
+        scenario: str | Sequence[str],
+        weights: Sequence[float] | None = None,
+    ) -> Decision:
+        """Choose for ``scenario`` of ``plan`` given the protocol ``current`` in force.
+
+        Several scenarios are weighed by their worst case, or, with ``weights``
+        (their probabilities, one per scenario), by the expected prediction.
+        """
         names = (scenario,) if isinstance(scenario, str) else tuple(scenario)
         if not names:
             raise DtoptError("need at least one scenario to decide on")
-        score = _worst([plan.metric(name, _CRITERIA[self.criterion]) for name in names])
+        if weights is not None:
+            w = np.asarray(weights, dtype=float)
+            if w.shape != (len(names),) or not np.all(np.isfinite(w)) or np.any(w < 0) or w.sum() <= 0:
+                raise DtoptError(f"weights must be {len(names)} finite numbers >= 0 with a positive sum")
+            w = w / w.sum()
+            combine = functools.partial(_expected, weights=w)
+        else:
+            combine = _worst
+        score = combine([plan.metric(name, _CRITERIA[self.criterion]) for name in names])
         best = min(score, key=lambda name: (score[name], name != current))
         keep = current in score and not score[best] < (1.0 - self.hysteresis) * score[current]
         chosen = current if keep else best
@@ -82,12 +103,18 @@ class Decider:
             protocol=chosen,
             switch=chosen != current,
             scenario=names[0],
-            predicted_latency_s=_worst([plan.metric(name) for name in names]),
+            predicted_latency_s=combine([plan.metric(name) for name in names]),
             predicted_score_s=score,
-            worst_of=names,
+            weighed=names,
+            weights=() if weights is None else tuple(float(x) for x in w),
         )
 
 
 def _worst(per_scenario: list[dict[str, float]]) -> dict[str, float]:
     """Per protocol, the largest value over the scenarios."""
     return {p: max(values[p] for values in per_scenario) for p in per_scenario[0]}
+
+
+def _expected(per_scenario: list[dict[str, float]], weights: np.ndarray) -> dict[str, float]:
+    """Per protocol, the probability-weighted mean over the scenarios."""
+    return {p: float(np.dot(weights, [values[p] for values in per_scenario])) for p in per_scenario[0]}

@@ -342,6 +342,7 @@ class RoundOracle:
         bw = np.array([s.bandwidth_mbps for s in states])  # (S, N)
         rate = np.array([s.tx_rate_per_s for s in states])[scen]
         jitter = np.array([s.jitter_s for s in states])
+        jitter32 = jitter.astype(np.float32)
 
         # Random jitter (the chain's exponential jitter, drawn with unit mean and
         # scaled per state) comes from pools of ``reps + _JITTER_POOL`` columns drawn
@@ -353,7 +354,7 @@ class RoundOracle:
         width = reps + shifts - 1 if shifts > 1 else 1
 
         def jitter_pool(shape: tuple[int, ...]) -> NDArray[np.float64]:
-            return draw_jitter_s(rng, 1.0, (*shape, n_states, width)) * jitter[:, None]
+            return draw_jitter_s(rng, 1.0, (*shape, n_states, width), np.float32) * jitter32[:, None]
 
         # Vote (PREPARE, COMMIT, ROUND-CHANGE) delays [sender, receiver, state, column];
         # a node's own vote counts at once.
@@ -372,9 +373,11 @@ class RoundOracle:
         column = rows % reps
 
         def window(pool: NDArray[np.float32]) -> NDArray[np.float32]:
-            """``reps`` consecutive columns of ``pool`` at a random offset (broadcastable)."""
+            """``reps`` consecutive columns of ``pool`` at a random offset."""
             offset = int(rng.integers(shifts))
-            return pool[..., offset : offset + reps] if width > 1 else pool
+            if width == 1:  # no jitter: the one column serves every replica
+                return np.broadcast_to(pool, (*pool.shape[:-1], reps))
+            return pool[..., offset : offset + reps]
 
         def vote_arrivals(send_rel: NDArray[np.float32]) -> NDArray[np.float32]:
             """Arrival times ``(sender, receiver, B)`` of votes sent at ``send_rel`` ``(sender, B)``."""

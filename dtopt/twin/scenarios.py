@@ -8,10 +8,8 @@ state changed:
 * ``recovered``: every validator inferred offline comes back online;
 * ``dropout``: the slowest online validator (largest PREPARE delay) drops out,
   if a quorum would remain;
-* ``forecast``: a predicted offline set (from :mod:`dtopt.twin.anticipate`);
-* ``seen:<names>``: an offline set observed earlier in the run (``seen:`` alone:
-  everyone online), the candidates for the chain's next state when a change is
-  due (robust anticipation).
+* ``forecast:<names>``: a predicted offline set (from :mod:`dtopt.twin.anticipate`;
+  ``forecast:`` alone: everyone online), kept even if it equals another variant.
 
 Validators without a bandwidth measurement keep the estimate's values; a
 variant identical to an earlier one (same online set) is left out.
@@ -28,12 +26,11 @@ from dtopt.consensus.protocols import quorum_size
 from dtopt.twin.analyse import Estimate
 from dtopt.twin.oracle import OracleState
 
-__all__ = ["AS_ESTIMATED", "DROPOUT", "FORECAST", "SEEN", "WhatIf", "what_if_scenarios"]
+__all__ = ["AS_ESTIMATED", "DROPOUT", "FORECAST", "WhatIf", "what_if_scenarios"]
 
 AS_ESTIMATED = "as-estimated"
 DROPOUT = "dropout"
-FORECAST = "forecast"
-SEEN = "seen:"
+FORECAST = "forecast:"
 
 
 @dataclass(frozen=True, eq=False)
@@ -54,8 +51,7 @@ def what_if_scenarios(
     *,
     dropout: bool = True,
     recovered: bool = True,
-    forecast_offline: Sequence[str] | None = None,
-    seen_offline: Sequence[Sequence[str]] = (),
+    forecast_offline: Sequence[Sequence[str]] = (),
 ) -> tuple[WhatIf, ...]:
     """The what-if scenarios for ``estimate``, ``as-estimated`` first.
 
@@ -64,18 +60,14 @@ def what_if_scenarios(
     estimate : the analysed state.
     validators : validator names in the chain's order (for ``forecast_offline``).
     dropout, recovered : include those variants.
-    forecast_offline : if given, add a ``forecast`` variant with exactly these validators offline.
-    seen_offline : offline sets observed earlier; a ``seen:`` variant for each.
+    forecast_offline : predicted offline sets; a ``forecast:`` variant for each.
     """
     base = estimate.state
     names = np.asarray(validators)
     candidates = [WhatIf(AS_ESTIMATED, base)]
-    if forecast_offline is not None:
-        candidates.append(WhatIf(FORECAST, _with_online(base, ~np.isin(names, list(forecast_offline)))))
-    for offline in seen_offline:
+    for offline in forecast_offline:
         online = ~np.isin(names, list(offline))
-        if online.sum() >= quorum_size(online.size):  # a set that stalls the chain is no candidate
-            candidates.append(WhatIf(SEEN + ",".join(offline), _with_online(base, online)))
+        candidates.append(WhatIf(FORECAST + ",".join(offline), _with_online(base, online)))
     if recovered and not base.online.all():
         candidates.append(WhatIf("recovered", _with_online(base, np.ones_like(base.online))))
     if dropout and base.online.sum() > quorum_size(base.online.size):
@@ -87,7 +79,7 @@ def what_if_scenarios(
     for candidate in candidates:
         if all(not np.array_equal(candidate.state.online, u.state.online) for u in unique):
             unique.append(candidate)
-        elif candidate.name == FORECAST:
-            # a forecast equal to an existing variant still names the one to decide on
+        elif candidate.name.startswith(FORECAST):
+            # a forecast equal to an existing variant still names one to decide on
             unique.append(candidate)
     return tuple(unique)

@@ -24,23 +24,18 @@ import numpy as np
 from dtopt.consensus.protocols import PROTOCOLS
 from dtopt.errors import DtoptError
 from dtopt.twin.analyse import Analyser, Estimate
-from dtopt.twin.anticipate import ChangePointForecaster, RegimeForecaster
+from dtopt.twin.anticipate import SeasonalForecaster
 from dtopt.twin.decide import Decider, Decision
 from dtopt.twin.execute import choose_producer, execute
 from dtopt.twin.monitor import IntervalData, Monitor
 from dtopt.twin.oracle import ChainParams, RoundOracle
 from dtopt.twin.plan import Plan, make_plan
-from dtopt.twin.scenarios import AS_ESTIMATED, DROPOUT, FORECAST, SEEN, what_if_scenarios
+from dtopt.twin.scenarios import AS_ESTIMATED, FORECAST, what_if_scenarios
 
 __all__ = ["ANTICIPATION", "DigitalTwin", "TwinRecord"]
 
-# How the twin uses the history of state changes (see DigitalTwin).
-ANTICIPATION = ("robust", "forecast", "off")
-
-# Horizon (in twin intervals) of the worst-case plan at a predicted change point. One
-# interval is myopic there: a protocol that suits the next state badly leaves a
-# backlog that is paid for in the following interval, after the twin has reacted.
-ROBUST_HORIZON_INTERVALS = 2
+# How the twin uses the history of inferred states (see DigitalTwin).
+ANTICIPATION = ("seasonal", "off")
 
 logger = logging.getLogger("dtopt.twin")
 
@@ -60,7 +55,8 @@ class TwinRecord:
     chosen : protocol the twin wants for the next interval.
     switched : whether it asked for a switch.
     producer : the trusted producer asked to carry the switch, if any.
-    scenario : the what-if scenario the decision was taken on.
+    basis : the what-if scenarios the decision was taken on, with their probability
+        (``{"as-estimated": 1.0}`` for a reactive decision).
     offline : validators inferred offline.
     predicted_latency_s : predicted mean transaction latency per protocol (s).
     what_if_latency_s : the same for every what-if scenario planned.
@@ -72,7 +68,7 @@ class TwinRecord:
     chosen: str
     switched: bool
     producer: str | None = None
-    scenario: str | None = None
+    basis: dict[str, float] = field(default_factory=dict)
     offline: tuple[str, ...] = ()
     predicted_latency_s: dict[str, float] = field(default_factory=dict)
     what_if_latency_s: dict[str, dict[str, float]] = field(default_factory=dict)
@@ -103,18 +99,18 @@ class DigitalTwin:
     seed : oracle seed (same seed and data, same decisions).
     hysteresis : relative predicted gain needed to switch (see :class:`Decider`).
     criterion : prediction the decision ranks, ``"wait"`` or ``"latency"`` (see :class:`Decider`).
-    anticipate : how the history of state changes is used:
-        ``"robust"`` (default) learns the period of the change points
-        (:class:`ChangePointForecaster`) and, for the interval that holds a
-        predicted change point, picks the protocol with the best worst case over
-        the as-estimated state, a dropout and every offline set seen before;
-        ``"forecast"`` learns each offline set's recurrence and decides for the
-        forecast set when it is due (:class:`RegimeForecaster`); ``"off"``: the
-        plain reactive twin.
+    anticipate : how the history of inferred states is used: ``"seasonal"``
+        (default) learns whether the offline sets repeat with a period
+        (:class:`SeasonalForecaster`) and, once they do, decides for the next
+        interval's forecast: the protocol with the lowest expected prediction over
+        the offline sets the same phase of earlier cycles held (the current
+        bandwidth, rate and backlog estimates kept); until then, and whenever no
+        period predicts better than persistence, it acts as ``"off"``: the plain
+        reactive twin, deciding for the state just seen.
     trusted : producers allowed to carry a switch (default: every validator).
     dropout, recovered : also simulate the what-if scenarios "slowest validator
         drops out" and "offline validators return" (their predictions are recorded;
-        the decision rests on the as-estimated or forecast scenario).
+        the decision rests on the as-estimated or forecast scenarios).
     """
 
     def __init__(
@@ -127,7 +123,7 @@ class DigitalTwin:
         seed: int = 0,
         hysteresis: float = 0.0,
         criterion: str = "wait",
-        anticipate: str = "robust",
+        anticipate: str = "seasonal",
         trusted: Sequence[str] | None = None,
         dropout: bool = False,
         recovered: bool = False,
@@ -144,8 +140,7 @@ class DigitalTwin:
         if anticipate not in ANTICIPATION:
             raise DtoptError(f"anticipate must be one of {', '.join(ANTICIPATION)}, got {anticipate!r}")
         self.anticipate = anticipate
-        self.forecaster = RegimeForecaster(self.interval_s) if anticipate == "forecast" else None
-        self.changes = ChangePointForecaster(self.interval_s) if anticipate == "robust" else None
+        self.forecaster = SeasonalForecaster(self.interval_s) if anticipate == "seasonal" else None
         self.trusted = tuple(params.validators if trusted is None else trusted)
         unknown = sorted(set(self.trusted) - set(params.validators))
         if unknown or not self.trusted:
@@ -198,7 +193,7 @@ class DigitalTwin:
             chosen=decision.protocol,
             switched=producer is not None,
             producer=producer,
-            scenario=decision.scenario,
+            basis=dict(zip(decision.weighed, decision.weights or (1.0,), strict=True)),
             offline=estimate.offline,
             predicted_latency_s=decision.predicted_latency_s,
             what_if_latency_s={name: plan.metric(name) for name in plan.scenarios},
@@ -207,29 +202,23 @@ class DigitalTwin:
     def think(self, data: IntervalData, in_force: str) -> tuple[Estimate, Plan, Decision]:
         """Analyse, generate what-if scenarios, plan and decide on one checked interval."""
         estimate = self.analyser.analyse(data)
-        forecast, seen = None, []
+        outlook: dict[tuple[str, ...], float] = {}
         if self.forecaster is not None:
             self.forecaster.observe(data.view.start_s, estimate.offline)
-            forecast = self.forecaster.forecast(data.view.end_s)
-        if self.changes is not None:
-            self.changes.observe(data.view.start_s, estimate.offline)
-            if self.changes.change_due(data.view.end_s):
-                seen = self.changes.other_states()
+            outlook = self.forecaster.forecast() or {}
         scenarios = what_if_scenarios(
             estimate,
             self.params.validators,
-            dropout=self.dropout or bool(seen),
+            dropout=self.dropout,
             recovered=self.recovered,
-            forecast_offline=forecast,
-            seen_offline=seen,
+            forecast_offline=list(outlook),
         )
-        horizon_s = self.interval_s * (ROBUST_HORIZON_INTERVALS if seen else 1)
-        plan = make_plan(self.oracle, scenarios, self.protocols, horizon_s)
-        if seen:  # a change point is due: the best worst case over the candidates
-            basis: str | tuple[str, ...] = tuple(
-                s.name for s in scenarios if s.name in (AS_ESTIMATED, DROPOUT) or s.name.startswith(SEEN)
-            )
+        if outlook:  # the decision rests on the forecast; the state just seen is not planned
+            scenarios = tuple(s for s in scenarios if s.name != AS_ESTIMATED)
+        plan = make_plan(self.oracle, scenarios, self.protocols, self.interval_s)
+        if outlook:
+            names = [FORECAST + ",".join(offline) for offline in outlook]
+            decision = self.decider.decide(plan, in_force, names, weights=list(outlook.values()))
         else:
-            basis = FORECAST if forecast is not None else AS_ESTIMATED
-        decision = self.decider.decide(plan, in_force, basis)
+            decision = self.decider.decide(plan, in_force, AS_ESTIMATED)
         return estimate, plan, decision
