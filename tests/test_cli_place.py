@@ -101,3 +101,13 @@ def test_console_entry_point_has_no_traceback() -> None:
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     assert proc.stderr.strip() == "dtopt: error: k must be between 1 and the number of nodes (25), got 77"
+
+
+def test_json_output_is_only_json_in_a_fresh_process() -> None:
+    # a fresh process: HiGHS 1.16 prints a banner at its first solver instance
+    proc = subprocess.run(
+        [sys.executable, "-m", "dtopt", "place", "-t", "Agis", "-k", "4", "--method", "milp", "--json"],
+        capture_output=True, text=True,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["servers"] == ["St Louis", "Santa Clara", "Pittsburg", "Philadelphia"]

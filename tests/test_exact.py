@@ -225,7 +225,8 @@ def test_no_nan_or_inf_in_results() -> None:
 def test_milp_highs_options(agis) -> None:
     problem = PlacementProblem(agis, 3)
     exact = solve(problem, "eopa")
-    tuned = solve(problem, "milp", highs_options={"presolve": "off", "threads": 1})
+    # ("threads" is no example: HiGHS >= 1.16 fixes it at a process's first solve)
+    tuned = solve(problem, "milp", highs_options={"presolve": "off", "random_seed": 7})
     assert tuned.avg_latency_ms == pytest.approx(exact.avg_latency_ms, rel=1e-9)
     with pytest.raises(DtoptError, match="HiGHS rejected option"):
         solve(problem, "milp", highs_options={"no_such_option": 1})

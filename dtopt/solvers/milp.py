@@ -17,6 +17,8 @@ the total time; any other installed Pyomo solver runs through ``SolverFactory``.
 
 from __future__ import annotations
 
+import os
+import sys
 import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
@@ -176,8 +178,7 @@ def _solve_highspy(
     continuous = highspy.HighsVarType.kContinuous
     lp.integrality_ = [integer if v.is_integer() else continuous for v in columns]
 
-    highs = highspy.Highs()
-    highs.setOptionValue("output_flag", bool(verbose))
+    highs = _new_highs(verbose)
     highs.setOptionValue("mip_rel_gap", float(mip_gap))
     highs.setOptionValue("mip_abs_gap", 0.0)
     if time_limit_s is not None:
@@ -210,7 +211,36 @@ def _solve_highspy(
         return MethodOutput(servers, "optimal" if proven else "feasible", bound)
     if status == highspy.HighsModelStatus.kTimeLimit:
         return MethodOutput(servers, "time_limit", bound, reason=f"stopped by time_limit_s={time_limit_s}")
-    raise DtoptError(f"HiGHS stopped with status {highs.modelStatusToString(status)}")
+    raise DtoptError(
+        f"HiGHS stopped with status {highs.modelStatusToString(status)} (highs_options {options}); "
+        "rerun with verbose=True for its log"
+    )
+
+
+def _new_highs(verbose: bool) -> Any:
+    """A ``highspy.Highs`` instance that logs only if ``verbose``.
+
+    HiGHS 1.16 prints a banner from the constructor of a process's first instance,
+    before ``output_flag`` can be set, straight to file descriptor 1: it would
+    corrupt ``dtopt place --json``. A quiet construction points descriptor 1 at
+    the null device meanwhile.
+    """
+    import highspy
+
+    if verbose:
+        highs = highspy.Highs()
+    else:
+        sys.stdout.flush()
+        saved = os.dup(1)
+        try:
+            with open(os.devnull, "wb") as null:
+                os.dup2(null.fileno(), 1)
+                highs = highspy.Highs()
+        finally:
+            os.dup2(saved, 1)
+            os.close(saved)
+    highs.setOptionValue("output_flag", bool(verbose))
+    return highs
 
 
 def _integral_relaxation(
