@@ -81,7 +81,7 @@ def milp(
     warm_start : a placement (node names or indices) to start from, e.g. the
         ``interchange`` heuristic's servers (HiGHS only).
     highs_options : further HiGHS options by name, overriding :data:`HIGHS_DEFAULTS`
-        (HiGHS only), e.g. ``{"threads": 2}``.
+        (HiGHS only), e.g. ``{"random_seed": 7}``.
     verbose : print the solver's log.
     """
     _check_options(solver, time_limit_s, mip_gap, verbose)
