@@ -357,7 +357,9 @@ def _boxplots(rows: list[dict[str, Any]], out: Any) -> list[str]:
         ax.boxplot(data, tick_labels=list(STRATEGIES))
         ax.set_ylabel(label)
         ax.set_title(f"{label} per strategy ({len(data[0])} seeds)")
-        ax.tick_params(axis="x", labelrotation=15)
+        for label in ax.get_xticklabels():  # long strategy names: slanted, anchored at their tick
+            label.set_rotation(25)
+            label.set_horizontalalignment("right")
         name = {"mean_tx_latency_s": "latency", "mean_interblock_s": "interblock"}.get(key, "throughput")
         save_figure(fig, out / f"{name}.png")
         names.append(f"{name}.png")
