@@ -36,12 +36,18 @@ def test_paper_preset_matches_the_seed_experiment() -> None:
 
 
 def test_presets_are_seeded_and_named() -> None:
-    assert set(SCENARIOS) == {"paper", "steady", "faulty"}
+    assert set(SCENARIOS) == {"paper", "steady", "faulty", "random"}
     a, b, c = (load_scenario("paper", 300.0, seed=k) for k in (1, 1, 2))
     assert a.regimes == b.regimes and a.regimes != c.regimes
     assert all(not r.offline for r in load_scenario("steady", 300.0).regimes)
     assert all(r.offline == ("bp8", "bp9") for r in load_scenario("faulty", 300.0).regimes)
     assert len(load_scenario("paper").regimes) == 10  # default schedule: 1000 s
+    outages = [bool(r.offline) for r in load_scenario("random", 2000.0, seed=3).regimes]
+    assert 0 < sum(outages) < len(outages) and outages != [k % 2 == 1 for k in range(20)]
+    paper = load_scenario("paper", 2000.0, seed=3).regimes
+    assert [r.bandwidth_mbps for r in load_scenario("random", 2000.0, seed=3).regimes] == [
+        r.bandwidth_mbps for r in paper
+    ]
 
 
 def test_example_file_and_json_round_trip(tmp_path: Path) -> None:

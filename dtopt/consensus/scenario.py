@@ -310,17 +310,22 @@ def _preset(kind: str, duration_s: float, seed: int) -> Scenario:
     ``paper``: every TS = 100 s a new regime with bandwidth redrawn uniformly in
     [0.7, 2] MB/s; even regimes have everyone online on a steady network, odd ones
     the 2 faulty producers offline on a jittery network. ``steady``: every regime
-    like the paper's even ones; ``faulty``: every regime like its odd ones.
+    like the paper's even ones; ``faulty``: every regime like its odd ones;
+    ``random``: each regime like an odd one with probability 1/2 (seeded), so the
+    outages follow no period (for twins that learn one).
     """
     nodes = tuple(f"bp{i}" for i in range(10))
     faulty = ("bp8", "bp9")
     period_s = 100.0
     rng = np.random.default_rng([seed, 0xB10C])
+    coin = np.random.default_rng([seed, 0xC011])
     n_regimes = max(1, math.ceil(duration_s / period_s))
     regimes = []
     for k in range(n_regimes):
         bandwidth = tuple(float(b) for b in rng.uniform(0.7, 2.0, len(nodes)))
-        down = {"paper": k % 2 == 1, "steady": False, "faulty": True}[kind]
+        down = {"paper": k % 2 == 1, "steady": False, "faulty": True}.get(kind)
+        if down is None:  # "random": its own stream, so the bandwidths stay the paper's
+            down = bool(coin.random() < 0.5)
         regimes.append(
             Regime(
                 start_s=k * period_s,
@@ -344,7 +349,7 @@ def _preset(kind: str, duration_s: float, seed: int) -> Scenario:
 #: Named presets for :func:`load_scenario` (``preset(duration_s, seed) -> Scenario``).
 SCENARIOS: Final[dict[str, Callable[[float, int], Scenario]]] = {
     name: (lambda duration_s, seed, _kind=name: _preset(_kind, duration_s, seed))
-    for name in ("paper", "steady", "faulty")
+    for name in ("paper", "steady", "faulty", "random")
 }
 
 
