@@ -13,6 +13,9 @@ With the default ``solver="highs"`` the Pyomo model is compiled by Pyomo's own
 standard-form compiler into sparse matrices and handed to HiGHS through
 ``highspy``, which skips the per-constraint translation layer and roughly halves
 the total time; any other installed Pyomo solver runs through ``SolverFactory``.
+The HiGHS path first tries to prove optimality from LP relaxations: over a priced
+subset of the pairs (:func:`_priced_relaxation`), then over all of them, and only
+then runs branch and bound.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import os
 import sys
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -43,6 +47,12 @@ OPTIMALITY_TOLERANCE = 1e-9
 # The p-median LP relaxation is (nearly) integral, so HiGHS's feasibility-jump
 # primal heuristic only delays the root LP that finds the optimum anyway.
 HIGHS_DEFAULTS: dict[str, Any] = {"mip_heuristic_run_feasibility_jump": False}
+
+# The priced relaxation (_priced_relaxation): cheapest servers kept per node, the
+# rounds of adding pairs before giving up, and the reduced cost that counts as negative.
+_NEAREST_PAIRS = 16
+_MAX_PRICING_ROUNDS = 100
+_PRICING_TOLERANCE = 1e-12
 
 # How each common Pyomo solver spells a time limit (s) and a relative MIP gap.
 _OPTION_NAMES: dict[str, tuple[str, str]] = {
@@ -88,25 +98,27 @@ def milp(
     if highs_options is not None and (solver != "highs" or not isinstance(highs_options, dict)):
         raise DtoptError("milp option highs_options must be a dict of HiGHS options, with solver='highs'")
     start = None if warm_start is None else server_indices(problem, warm_start)
-    model = build_model(problem)
     if solver == "highs":
         options = {**HIGHS_DEFAULTS, **(highs_options or {})}
-        return _solve_highspy(problem, model, time_limit_s, mip_gap, start, options, verbose)
+        return _solve_highspy(problem, time_limit_s, mip_gap, start, options, verbose)
     if start is not None:
         raise DtoptError("warm_start is supported with solver='highs' only")
-    return _solve_pyomo(problem, model, solver, time_limit_s, mip_gap, verbose)
+    return _solve_pyomo(problem, build_model(problem), solver, time_limit_s, mip_gap, verbose)
 
 
-def build_model(problem: PlacementProblem) -> pyo.ConcreteModel:
+def build_model(problem: PlacementProblem, pairs: NDArray[np.bool_] | None = None) -> pyo.ConcreteModel:
     """The Pyomo model of ``problem``: ``y[j]``, ``x[p]`` for admissible pair p.
 
-    ``model.pair_node[p]`` / ``model.pair_server[p]`` give pair p's node and server.
+    ``pairs``, shape ``(n, n)`` bool: model only these (admissible) pairs (default:
+    every admissible pair). ``model.pair_node[p]`` / ``model.pair_server[p]`` give
+    pair p's node and server.
     """
     import pyomo.environ as pyo
     from pyomo.core.expr.numeric_expr import LinearExpression
 
     n = problem.n
-    node, server = np.nonzero(problem.admissible)  # row-major: pairs grouped by node
+    keep = problem.admissible if pairs is None else pairs & problem.admissible
+    node, server = np.nonzero(keep)  # row-major: pairs grouped by node
     n_pairs = len(node)
     model = pyo.ConcreteModel(name=f"dt-placement {problem.topology.name} k={problem.k}")
     model.pair_node, model.pair_server = node, server
@@ -144,13 +156,70 @@ def _check_options(solver: object, time_limit_s: object, mip_gap: object, verbos
 
 def _solve_highspy(
     problem: PlacementProblem,
-    model: pyo.ConcreteModel,
     time_limit_s: float | None,
     mip_gap: float,
     start: NDArray[np.intp] | None,
     options: dict[str, Any],
     verbose: bool,
 ) -> MethodOutput:
+    import highspy
+
+    started = time.perf_counter()
+    priced = _priced_relaxation(problem, time_limit_s, options, verbose)
+    if priced is not None:
+        return priced
+    model = build_model(problem)
+    highs, compiled = _highs_with(model, problem, time_limit_s, mip_gap, options, verbose)
+    column, y_columns = compiled.column, compiled.y_columns
+    root = _integral_relaxation(problem, highs, y_columns)
+    if root is not None:
+        return root
+    if time_limit_s is not None:
+        highs.setOptionValue("time_limit", max(float(time_limit_s) - (time.perf_counter() - started), 1e-3))
+    if start is not None:
+        highs.setSolution(_start_solution(problem, model, column, y_columns, start))
+    highs.run()
+
+    status = highs.getModelStatus()
+    info = highs.getInfo()
+    if status == highspy.HighsModelStatus.kInfeasible:
+        return MethodOutput(None, "infeasible")
+    values = np.asarray(highs.getSolution().col_value) if info.primal_solution_status >= 1 else None
+    servers = None if values is None or values.size == 0 else np.flatnonzero(values[y_columns] > 0.5)
+    bound = float(info.mip_dual_bound) if np.isfinite(info.mip_dual_bound) else None
+    if status == highspy.HighsModelStatus.kOptimal:
+        proven = info.mip_gap <= OPTIMALITY_TOLERANCE
+        return MethodOutput(servers, "optimal" if proven else "feasible", bound)
+    if status == highspy.HighsModelStatus.kTimeLimit:
+        return MethodOutput(servers, "time_limit", bound, reason=f"stopped by time_limit_s={time_limit_s}")
+    raise DtoptError(
+        f"HiGHS stopped with status {highs.modelStatusToString(status)} (highs_options {options}); "
+        "rerun with verbose=True for its log"
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class _Compiled:
+    """Where the Pyomo model's parts sit in the HiGHS model.
+
+    column : Pyomo variable id -> HiGHS column; y_columns : shape ``(n,)``, the
+    ``y[j]`` columns; assign_rows : shape ``(n,)``, the rows ``sum_j x_ij = 1``.
+    """
+
+    column: dict[int, int]
+    y_columns: NDArray[np.intp]
+    assign_rows: NDArray[np.intp]
+
+
+def _highs_with(
+    model: pyo.ConcreteModel,
+    problem: PlacementProblem,
+    time_limit_s: float | None,
+    mip_gap: float,
+    options: dict[str, Any],
+    verbose: bool,
+) -> tuple[Any, _Compiled]:
+    """A configured HiGHS instance holding ``model`` (compiled by Pyomo's standard-form compiler)."""
     import highspy
     from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
     from pyomo.repn.util import FileDeterminism
@@ -188,33 +257,75 @@ def _solve_highspy(
             raise DtoptError(f"HiGHS rejected option {name}={value!r}")
     highs.passModel(lp)
     column = {id(v): c for c, v in enumerate(columns)}
-    y_columns = np.array([column[id(model.y[j])] for j in range(problem.n)])
-    started = time.perf_counter()
-    root = _integral_relaxation(problem, highs, y_columns)
-    if root is not None:
-        return root
-    if time_limit_s is not None:
-        highs.setOptionValue("time_limit", max(float(time_limit_s) - (time.perf_counter() - started), 1e-3))
-    if start is not None:
-        highs.setSolution(_start_solution(problem, model, column, y_columns, start))
-    highs.run()
-
-    status = highs.getModelStatus()
-    info = highs.getInfo()
-    if status == highspy.HighsModelStatus.kInfeasible:
-        return MethodOutput(None, "infeasible")
-    values = np.asarray(highs.getSolution().col_value) if info.primal_solution_status >= 1 else None
-    servers = None if values is None or values.size == 0 else np.flatnonzero(values[y_columns] > 0.5)
-    bound = float(info.mip_dual_bound) if np.isfinite(info.mip_dual_bound) else None
-    if status == highspy.HighsModelStatus.kOptimal:
-        proven = info.mip_gap <= OPTIMALITY_TOLERANCE
-        return MethodOutput(servers, "optimal" if proven else "feasible", bound)
-    if status == highspy.HighsModelStatus.kTimeLimit:
-        return MethodOutput(servers, "time_limit", bound, reason=f"stopped by time_limit_s={time_limit_s}")
-    raise DtoptError(
-        f"HiGHS stopped with status {highs.modelStatusToString(status)} (highs_options {options}); "
-        "rerun with verbose=True for its log"
+    row = {id(r.constraint): i for i, r in enumerate(form.rows)}
+    return highs, _Compiled(
+        column=column,
+        y_columns=np.array([column[id(model.y[j])] for j in range(problem.n)]),
+        assign_rows=np.array([row[id(model.assign[i])] for i in range(problem.n)]),
     )
+
+
+def _priced_relaxation(
+    problem: PlacementProblem, time_limit_s: float | None, options: dict[str, Any], verbose: bool
+) -> MethodOutput | None:
+    """The LP relaxation over a few pairs per node, grown until it is the full one's.
+
+    Most pairs of the full model are far-apart node-server pairs that no optimal
+    solution uses, yet building, compiling and solving them is most of the time.
+    The restricted model keeps each node's ``_NEAREST_PAIRS`` cheapest admissible
+    servers and every server of a greedy placement (so the LP is feasible when
+    that placement covers every node). Column generation then proves it complete:
+    an omitted pair (i, j) would enter with reduced cost ``c_ij - u_i`` (``u_i``
+    the dual of node i's assignment row; its own link row, slack, has dual 0), so
+    while any is negative those pairs are added to HiGHS in place, with their link
+    rows, and the LP re-solved from its basis. When none is negative the restricted
+    optimum is the full relaxation's optimum, a lower bound on every placement; an
+    integral one whose placement evaluates to that value is optimal. Any other
+    outcome (``None``) sends the caller to the full model.
+    """
+    import highspy
+
+    from dtopt.solvers._swap import Penalised, greedy, local_search
+
+    n = problem.n
+    cost = problem.latency_ms / n  # the objective's coefficients
+    admissible = problem.admissible
+    if n <= _NEAREST_PAIRS:
+        return None  # nothing to leave out
+    nearest = np.argsort(np.where(admissible, cost, np.inf), axis=1, kind="stable")[:, :_NEAREST_PAIRS]
+    pairs = np.zeros((n, n), dtype=bool)
+    pairs[np.arange(n)[:, None], nearest] = True
+    penalised = Penalised.of(problem)
+    pairs[:, local_search(penalised, greedy(penalised, problem.k)).servers] = True
+    pairs &= admissible
+
+    model = build_model(problem, pairs)
+    highs, compiled = _highs_with(model, problem, time_limit_s, 0.0, options, verbose)
+    highs.setOptionValue("solve_relaxation", True)
+    highs.setOptionValue("presolve", "off")  # see _integral_relaxation
+    for _ in range(_MAX_PRICING_ROUNDS):
+        highs.run()
+        if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            return None
+        u = np.asarray(highs.getSolution().row_dual)[compiled.assign_rows]
+        node, server = np.nonzero(admissible & ~pairs & (cost < u[:, None] - _PRICING_TOLERANCE))
+        if node.size == 0:
+            break
+        first = highs.getNumCol()
+        count = node.size
+        highs.addCols(
+            count, cost[node, server], np.zeros(count), np.ones(count), count,
+            np.arange(count, dtype=np.int32), compiled.assign_rows[node].astype(np.int32), np.ones(count),
+        )
+        link = np.column_stack([first + np.arange(count), compiled.y_columns[server]]).astype(np.int32)
+        highs.addRows(
+            count, np.full(count, -np.inf), np.zeros(count), 2 * count,
+            np.arange(0, 2 * count, 2, dtype=np.int32), link.ravel(), np.tile([1.0, -1.0], count),
+        )
+        pairs[node, server] = True
+    else:
+        return None
+    return _proven_placement(problem, highs, compiled.y_columns)
 
 
 def _new_highs(verbose: bool) -> Any:
@@ -268,6 +379,14 @@ def _integral_relaxation(
         return MethodOutput(None, "infeasible")  # no fractional placement, so no placement at all
     if status != highspy.HighsModelStatus.kOptimal:
         return None
+    return _proven_placement(problem, highs, y_columns)
+
+
+def _proven_placement(
+    problem: PlacementProblem, highs: Any, y_columns: NDArray[np.intp]
+) -> MethodOutput | None:
+    """The placement of an optimal LP relaxation (a lower bound on every placement) if it
+    is integral and its own mean latency equals the LP value: then it is optimal."""
     y = np.asarray(highs.getSolution().col_value)[y_columns]
     if np.abs(y - np.round(y)).max() > 1e-9:
         return None
