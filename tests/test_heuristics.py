@@ -132,6 +132,34 @@ def test_isapa_leaves_global_random_state_and_stderr_alone(capsys) -> None:
     assert "isapa: T=" in capsys.readouterr().err
 
 
+def test_isapa_is_reproducible_while_other_threads_draw_from_random() -> None:
+    # A dask worker runs its own threads in the process, and they draw from the
+    # module-level random; those draws must not leak into simanneal's acceptance tests.
+    import threading
+
+    from dtopt.topology import load_topology
+
+    problem = PlacementProblem(load_topology("VtlWavenet2008"), 9, eps_max=None)
+    alone = [solve(problem, "isapa", seed=s).avg_latency_ms for s in range(3)]
+    stop = threading.Event()
+
+    def draw() -> None:
+        while not stop.is_set():
+            random.random()
+
+    noise = threading.Thread(target=draw, daemon=True)
+    interval = sys.getswitchinterval()
+    noise.start()
+    try:
+        sys.setswitchinterval(1e-5)  # switch threads often so draws would interleave
+        disturbed = [solve(problem, "isapa", seed=s).avg_latency_ms for s in range(3)]
+    finally:
+        sys.setswitchinterval(interval)
+        stop.set()
+        noise.join()
+    assert disturbed == alone
+
+
 def test_isapa_escapes_an_infeasible_random_start() -> None:
     # eps_max 0.02 allows 2 hops: most random starts leave nodes uncovered.
     problem = make_problem("tree", 14, 24, 5, 0.02)

@@ -32,10 +32,14 @@ accepted worse moves and sets simanneal's own ``user_exit`` flag, which ends
 
 - every level starts from the best placement found so far (``anneal()`` returns
   to its best state), which is the paper's "memory";
-- simanneal draws its acceptance numbers from the module-level :mod:`random`;
-  the solver seeds it from ``seed`` for the run and restores the caller's state
-  afterwards, so runs are reproducible (not thread-safe against other users of
-  :mod:`random`);
+- simanneal draws its acceptance numbers from the module-level :mod:`random`.
+  Seeding that global state is not enough: other threads of the process (a dask
+  worker's own) draw from it too, and their draws interleave with the run's
+  (measured: the same seed gave different placements inside a dask sweep). So
+  simanneal's reference to :mod:`random` is replaced by a stand-in that serves
+  each thread from a ``random.Random`` the solver seeds from ``seed`` for the
+  run, and from the real module otherwise; the caller's :mod:`random` is never
+  touched;
 - ``Annealer.__init__`` is not called: it installs a process-wide SIGINT handler
   (swallowing Ctrl-C for the rest of the process) and fails off the main thread;
 - simanneal's progress printing is replaced: nothing is printed unless
@@ -59,12 +63,14 @@ from __future__ import annotations
 
 import random
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse
+import simanneal.anneal
 from numpy.typing import NDArray
 from simanneal import Annealer
 
@@ -293,12 +299,26 @@ def _neighbours(problem: PlacementProblem) -> tuple[NDArray[np.intp], NDArray[np
     return csr.indptr.astype(np.intp), csr.indices.astype(np.intp)
 
 
+class _ThreadRandom(threading.local):
+    """Stands in for the :mod:`random` module inside simanneal: a thread with a
+    generator set (by :func:`_seeded_random`) draws from it, any other from the module."""
+
+    generator: random.Random | None = None
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(random if self.generator is None else self.generator, name)
+
+
+_SIMANNEAL_RANDOM = _ThreadRandom()
+simanneal.anneal.random = _SIMANNEAL_RANDOM  # type: ignore[attr-defined]
+
+
 @contextmanager
 def _seeded_random(seed: int) -> Iterator[None]:
-    """Seed the module-level :mod:`random` (simanneal's acceptance draws), then restore it."""
-    saved = random.getstate()
-    random.seed(seed)
+    """simanneal's acceptance draws in this thread come from ``random.Random(seed)``."""
+    saved = _SIMANNEAL_RANDOM.generator
+    _SIMANNEAL_RANDOM.generator = random.Random(seed)
     try:
         yield
     finally:
-        random.setstate(saved)
+        _SIMANNEAL_RANDOM.generator = saved
