@@ -109,7 +109,7 @@ def isapa(
     rho : cooling factor, T <- rho * T after each level; in (0, 1).
     num_max : accepted worse moves (since the last improvement of the best) that
         end a temperature level; >= 1.
-    steps_per_level : cap on the moves per level; ``None`` for ``max(100, n)``.
+    steps_per_level : cap on the moves per level; ``None`` for ``max(80, n // 2)``.
     p_neighbour : probability that the node added is a graph neighbour of the
         server removed (when it has a non-server neighbour); in [0, 1].
     init : ``"greedy"`` (default: the greedy placement, repaired to cover every
@@ -123,7 +123,7 @@ def isapa(
     t_final = check_real("isapa", "T_final", T_final, lambda v: 0 < v < t0, f"positive and below T0={t0:g}")
     rho = check_real("isapa", "rho", rho, lambda v: 0 < v < 1, "in (0, 1)")
     num_max = check_int("isapa", "num_max", num_max, minimum=1)
-    steps = max(100, problem.n) if steps_per_level is None else steps_per_level
+    steps = max(80, problem.n // 2) if steps_per_level is None else steps_per_level
     steps = check_int("isapa", "steps_per_level", steps, minimum=1)
     p_neighbour = check_real("isapa", "p_neighbour", p_neighbour, lambda v: 0 <= v <= 1, "in [0, 1]")
     init = check_choice("isapa", "init", init, ("greedy", "random"))
