@@ -138,9 +138,15 @@ def build_model(problem: PlacementProblem, pairs: NDArray[np.bool_] | None = Non
     model.count = pyo.Constraint(
         expr=LinearExpression(constant=0, linear_coefs=[1] * n, linear_vars=ys) == problem.k
     )
-    coefs = (problem.latency_ms[node, server] / n).tolist()
+    coefs = _objective_coefficients(problem)[node, server].tolist()
     model.latency = pyo.Objective(expr=LinearExpression(constant=0, linear_coefs=coefs, linear_vars=xs))
     return model
+
+
+def _objective_coefficients(problem: PlacementProblem) -> NDArray[np.float64]:
+    """The objective's coefficient of each ``x_ij``, shape ``(n, n)``: ``L_ij / n`` (ms), so
+    the objective is the mean latency."""
+    return problem.latency_ms / problem.n
 
 
 def _check_options(solver: object, time_limit_s: object, mip_gap: object, verbose: object) -> None:
@@ -288,7 +294,7 @@ def _priced_relaxation(
     from dtopt.solvers._swap import Penalised, greedy, local_search
 
     n = problem.n
-    cost = problem.latency_ms / n  # the objective's coefficients
+    cost = _objective_coefficients(problem)  # pricing must see exactly the model's costs
     admissible = problem.admissible
     if n <= _NEAREST_PAIRS:
         return None  # nothing to leave out

@@ -353,7 +353,7 @@ class RoundOracle:
         shifts = _JITTER_POOL + 1 if np.any(jitter > 0) else 1
         width = reps + shifts - 1 if shifts > 1 else 1
 
-        def jitter_pool(shape: tuple[int, ...]) -> NDArray[np.float64]:
+        def jitter_pool(shape: tuple[int, ...]) -> NDArray[np.float32]:
             return draw_jitter_s(rng, 1.0, (*shape, n_states, width), np.float32) * jitter32[:, None]
 
         # Vote (PREPARE, COMMIT, ROUND-CHANGE) delays [sender, receiver, state, column];
