@@ -13,6 +13,7 @@ line on stderr on bad input (:func:`run_main`).
 
 from __future__ import annotations
 
+import argparse
 import csv
 import datetime as _dt
 import json
@@ -20,20 +21,23 @@ import math
 import os
 import platform
 import sys
+import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from dtopt.errors import DtoptError
 
 __all__ = [
     "BenchmarkError",
+    "BenchmarkParser",
     "environment",
     "format_value",
     "markdown_table",
     "new_figure",
     "out_dir",
     "progress",
+    "report_written",
     "run_main",
     "save_figure",
     "show_progress",
@@ -90,13 +94,25 @@ def markdown_table(
 
 
 def out_dir(path: str | os.PathLike[str]) -> Path:
-    """Create (if needed) and return the output directory; a clear error if it cannot be."""
+    """Create (if needed) and return the output directory, once it is known to be writable.
+
+    Benchmarks call it before their run, so a directory that cannot be written is
+    refused (:class:`BenchmarkError`) before any work, not after it.
+    """
     out = Path(path)
     try:
         out.mkdir(parents=True, exist_ok=True)
+        # Permission bits do not tell the whole story (root, read-only mounts): try it.
+        with tempfile.TemporaryFile(dir=out):
+            pass
     except OSError as err:
-        raise BenchmarkError(f"cannot create output directory {out}: {err.strerror}") from None
+        raise BenchmarkError(f"cannot write to output directory {out}: {err.strerror or err}") from None
     return out
+
+
+def report_written(out: Path, names: Iterable[str]) -> None:
+    """Say where the results went (stderr, so stdout keeps the table alone)."""
+    print(f"wrote {', '.join(names)} to {out}/", file=sys.stderr)
 
 
 def write_csv(path: str | os.PathLike[str], rows: Iterable[Row], columns: Sequence[str]) -> Path:
@@ -191,14 +207,23 @@ def progress(total: int, desc: str, *, force: bool = False) -> Any:
     return tqdm(total=total, desc=desc, unit="case", disable=not show_progress(force), file=sys.stderr)
 
 
+class BenchmarkParser(argparse.ArgumentParser):
+    """A benchmark's argument parser: usage errors are one line (with a pointer to --help), exit 2."""
+
+    def error(self, message: str) -> NoReturn:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def run_main(
     main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | None = None, prog: str = ""
 ) -> int:
-    """Run a benchmark's ``main``: bad input is one line on stderr and exit status 2."""
+    """Run a benchmark's ``main``: bad input is one line on stderr and exit status 2;
+    Ctrl-C is one line and exit status 130."""
     try:
         return int(main(argv) or 0)
     except DtoptError as err:
         print(f"{prog or 'benchmark'}: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
+        print(f"{prog or 'benchmark'}: interrupted", file=sys.stderr)
         return 130

@@ -1,6 +1,6 @@
 """Dynamic consensus selection: static IBFT, static BigFoot, the twin and a clairvoyant bound.
 
-    python -m benchmarks.consensus --scenario paper [--seeds 10] [--duration 2000] [--jobs 2] [--out DIR]
+    python -m benchmarks.consensus --scenario paper [--seeds 10] [--duration 2000] [--workers 2] [--out DIR]
 
 For every seed the chain simulator runs the scenario under these strategies:
 
@@ -31,16 +31,18 @@ read for the measurement only): a returning validator can vote before it has
 committed the head, and if it is the next proposer the chain loses a round
 timeout that the regime's state does not contain. Both are reported.
 
-Seeds run in ``--jobs`` worker processes. Writes results.csv (one row per seed
-and strategy), fidelity.csv, results.json, summary.md
-and latency.png / interblock.png / throughput.png into ``--out``
-(default ``out/consensus``).
+Seeds run as dask tasks on the back end of the placement sweeps
+(:mod:`benchmarks._sweep`: a local cluster of one process per core by default,
+``--workers N``, ``--scheduler ADDRESS`` or ``--serial``). Writes results.csv
+(one row per seed and strategy), fidelity.csv, results.json, summary.md and
+latency.png / interblock.png / throughput.png into ``--out`` (default
+``out/consensus``; checked to be writable before the run).
 """
 
 from __future__ import annotations
 
 import argparse
-import concurrent.futures
+import functools
 import pickle
 import statistics
 import sys
@@ -50,12 +52,14 @@ from typing import Any
 
 import numpy as np
 
+from benchmarks import _sweep
 from benchmarks._output import (
+    BenchmarkParser,
     environment,
     markdown_table,
     new_figure,
     out_dir,
-    progress,
+    report_written,
     run_main,
     save_figure,
     write_csv,
@@ -63,6 +67,7 @@ from benchmarks._output import (
     write_summary,
 )
 from dtopt.consensus.chain import Chain, run_chain
+from dtopt.consensus.limits import check_duration, check_run_size
 from dtopt.consensus.metrics import chain_metrics
 from dtopt.consensus.scenario import Scenario, load_scenario
 from dtopt.errors import DtoptError
@@ -254,7 +259,15 @@ class EstimateRecorder:
 # --------------------------------------------------------------------------- one seed
 
 
-def run_seed(name: str, duration_s: float, seed: int, replicas: int) -> dict[str, Any]:
+def check_run(name: str, duration_s: float, replicas: int) -> None:
+    """Refuse what would fail in every seed, before any runs: the scenario, the run's
+    size (:mod:`dtopt.consensus.limits`) and the oracle's replicas."""
+    scenario = load_scenario(name, check_duration(duration_s), seed=1)
+    check_run_size(scenario, duration_s, twin=True)
+    RoundOracle(ChainParams.from_scenario(scenario), replicas=replicas)
+
+
+def run_seed(seed: int, name: str, duration_s: float, replicas: int) -> dict[str, Any]:
     """Every strategy, the twin's choice accuracy and the oracle's fidelity for one seed."""
     scenario = load_scenario(name, duration_s, seed)
     params = ChainParams.from_scenario(scenario)
@@ -292,7 +305,7 @@ def run_seed(name: str, duration_s: float, seed: int, replicas: int) -> dict[str
     return {
         "rows": rows, "fidelity": fidelity_rows(scenario, statics, recorders, seed, replicas),
         "choice_hits": hits, "choice_counted": counted,
-        "decisions": [r.as_dict() for r in twins["Dynamic"].records],
+        "decisions": [r.to_dict() for r in twins["Dynamic"].records],
     }
 
 
@@ -317,23 +330,33 @@ def fidelity_rows(
                 if end_s - start_s < scenario.twin_interval_s:
                     continue
                 measured = chain_metrics(run.chain.view(start_s, end_s)).mean_tx_latency_s
+                if measured is None:  # nothing committed in the window: no error to measure
+                    continue
                 estimate = recorders[protocol].estimates.get(start_s)
                 truth = true_state(run.chain, scenario, start_s)
                 predicted_true = oracle.predict(truth, protocol, end_s - start_s).mean_tx_latency_s
                 predicted_est = (
                     oracle.predict(estimate.state, protocol, end_s - start_s).mean_tx_latency_s
-                    if estimate is not None else float("nan")
+                    if estimate is not None else None
                 )
                 out.append({
                     "seed": seed, "regime": k, "offline": len(regime.offline), "protocol": protocol,
                     "window": window, "start_s": start_s, "end_s": end_s, "measured_s": measured,
                     "predicted_true_s": predicted_true, "error_true": predicted_true / measured - 1.0,
-                    "predicted_estimate_s": predicted_est, "error_estimate": predicted_est / measured - 1.0,
+                    "predicted_estimate_s": predicted_est,
+                    "error_estimate": None if predicted_est is None else predicted_est / measured - 1.0,
                 })
     return out
 
 
 # --------------------------------------------------------------------------- report
+
+
+def comparable(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows of the seeds on which every strategy has every metric (committed
+    transactions): strategies are compared on the same seeds only."""
+    empty = {r["seed"] for r in rows if any(r[key] is None for key in METRICS)}
+    return [r for r in rows if r["seed"] not in empty]
 
 
 def _summary_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -367,22 +390,20 @@ def _boxplots(rows: list[dict[str, Any]], out: Any) -> list[str]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m benchmarks.consensus", description=__doc__.splitlines()[0]
-    )
+    parser = BenchmarkParser(prog="python -m benchmarks.consensus", description=__doc__.splitlines()[0])
     parser.add_argument("--scenario", default="paper", help="scenario preset or file (default: paper)")
     parser.add_argument("--seeds", type=int, default=10, help="seeds 1..N (default: 10)")
     parser.add_argument(
         "--duration", type=float, default=2000.0, help="simulated seconds per run (default: 2000)"
     )
     parser.add_argument("--replicas", type=int, default=256, help="oracle replicas (default: 256)")
-    parser.add_argument("--jobs", type=int, default=1, help="seeds run in parallel processes (default: 1)")
     parser.add_argument("--out", default="out/consensus", help="output directory (default: out/consensus)")
+    _sweep.add_arguments(parser)
     return parser
 
 
 def _fidelity_line(key: str, sel: list[dict[str, Any]]) -> str:
-    errors = np.abs([f[key] for f in sel if np.isfinite(f[key])])
+    errors = np.abs([f[key] for f in sel if f[key] is not None and np.isfinite(f[key])])
     if not errors.size:
         return "n/a"
     q50, q90, q99 = np.quantile(errors, [0.5, 0.9, 0.99])
@@ -451,28 +472,30 @@ def outcome_lines(rows: list[dict[str, Any]], summary: list[dict[str, Any]], see
 def _paired(mine: list[float], other: list[float]) -> str:
     """Mean and standard error of the per-seed differences ``mine - other``."""
     diff = np.subtract(mine, other)
-    se = diff.std(ddof=1) / np.sqrt(diff.size) if diff.size > 1 else float("nan")
-    return f"{diff.mean():+.3f} +- {se:.3f}"
+    se = f"{diff.std(ddof=1) / np.sqrt(diff.size):.3f}" if diff.size > 1 else "n/a"
+    return f"{diff.mean():+.3f} +- {se}"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.seeds < 1 or args.jobs < 1:
-        raise DtoptError(f"--seeds and --jobs must be >= 1, got {args.seeds}, {args.jobs}")
-    bar = progress(args.seeds, "seeds")
-    with concurrent.futures.ProcessPoolExecutor(max_workers=args.jobs) as pool:
-        futures = [
-            pool.submit(run_seed, args.scenario, args.duration, seed, args.replicas)
-            for seed in range(1, args.seeds + 1)
-        ]
-        for future in concurrent.futures.as_completed(futures):
-            future.result()
-            bar.update(1)
-        results = [f.result() for f in futures]
-    bar.close()
+    if args.seeds < 1:
+        raise DtoptError(f"--seeds must be >= 1, got {args.seeds}")
+    sweep = _sweep.sweep_options(args)
+    # Everything the seeds need is checked here, before any work: the scenario (and
+    # with it --duration and the run-size limits), the oracle's --replicas, --out.
+    check_run(args.scenario, args.duration, args.replicas)
+    out = out_dir(args.out)
+    results = _sweep.run_cases(
+        functools.partial(run_seed, name=args.scenario, duration_s=args.duration, replicas=args.replicas),
+        list(range(1, args.seeds + 1)),
+        desc="seeds",
+        **sweep,
+    )
     rows = [r for res in results for r in res["rows"]]
     fidelity = [f for res in results for f in res["fidelity"]]
-    summary = _summary_rows(rows)
+    compared = comparable(rows)
+    n_compared = len({r["seed"] for r in compared})
+    summary = _summary_rows(compared)
     hits = sum(res["choice_hits"] for res in results)
     counted = sum(res["choice_counted"] for res in results)
     columns = {"strategy": "strategy", "seeds": "seeds"}
@@ -481,7 +504,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         columns[f"{key}_std"] = "std"
     table = markdown_table(summary, columns)
     lines = [
-        *outcome_lines(rows, summary, args.seeds),
+        *(outcome_lines(compared, summary, n_compared) if compared else []),
+        f"Compared: {n_compared} of {args.seeds} seeds (a seed counts when every strategy committed "
+        "transactions; results.csv has every run)",
         f"Dynamic's choice = hindsight-best choice: {hits}/{counted} = {hits / max(counted, 1):.1%} "
         f"of the intervals that do not begin a new regime (tie: waits within {TIE:.0%})",
         "Oracle fidelity, mean latency over each regime once steady, per static protocol:",
@@ -490,12 +515,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(table)
     print()
     print("\n".join(lines))
-    out = out_dir(args.out)
     write_csv(out / "results.csv", rows, list(rows[0]))
     write_csv(out / "fidelity.csv", fidelity, list(fidelity[0]) if fidelity else ["seed"])
-    figures = _boxplots(rows, out)
+    figures = _boxplots(compared, out) if compared else []
     write_json(out / "results.json", {
         "benchmark": "consensus", "environment": environment(), "parameters": vars(args),
+        "execution": _sweep.describe(sweep),
         "rows": rows, "summary": summary, "fidelity": fidelity,
         "choice_hits": hits, "choice_counted": counted,
         "decisions_seed1": results[0]["decisions"],
@@ -505,8 +530,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         ("Findings", "\n".join(f"- {line}" for line in lines)),
         ("Figures", "\n".join(f"![{f}]({f})" for f in figures)),
     ])
+    report_written(out, ["results.csv", "fidelity.csv", "results.json", "summary.md", *figures])
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(run_main(main, prog="benchmarks.consensus"))
+    # Run the importable module's main, so dask workers can unpickle run_seed by reference.
+    from benchmarks import consensus as _consensus
+
+    sys.exit(run_main(_consensus.main, prog="benchmarks.consensus"))

@@ -13,11 +13,13 @@ separately.
 
 from __future__ import annotations
 
-import argparse
 import math
 import statistics
+import sys
 import time
+from collections.abc import Sequence
 
+from benchmarks._output import BenchmarkError, BenchmarkParser, progress, run_main
 from dtopt import PlacementProblem, load_topology, solve
 
 
@@ -30,12 +32,12 @@ def _timed(problem: PlacementProblem, method: str, repeats: int) -> tuple[list[f
     return runtimes, objective
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = BenchmarkParser(prog="python -m benchmarks.exact_speed", description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7, help="timed runs per case (default 7)")
     args = parser.parse_args(argv)
     if args.repeats < 1:
-        parser.error("--repeats must be >= 1")
+        raise BenchmarkError(f"--repeats must be >= 1, got {args.repeats}")
 
     agis = load_topology("Agis")
     tata = load_topology("topozoo/TataNld")
@@ -52,14 +54,17 @@ def main(argv: list[str] | None = None) -> int:
         "| median s | min s | max s | target |"
     )
     print("|---|---|---|---|---|---|---|---|---|---|---|")
+    bar = progress(len(cases), "exact methods")
     for method, name, problem, target in cases:
         runtimes, objective = _timed(problem, method, args.repeats)
+        bar.update()
         print(
             f"| {method} | {name} | {problem.n} | {problem.k} | {problem.eps_max} "
             f"| {math.comb(problem.n, problem.k):,} | {objective:.6f} | {statistics.median(runtimes):.4f} "
             f"| {min(runtimes):.4f} | {max(runtimes):.4f} "
             f"| < {target} |"
         )
+    bar.close()
     print(
         f"\n(first MILP call of the process, importing Pyomo and HiGHS: {warmup_s:.2f} s, not included above)"
     )
@@ -67,4 +72,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    sys.exit(run_main(main, prog="benchmarks.exact_speed"))

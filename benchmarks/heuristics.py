@@ -10,7 +10,7 @@ skipped) and by each heuristic with its default options, plus two reference
 variants: ``isapa-paper`` (the paper's ISAPA: random start, no polish) and
 ``interchange-1start`` (greedy start only); the gap is the relative excess mean
 latency over the optimum. Networks are spread
-over ``--workers`` processes.
+over ``--workers`` dask worker processes (:mod:`benchmarks._sweep`).
 
 Speed: on ``topozoo/TataNld`` with k = 10 (both eps settings), the MILP and each
 heuristic run ``--repeats`` times side by side in one process; the median
@@ -27,21 +27,21 @@ import argparse
 import statistics
 import sys
 from collections.abc import Sequence
-from multiprocessing import Pool
 from typing import Any
 
 import dtopt
 from benchmarks._output import (
     BenchmarkError,
+    BenchmarkParser,
     environment,
     markdown_table,
     out_dir,
-    progress,
     run_main,
     write_csv,
     write_json,
     write_summary,
 )
+from benchmarks._sweep import run_cases
 from dtopt.placement.problem import DEFAULT_EPS_MAX
 
 HEURISTICS = ("isapa", "kmpa", "rands", "interchange")
@@ -122,12 +122,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = BenchmarkParser(
         prog="python -m benchmarks.heuristics", description=__doc__.split("\n")[0]
     )
     parser.add_argument("--quick", action="store_true", help="8 networks, k in {2, 5, 10}")
     parser.add_argument("--out", default="out/heuristics", help="output directory (default out/heuristics)")
-    parser.add_argument("--workers", type=int, default=2, help="processes for the gap sweep (default 2)")
+    parser.add_argument("--workers", type=int, default=2, help="dask workers for the gap sweep (default 2)")
     parser.add_argument(
         "--time-limit", type=float, default=120.0, help="MILP limit per instance, s (default 120)"
     )
@@ -175,13 +175,8 @@ def _quality(
     # Largest networks first, so the slowest jobs do not start last.
     size = {info.key: info.n_nodes for info in dtopt.list_topologies("topozoo")}
     jobs = [(key, ks, eps_values, args.time_limit) for key in sorted(networks, key=lambda key: -size[key])]
-    rows: list[dict[str, Any]] = []
-    bar = progress(len(jobs), "networks")
-    with Pool(min(args.workers, len(jobs))) as pool:
-        for network_rows in pool.imap_unordered(_network_rows, jobs):
-            rows += network_rows
-            bar.update(1)
-    bar.close()
+    per_network = run_cases(_network_rows, jobs, n_workers=min(args.workers, len(jobs)), desc="networks")
+    rows = [row for network_rows in per_network for row in network_rows]
     order = {key: i for i, key in enumerate(networks)}
     return sorted(rows, key=lambda r: (order[r["network"]], r["eps_max"] is not None, r["k"], r["method"]))
 
@@ -342,4 +337,7 @@ def _target(name: str, required: str, measured: float, met: bool, *, percent: bo
 
 
 if __name__ == "__main__":
-    sys.exit(run_main(main, prog="python -m benchmarks.heuristics"))
+    # Run the importable module's main, so dask workers can unpickle its functions by reference.
+    from benchmarks import heuristics as _heuristics
+
+    sys.exit(run_main(_heuristics.main, prog="benchmarks.heuristics"))

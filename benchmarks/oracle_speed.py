@@ -28,9 +28,12 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from benchmarks._output import (
+    BenchmarkParser,
     environment,
     markdown_table,
     out_dir,
+    progress,
+    report_written,
     run_main,
     write_csv,
     write_json,
@@ -134,9 +137,7 @@ def decision_rows(repeats: int) -> list[dict[str, object]]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m benchmarks.oracle_speed", description=__doc__.splitlines()[0]
-    )
+    parser = BenchmarkParser(prog="python -m benchmarks.oracle_speed", description=__doc__.splitlines()[0])
     parser.add_argument(
         "--replicas", type=int, default=4096, help="replicas for the rounds/s runs (default 4096)"
     )
@@ -149,18 +150,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.replicas < 1 or args.repeats < 1:
         raise DtoptError("--replicas and --repeats must be >= 1")
+    out = out_dir(args.out) if args.out else None  # refused before the run if not writable
     _pin_one_core()
-    rows = rounds_rows(args.replicas, args.repeats) + decision_rows(args.repeats)
+    bar = progress(2, "oracle_speed")
+    rows = rounds_rows(args.replicas, args.repeats)
+    bar.update()
+    rows += decision_rows(args.repeats)
+    bar.update()
+    bar.close()
     table = markdown_table(rows, COLUMNS)
     print(table)
-    if args.out:
-        out = out_dir(args.out)
+    if out is not None:
         write_csv(out / "results.csv", rows, list(COLUMNS))
         write_json(out / "results.json", {
             "benchmark": "oracle_speed", "environment": environment(),
             "parameters": vars(args), "rows": rows,
         })
         write_summary(out / "summary.md", "Oracle speed", [("Medians", table)])
+        report_written(out, ["results.csv", "results.json", "summary.md"])
     return 0
 
 

@@ -569,7 +569,7 @@ VERSUS_COLUMNS = {
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _output.BenchmarkParser(
         prog="python -m benchmarks.placement",
         description="Benchmark every placement method (and spopt's PMedian) over networks, k and eps_max.",
     )
@@ -692,6 +692,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """The command line; returns the exit status (bad input raises BenchmarkError)."""
     args = build_parser().parse_args(argv)
     _check_numbers(args)
+    if args.out:
+        _output.out_dir(args.out)  # an output directory that cannot be written is refused before the run
     if args.versus_spopt:
         return _main_versus(args)
     ks = parse_k(args.k)

@@ -10,12 +10,42 @@ Dynamic consensus management (section 2) lives in :mod:`dtopt.consensus` (the
 chain) and :mod:`dtopt.twin` (the digital twin).
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from dtopt.errors import DtoptError
-from dtopt.placement import Evaluation, PlacementProblem, PlacementResult, evaluate
-from dtopt.solvers import available_methods, solve
-from dtopt.topology import Topology, list_topologies, load_topology
+
+if TYPE_CHECKING:
+    from dtopt.placement import Evaluation, PlacementProblem, PlacementResult, evaluate
+    from dtopt.solvers import available_methods, solve
+    from dtopt.topology import Topology, list_topologies, load_topology
 
 __version__ = "0.1.0"
+
+# The placement API is imported on first use (PEP 562): `import dtopt` stays light,
+# so the `dtopt` command starts quickly and a Ctrl-C while it loads SciPy and Pyomo
+# reaches its handler (one line, status 130) instead of a traceback.
+_LAZY = {
+    "Evaluation": "dtopt.placement",
+    "PlacementProblem": "dtopt.placement",
+    "PlacementResult": "dtopt.placement",
+    "evaluate": "dtopt.placement",
+    "available_methods": "dtopt.solvers",
+    "solve": "dtopt.solvers",
+    "Topology": "dtopt.topology",
+    "list_topologies": "dtopt.topology",
+    "load_topology": "dtopt.topology",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'dtopt' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_LAZY[name]), name)
+    globals()[name] = value
+    return value
 
 __all__ = [
     "DtoptError",

@@ -334,7 +334,7 @@ def test_same_seed_same_twin_run() -> None:
     for _ in range(2):
         twin = DigitalTwin.from_scenario(scenario, replicas=32, seed=4)
         run = run_chain(scenario, "IBFT", 150.0, seed=4, controller=twin)
-        results.append(([r.as_dict() for r in twin.records], run.metrics.as_dict()))
+        results.append(([r.to_dict() for r in twin.records], run.metrics.to_dict()))
     assert results[0] == results[1]
 
 

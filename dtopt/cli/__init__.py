@@ -40,15 +40,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; returns the exit status (0 ok, 2 bad input)."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    """Run the CLI; returns the exit status (0 ok, 2 bad input, 130 interrupted)."""
     try:
+        args = build_parser().parse_args(argv)  # imports the sub-commands' libraries
         return int(args.func(args) or 0)
     except DtoptError as err:
         print(f"dtopt: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
+        print("dtopt: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
         # The reader (e.g. `| head`) went away: stop quietly, as Unix tools do.

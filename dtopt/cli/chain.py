@@ -9,6 +9,7 @@ import argparse
 import json
 from typing import Any
 
+from dtopt.cli._report import ChainProgress, metric
 from dtopt.consensus.chain import run_chain
 from dtopt.consensus.scenario import SCENARIOS, load_scenario
 
@@ -28,7 +29,7 @@ def register(subparsers: Any) -> None:
     )
     run.add_argument("--protocol", default="IBFT", help="IBFT or BigFoot (default: IBFT)")
     run.add_argument("--duration", type=float, default=1000.0, help="simulated seconds (default: 1000)")
-    run.add_argument("--seed", type=int, default=1, help="random seed (default: 1)")
+    run.add_argument("--seed", type=int, default=1, help="random seed, an integer >= 0 (default: 1)")
     run.add_argument("--json", action="store_true", help="print one JSON object instead of a summary")
     run.set_defaults(func=_run)
 
@@ -36,24 +37,25 @@ def register(subparsers: Any) -> None:
 def _run(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario, duration_s=args.duration, seed=args.seed)
     protocol = scenario.rules(args.protocol).name
-    result = run_chain(scenario, protocol, duration_s=args.duration, seed=args.seed)
-    metrics = result.metrics.as_dict()
+    bar = ChainProgress(args.duration, f"chain {protocol}")
+    try:
+        result = run_chain(scenario, protocol, duration_s=args.duration, seed=args.seed,
+                           controller=bar.wrap(None))
+    finally:
+        bar.close()
+    m = result.metrics
     if args.json:
         out = {"scenario": args.scenario, "protocol": protocol, "seed": args.seed,
-               "duration_s": args.duration, "runtime_s": result.runtime_s, **metrics}
-        print(json.dumps(out))
+               "duration_s": args.duration, "runtime_s": result.runtime_s, **m.to_dict()}
+        print(json.dumps(out, allow_nan=False))
         return 0
-
-    def fmt(value: Any, unit: str) -> str:
-        return "n/a" if value is None else f"{value:.3f} {unit}"
-
-    per_protocol = ", ".join(f"{k} {v}" for k, v in metrics["blocks_per_protocol"].items())
+    per_protocol = ", ".join(f"{k} {v}" for k, v in m.blocks_per_protocol.items())
     print(f"chain run: scenario {args.scenario}, protocol {protocol}, {args.duration:g} s, seed {args.seed}")
-    print(f"  mean tx latency     {fmt(metrics['mean_tx_latency_s'], 's')}")
-    print(f"  mean block latency  {fmt(metrics['mean_block_latency_s'], 's')}")
-    print(f"  mean inter-block    {fmt(metrics['mean_interblock_s'], 's')}")
-    print(f"  throughput          {fmt(metrics['throughput_tps'], 'tx/s')}")
-    print(f"  blocks              {metrics['n_blocks']} ({per_protocol}), "
-          f"{metrics['n_tx_committed']} tx committed, {metrics['timed_out_rounds']} timed-out rounds")
+    print(f"  mean tx latency     {metric(m.mean_tx_latency_s, 's')}")
+    print(f"  mean block latency  {metric(m.mean_block_latency_s, 's')}")
+    print(f"  mean inter-block    {metric(m.mean_interblock_s, 's')}")
+    print(f"  throughput          {metric(m.throughput_tps, 'tx/s')}")
+    print(f"  blocks              {m.n_blocks} ({per_protocol}), "
+          f"{m.n_tx_committed} tx committed, {m.timed_out_rounds} timed-out rounds")
     print(f"  runtime             {result.runtime_s:.2f} s wall clock")
     return 0

@@ -9,12 +9,12 @@ import argparse
 import json
 from typing import Any
 
+from dtopt.cli._report import ChainProgress, metric, table
 from dtopt.consensus.chain import run_chain
 from dtopt.consensus.scenario import SCENARIOS, load_scenario
-from dtopt.twin import ANTICIPATION, DigitalTwin
+from dtopt.twin import ANTICIPATION, DigitalTwin, TwinRecord
 
 __all__ = ["register"]
-
 
 def register(subparsers: Any) -> None:
     """Add the ``twin`` sub-command (with its ``run`` action) to the ``dtopt`` parser."""
@@ -26,7 +26,8 @@ def register(subparsers: Any) -> None:
         help=f"preset ({', '.join(SCENARIOS)}) or a .toml/.json scenario file (default: paper)",
     )
     run.add_argument("--duration", type=float, default=2000.0, help="simulated seconds (default: 2000)")
-    run.add_argument("--seed", type=int, default=1, help="seed of the chain and the oracle (default: 1)")
+    run.add_argument("--seed", type=int, default=1,
+                     help="seed of the chain and the oracle, an integer >= 0 (default: 1)")
     run.add_argument("--protocol", default="IBFT", help="protocol at genesis (default: IBFT)")
     run.add_argument("--replicas", type=int, default=256, help="oracle Monte Carlo replicas (default: 256)")
     run.add_argument("--hysteresis", type=float, default=0.0,
@@ -49,29 +50,64 @@ def _run(args: argparse.Namespace) -> int:
         hysteresis=args.hysteresis,
         anticipate=args.anticipate,
     )
-    result = run_chain(scenario, protocol, duration_s=args.duration, seed=args.seed, controller=twin)
-    metrics = result.metrics.as_dict()
+    bar = ChainProgress(args.duration, "twin")
+    try:
+        result = run_chain(scenario, protocol, duration_s=args.duration, seed=args.seed,
+                           controller=bar.wrap(twin))
+    finally:
+        bar.close()
+    m = result.metrics
     if args.json:
         print(json.dumps({
             "scenario": args.scenario, "seed": args.seed, "duration_s": args.duration,
-            "runtime_s": result.runtime_s, "metrics": metrics,
-            "decisions": [r.as_dict() for r in twin.records],
-        }))
+            "runtime_s": result.runtime_s, "metrics": m.to_dict(),
+            "decisions": [r.to_dict() for r in twin.records],
+        }, allow_nan=False))
         return 0
     print(f"twin run: scenario {args.scenario}, {args.duration:g} s, seed {args.seed}, "
           f"genesis protocol {protocol}, anticipation {args.anticipate}")
-    print(f"{'t (s)':>8}  {'in force':8}  {'chosen':8}  {'switch':6}  {'offline':12}  "
-          f"{'decided for':32}  predicted latency (s)")
-    for r in twin.records:
-        if r.error is not None:
-            print(f"{r.t_s:8.0f}  {r.in_force:8}  {r.chosen:8}  {'-':6}  skipped: {r.error}")
-            continue
-        predicted = ", ".join(f"{k} {v:.2f}" for k, v in r.predicted_latency_s.items())
-        basis = " ".join(f"{name} {p:.0%}" if p < 1 else name for name, p in r.basis.items())
-        print(f"{r.t_s:8.0f}  {r.in_force:8}  {r.chosen:8}  {'yes' if r.switched else 'no':6}  "
-              f"{','.join(r.offline) or '-':12}  {basis:32}  {predicted}")
-    per_protocol = ", ".join(f"{k} {v}" for k, v in metrics["blocks_per_protocol"].items())
-    print(f"mean tx latency {metrics['mean_tx_latency_s']:.3f} s, mean inter-block "
-          f"{metrics['mean_interblock_s']:.3f} s, throughput {metrics['throughput_tps']:.3f} tx/s, "
-          f"blocks {metrics['n_blocks']} ({per_protocol}), runtime {result.runtime_s:.2f} s")
+    protocols = twin.protocols
+    ranked = twin.decider.criterion  # "wait" (default) or "latency"
+    if twin.records:
+        print(decision_table(twin.records, protocols, ranked))
+        print(f"The twin ranks the protocols by predicted {ranked} (s) over the next "
+              f"{scenario.twin_interval_s:g} s and picks the lowest"
+              + (f" unless it is not {args.hysteresis:.0%} below the one in force" if args.hysteresis else "")
+              + "; the predicted mean latency is shown for reference.")
+    else:
+        print(f"no twin decision: the run is not longer than one twin interval "
+              f"({scenario.twin_interval_s:g} s)")
+    per_protocol = ", ".join(f"{k} {v}" for k, v in m.blocks_per_protocol.items())
+    print(f"mean tx latency {metric(m.mean_tx_latency_s, 's')}, mean inter-block "
+          f"{metric(m.mean_interblock_s, 's')}, throughput {metric(m.throughput_tps, 'tx/s')}, "
+          f"blocks {m.n_blocks} ({per_protocol}), {m.n_tx_committed} tx committed, "
+          f"runtime {result.runtime_s:.2f} s")
     return 0
+
+
+def decision_table(records: list[TwinRecord], protocols: tuple[str, ...], ranked: str) -> str:
+    """One row per twin interval: the decision and, per protocol, the ranked and the latency prediction."""
+    headers = ["t (s)", "in force", "chosen", "switch", "offline", "decided for",
+               *(f"{ranked} {p}" for p in protocols),
+               *(f"latency {p}" for p in protocols if ranked != "latency")]
+    rows = []
+    for r in records:
+        if r.error is not None:
+            rows.append([f"{r.t_s:.0f}", r.in_force, r.chosen, "-", "-", "skipped (below)",
+                         *("-" for _ in headers[6:])])
+            continue
+        figures = [r.predicted_score_s, *([r.predicted_latency_s] if ranked != "latency" else [])]
+        rows.append([
+            f"{r.t_s:.0f}", r.in_force, r.chosen, "yes" if r.switched else "no",
+            ",".join(r.offline) or "-",
+            " ".join(f"{name} {p:.0%}" if p < 1 else name for name, p in r.basis.items()),
+            *(_seconds(values.get(p)) for values in figures for p in protocols),
+        ])
+    skipped = [f"t = {r.t_s:g} s skipped, protocol kept: {r.error}" for r in records if r.error is not None]
+    right = [True, False, False, False, False, False, *(True for _ in headers[6:])]
+    return "\n".join([table(headers, rows, right), *skipped])
+
+
+def _seconds(value: float | None) -> str:
+    """A predicted figure (s); ``n/a`` when the oracle predicts no commit at all (infinite)."""
+    return "n/a" if value is None or value == float("inf") else f"{value:.2f}"

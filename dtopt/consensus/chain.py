@@ -26,6 +26,7 @@ from typing import Final
 
 import numpy as np
 
+from dtopt.consensus.limits import check_duration, check_run_size, check_seed
 from dtopt.consensus.metrics import ChainMetrics, chain_metrics
 from dtopt.consensus.protocols import (
     PROTOCOLS,
@@ -145,7 +146,7 @@ class Chain:
         self._names: list[str] = list(PROTOCOLS)
         self._rules = [scenario.rules(name) for name in self._names]
         start_protocol = self._names.index(scenario.rules(protocol).name)
-        seed = int(seed)
+        seed = check_seed(seed)
         self._tx_rng = np.random.default_rng([seed, 1])
         self._jitter = np.random.default_rng([seed, 2])
         self._jitter_buf = np.zeros(0)
@@ -258,6 +259,7 @@ class Chain:
             raise DtoptError(f"run_until needs a finite time, got {t_s!r}")
         if t_s < self.now_s:
             return
+        check_run_size(self._scenario, max(t_s, _TX_CHUNK_S))  # before any arrival is drawn
         self._ensure_tx(t_s + _TX_CHUNK_S)
         queue = self._queue
         pop = heapq.heappop
@@ -791,11 +793,10 @@ def run_chain(
     of chain time (at t = TI, 2 TI, ... < duration); the twin reads ``chain.view``
     and may call ``chain.request_switch`` there.
     """
-    duration_s = float(duration_s)
-    if not np.isfinite(duration_s) or duration_s <= 0:
-        raise DtoptError(f"duration_s must be a finite number > 0, got {duration_s!r}")
+    duration_s = check_duration(duration_s)
     start = time.perf_counter()
     chain = Chain(scenario, protocol, seed)
+    check_run_size(scenario, duration_s, twin=controller is not None)
     if controller is not None:
         step = scenario.twin_interval_s
         for k in range(1, int(np.ceil(duration_s / step))):

@@ -7,7 +7,9 @@ same way the paper does (seed 000, section 4.3).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -25,34 +27,34 @@ class ChainMetrics:
     Attributes
     ----------
     mean_tx_latency_s : block commit time minus transaction arrival, averaged over all
-        committed transactions (s); NaN without any.
+        committed transactions (s); ``None`` without any (``n_tx_committed == 0``).
     mean_block_latency_s : the same averaged per block first, then over the blocks that
-        carry transactions, as the paper does (s); NaN without any.
+        carry transactions, as the paper does (s); ``None`` without any.
     mean_interblock_s : mean time between consecutive committed blocks (s), the first
-        block counted from the window start (the paper's formula, genesis at 0); NaN
-        without blocks.
+        block counted from the window start (the paper's formula, genesis at 0); ``None``
+        without blocks (``n_blocks == 0``).
     throughput_tps : committed transactions per second of window length.
     n_blocks, n_tx_committed : counts in the window.
     blocks_per_protocol : blocks committed under each protocol (every protocol listed).
     timed_out_rounds : rounds that timed out (sum of the blocks' round numbers).
     """
 
-    mean_tx_latency_s: float
-    mean_block_latency_s: float
-    mean_interblock_s: float
+    mean_tx_latency_s: float | None
+    mean_block_latency_s: float | None
+    mean_interblock_s: float | None
     throughput_tps: float
     n_blocks: int
     n_tx_committed: int
     blocks_per_protocol: dict[str, int] = field(default_factory=dict)
     timed_out_rounds: int = 0
 
-    def as_dict(self) -> dict[str, object]:
-        """Plain-Python values (NaN as ``None``), ready for JSON."""
-        out: dict[str, object] = {}
-        for key, value in self.__dict__.items():
-            out[key] = None if isinstance(value, float) and not np.isfinite(value) else value
-        out["blocks_per_protocol"] = dict(self.blocks_per_protocol)
-        return out
+    def to_dict(self) -> dict[str, Any]:
+        """Every field as plain Python values (``None`` where there is no value), ready for JSON."""
+        return asdict(self)
+
+    def to_json(self, **kwargs: Any) -> str:
+        """:meth:`to_dict` as a JSON object (strict JSON: no NaN or infinity can occur)."""
+        return json.dumps(self.to_dict(), allow_nan=False, **kwargs)
 
 
 def chain_metrics(view: ChainView, duration_s: float | None = None) -> ChainMetrics:
@@ -77,11 +79,11 @@ def chain_metrics(view: ChainView, duration_s: float | None = None) -> ChainMetr
         # per-block mean via segment sums over the concatenated latencies
         has_tx = n_tx > 0
         sums = np.add.reduceat(latency_s, np.concatenate([[0], np.cumsum(n_tx)[:-1]])[has_tx])
-        mean_tx = float(latency_s.mean())
-        mean_block = float((sums / n_tx[has_tx]).mean())
+        mean_tx: float | None = float(latency_s.mean())
+        mean_block: float | None = float((sums / n_tx[has_tx]).mean())
     else:
-        mean_tx = mean_block = float("nan")
-    interblock = float((committed_s[-1] - view.start_s) / len(blocks)) if blocks else float("nan")
+        mean_tx = mean_block = None
+    interblock = float((committed_s[-1] - view.start_s) / len(blocks)) if blocks else None
     per_protocol = dict.fromkeys(PROTOCOLS, 0)
     for block in blocks:
         per_protocol[block.protocol] = per_protocol.get(block.protocol, 0) + 1

@@ -27,6 +27,7 @@ from typing import Any, Final
 import numpy as np
 from numpy.typing import NDArray
 
+from dtopt.consensus.limits import MAX_NODES, check_duration, check_seed
 from dtopt.consensus.protocols import MessageCosts, ProtocolRules, fault_tolerance, get_protocol
 from dtopt.errors import DtoptError
 
@@ -259,7 +260,7 @@ def random_propagation_s(
     (opposite ends of the region). Returns a symmetric ``(n_nodes, n_nodes)``
     matrix (s) with a zero diagonal.
     """
-    rng = np.random.default_rng([seed, 0x9E3779B9])
+    rng = np.random.default_rng([check_seed(seed), 0x9E3779B9])
     radius = np.sqrt(rng.uniform(0.0, 1.0, n_nodes))
     angle = rng.uniform(0.0, 2.0 * np.pi, n_nodes)
     xy = np.stack([radius * np.cos(angle), radius * np.sin(angle)], axis=1)
@@ -386,6 +387,8 @@ def scenario_from_dict(data: Mapping[str, Any], seed: int = 0, where: str = "sce
     """
     data = _check_keys(where, data, _TOP_KEYS, ("nodes", "regimes"))
     nodes = _check_names(where, "nodes", data["nodes"])
+    if len(nodes) > MAX_NODES:  # before the (nodes x nodes) propagation matrix is drawn
+        raise DtoptError(f"{where}: {len(nodes)} nodes exceed the limit of {MAX_NODES:,}")
     raw_regimes = data["regimes"]
     if not isinstance(raw_regimes, Sequence) or isinstance(raw_regimes, str) or not raw_regimes:
         raise DtoptError(f"{where}: regimes must be a non-empty list of tables")
@@ -421,10 +424,10 @@ def load_scenario(name_or_path: str | Path, duration_s: float | None = None, see
         only when the file gives no ``propagation_s``).
     """
     name = str(name_or_path)
+    seed = check_seed(seed)
     if name in SCENARIOS:
-        duration = DEFAULT_DURATION_S if duration_s is None else _check_number("scenario", "duration_s",
-                                                                             duration_s, strict=True)
-        return SCENARIOS[name](duration, int(seed))
+        duration = DEFAULT_DURATION_S if duration_s is None else check_duration(duration_s)
+        return SCENARIOS[name](duration, seed)
     path = Path(name)
     if path.suffix.lower() not in (".toml", ".json"):
         presets = ", ".join(SCENARIOS)
@@ -442,6 +445,6 @@ def load_scenario(name_or_path: str | Path, duration_s: float | None = None, see
         first_line = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise DtoptError(f"malformed scenario file {name!r}: {first_line}") from None
     try:
-        return scenario_from_dict(data, seed=int(seed), where=f"scenario file {path.name!r}")
+        return scenario_from_dict(data, seed=seed, where=f"scenario file {path.name!r}")
     except TypeError as err:  # e.g. a wrongly typed nested value dataclasses cannot take
         raise DtoptError(f"scenario file {path.name!r}: {err}") from None

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from dtopt.consensus.limits import check_oracle_size, check_seed
 from dtopt.consensus.protocols import (
     MessageCosts,
     MessageKind,
@@ -260,8 +261,8 @@ class RoundOracle:
             raise DtoptError(f"params must be a ChainParams, got {type(params).__name__}")
         if isinstance(replicas, bool) or int(replicas) != replicas or replicas < 1:
             raise DtoptError(f"replicas must be an integer >= 1, got {replicas!r}")
-        if isinstance(seed, bool) or int(seed) != seed or seed < 0:
-            raise DtoptError(f"seed must be an integer >= 0, got {seed!r}")
+        check_oracle_size(len(params.validators), replicas)
+        seed = check_seed(seed)
         if order_statistics not in ORDER_STATISTICS:
             raise DtoptError(
                 f"order_statistics must be one of {', '.join(ORDER_STATISTICS)}, got {order_statistics!r}"

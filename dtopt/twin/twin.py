@@ -14,6 +14,7 @@ next interval.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -58,6 +59,11 @@ class TwinRecord:
     basis : the what-if scenarios the decision was taken on, with their probability
         (``{"as-estimated": 1.0}`` for a reactive decision).
     offline : validators inferred offline.
+    criterion : what the decision ranked (``"wait"`` or ``"latency"``, see :class:`Decider`);
+        ``None`` for a skipped interval.
+    predicted_score_s : the ranked prediction per protocol (s): the mean wait per
+        transaction over the next interval for ``"wait"``; the protocol chosen has the
+        lowest one unless hysteresis kept the one in force.
     predicted_latency_s : predicted mean transaction latency per protocol (s).
     what_if_latency_s : the same for every what-if scenario planned.
     error : why the interval was skipped (bad data), else ``None``.
@@ -70,17 +76,25 @@ class TwinRecord:
     producer: str | None = None
     basis: dict[str, float] = field(default_factory=dict)
     offline: tuple[str, ...] = ()
+    criterion: str | None = None
+    predicted_score_s: dict[str, float] = field(default_factory=dict)
     predicted_latency_s: dict[str, float] = field(default_factory=dict)
     what_if_latency_s: dict[str, dict[str, float]] = field(default_factory=dict)
     error: str | None = None
 
-    def as_dict(self) -> dict[str, Any]:
-        """Plain-Python values (inf as ``None``), ready for JSON."""
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-Python values (an infinite prediction, i.e. nothing committed, as ``None``)."""
         out = dict(self.__dict__)
         out["offline"] = list(self.offline)
+        out["basis"] = dict(self.basis)
+        out["predicted_score_s"] = _finite(self.predicted_score_s)
         out["predicted_latency_s"] = _finite(self.predicted_latency_s)
         out["what_if_latency_s"] = {k: _finite(v) for k, v in self.what_if_latency_s.items()}
         return out
+
+    def to_json(self, **kwargs: Any) -> str:
+        """:meth:`to_dict` as a JSON object (strict JSON)."""
+        return json.dumps(self.to_dict(), allow_nan=False, **kwargs)
 
 
 def _finite(values: dict[str, float]) -> dict[str, float | None]:
@@ -195,6 +209,8 @@ class DigitalTwin:
             producer=producer,
             basis=dict(zip(decision.weighed, decision.weights or (1.0,), strict=True)),
             offline=estimate.offline,
+            criterion=self.decider.criterion,
+            predicted_score_s=decision.predicted_score_s,
             predicted_latency_s=decision.predicted_latency_s,
             what_if_latency_s={name: plan.metric(name) for name in plan.scenarios},
         )
