@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import math
+import json
 
 import numpy as np
 import pytest
@@ -35,10 +35,16 @@ def test_metrics_by_hand() -> None:
     assert chain_metrics(ChainView(0.0, 20.0, ("bp0",), blocks=blocks), duration_s=40.0).throughput_tps == 0.1
 
 
-def test_empty_window_has_nan_latencies_and_json_nulls() -> None:
+def test_empty_window_has_no_latency_and_json_nulls() -> None:
     m = chain_metrics(ChainView(start_s=5.0, end_s=10.0, validators=("bp0",)))
-    assert math.isnan(m.mean_tx_latency_s) and math.isnan(m.mean_interblock_s)
-    assert m.as_dict()["mean_tx_latency_s"] is None and m.throughput_tps == 0.0
+    assert m.mean_tx_latency_s is None and m.mean_block_latency_s is None and m.mean_interblock_s is None
+    assert (m.n_blocks, m.n_tx_committed, m.throughput_tps) == (0, 0, 0.0)
+    assert json.loads(m.to_json())["mean_tx_latency_s"] is None
+
+
+def test_blocks_without_transactions_have_an_interblock_time_only() -> None:
+    m = chain_metrics(ChainView(0.0, 10.0, ("bp0",), blocks=(_block(0, 4.0, []),)))
+    assert m.mean_tx_latency_s is None and m.mean_interblock_s == 4.0 and m.n_blocks == 1
     with pytest.raises(DtoptError):
         chain_metrics(ChainView(start_s=5.0, end_s=5.0, validators=("bp0",)))
 
