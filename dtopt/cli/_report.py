@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any
 
-__all__ = ["ChainProgress", "metric", "table"]
+from dtopt.consensus.chain import Chain, ChainRun, run_chain
+from dtopt.consensus.scenario import Scenario
+
+__all__ = ["metric", "run_shown", "table"]
 
 
 def metric(value: float | None, unit: str, digits: int = 3) -> str:
@@ -26,34 +28,29 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence
     return "\n".join([line(headers), *(line(row) for row in rows)])
 
 
-class ChainProgress:
-    """A ``run_chain`` controller that draws chain time on a progress bar (stderr).
+def run_shown(
+    scenario: Scenario,
+    protocol: str,
+    duration_s: float,
+    seed: int,
+    controller: Callable[[Chain, float], None] | None = None,
+    desc: str = "chain",
+) -> ChainRun:
+    """:func:`run_chain` with the chain time drawn on a progress bar (stderr).
 
-    Only on an interactive terminal and outside CI; otherwise :meth:`wrap` returns
-    the inner controller unchanged. The results are the same either way (the
-    chain's randomness does not depend on how its run is stepped).
+    Only on an interactive terminal and outside CI, where the bar advances at every
+    twin interval; the results are the same either way (the chain's randomness
+    does not depend on how its run is stepped).
     """
+    if not sys.stderr.isatty() or os.environ.get("CI"):
+        return run_chain(scenario, protocol, duration_s=duration_s, seed=seed, controller=controller)
+    from tqdm import tqdm
 
-    def __init__(self, duration_s: float, desc: str) -> None:
-        self.enabled = sys.stderr.isatty() and not os.environ.get("CI")
-        self._bar: Any = None
-        if self.enabled:
-            from tqdm import tqdm
+    with tqdm(total=round(duration_s), desc=desc, unit="s", file=sys.stderr, leave=False) as bar:
 
-            self._bar = tqdm(total=round(duration_s), desc=desc, unit="s", file=sys.stderr, leave=False)
+        def shown(chain: Chain, t_s: float) -> None:
+            if controller is not None:
+                controller(chain, t_s)
+            bar.update(round(t_s) - bar.n)
 
-    def wrap(self, inner: Callable[[Any, float], None] | None) -> Callable[[Any, float], None] | None:
-        """``inner`` (or nothing) with the bar advanced at every twin interval."""
-        if not self.enabled:
-            return inner
-
-        def controller(chain: Any, t_s: float) -> None:
-            if inner is not None:
-                inner(chain, t_s)
-            self._bar.update(round(t_s) - self._bar.n)
-
-        return controller
-
-    def close(self) -> None:
-        if self._bar is not None:
-            self._bar.close()
+        return run_chain(scenario, protocol, duration_s=duration_s, seed=seed, controller=shown)

@@ -9,8 +9,7 @@ import argparse
 import json
 from typing import Any
 
-from dtopt.cli._report import ChainProgress, metric
-from dtopt.consensus.chain import run_chain
+from dtopt.cli._report import metric, run_shown
 from dtopt.consensus.scenario import SCENARIOS, load_scenario
 
 __all__ = ["register"]
@@ -37,12 +36,7 @@ def register(subparsers: Any) -> None:
 def _run(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario, duration_s=args.duration, seed=args.seed)
     protocol = scenario.rules(args.protocol).name
-    bar = ChainProgress(args.duration, f"chain {protocol}")
-    try:
-        result = run_chain(scenario, protocol, duration_s=args.duration, seed=args.seed,
-                           controller=bar.wrap(None))
-    finally:
-        bar.close()
+    result = run_shown(scenario, protocol, args.duration, args.seed, desc=f"chain {protocol}")
     m = result.metrics
     if args.json:
         out = {"scenario": args.scenario, "protocol": protocol, "seed": args.seed,

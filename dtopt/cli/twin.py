@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 from typing import Any
 
-from dtopt.cli._report import ChainProgress, metric, table
-from dtopt.consensus.chain import run_chain
+from dtopt.cli._report import metric, run_shown, table
 from dtopt.consensus.scenario import SCENARIOS, load_scenario
 from dtopt.twin import ANTICIPATION, DigitalTwin, TwinRecord
 
@@ -50,12 +50,9 @@ def _run(args: argparse.Namespace) -> int:
         hysteresis=args.hysteresis,
         anticipate=args.anticipate,
     )
-    bar = ChainProgress(args.duration, "twin")
-    try:
-        result = run_chain(scenario, protocol, duration_s=args.duration, seed=args.seed,
-                           controller=bar.wrap(twin))
-    finally:
-        bar.close()
+    # The table lists every skipped interval with its reason; the twin's log line would repeat it.
+    logging.getLogger("dtopt.twin").setLevel(logging.ERROR)
+    result = run_shown(scenario, protocol, args.duration, args.seed, controller=twin, desc="twin")
     m = result.metrics
     if args.json:
         print(json.dumps({
