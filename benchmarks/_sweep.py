@@ -128,7 +128,8 @@ def _run_dask(
             # leaving it, and the finally clause still closes both.
             with _sigint_deferred():
                 cluster = LocalCluster(
-                    processes=True, n_workers=n_workers, threads_per_worker=1, dashboard_address=":0"
+                    processes=True, n_workers=n_workers, threads_per_worker=1, dashboard_address=":0",
+                    silence_logs=logging.ERROR,  # the workers' own log, e.g. a task cancelled by Ctrl-C
                 )
                 client = Client(cluster)
         futures = client.map(func, list(cases), pure=False)
