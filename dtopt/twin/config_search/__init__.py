@@ -2,6 +2,7 @@
 noisy cost function (exhaustive or successive halving), the Pareto set, and a model-free
 bandit baseline. Library pieces; see ``docs/twin.md`` ("Configuration search")."""
 
+from dtopt.twin.config_search.bandit import POLICIES, ConfigurationBandit
 from dtopt.twin.config_search.pareto import pareto_mask
 from dtopt.twin.config_search.search import (
     METHODS,
@@ -30,7 +31,9 @@ __all__ = [
     "DEFAULT_ROUND_TIMEOUTS_S",
     "MAX_CONFIGURATIONS",
     "METHODS",
+    "POLICIES",
     "Configuration",
+    "ConfigurationBandit",
     "ConfigurationBatch",
     "ConfigurationDecider",
     "ConfigurationDecision",
