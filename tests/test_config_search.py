@@ -35,14 +35,6 @@ def _fixed(latency_s, throughput_tps, noise: float = 0.0, seed: int = 0):
     return evaluate
 
 
-def _within_one_percent(landscape: SyntheticLandscape, space, picked, reference) -> bool:
-    """``picked`` is as good as ``reference`` on the true means: latency within 1%, and throughput
-    at most 1% short of what was required (or of the reference's, when that fell short)."""
-    lat, thr = landscape.true_means(space.batch([space.index(picked), space.index(reference)]))
-    required = 0.99 * landscape.arrival_rate_tps
-    return bool(lat[0] <= 1.01 * lat[1] and thr[0] >= 0.99 * min(thr[1], required))
-
-
 def test_choose_the_rule() -> None:
     lat, thr = [3.0, 1.0, 2.0, 2.0], [50.0, 10.0, 60.0, 70.0]
     assert choose(lat, thr, np.array(thr) >= 40) == 3  # fastest meeting the rate; tie -> more throughput
@@ -101,7 +93,7 @@ def test_halving_within_one_percent_on_a_quarter_budget_128_configs() -> None:
         exhaustive = decider.decide(space, landscape.sampler(seed), landscape.arrival_rate_tps, "exhaustive")
         halving = decider.decide(space, landscape.sampler(seed + 10**6), landscape.arrival_rate_tps)
         assert halving.method == "halving" and halving.budget_fraction <= 0.25
-        if not _within_one_percent(landscape, space, halving.configuration, exhaustive.configuration):
+        if not landscape.as_good(space, halving.configuration, exhaustive.configuration):
             misses.append(seed)
     assert misses == []
 

@@ -310,16 +310,11 @@ class ConfigurationDecider:
         seen = np.flatnonzero(tally.count)
         (lat, thr), (lat_std, thr_std) = tally.mean(), tally.std()
         meets = tally.meets(required, self.z)
-        batch = space.batch(seen)
-        estimates = tuple(
-            ConfigurationEstimate(
-                configuration=batch[k], replicas=int(tally.count[i]),
-                mean_latency_s=float(lat[i]), std_latency_s=float(lat_std[i]),
-                mean_throughput_tps=float(thr[i]), std_throughput_tps=float(thr_std[i]),
-                meets_rate=bool(meets[i]),
-            )
-            for k, i in enumerate(seen)
+        columns = zip(  # Python scalars once per column: cheaper than per-element numpy indexing
+            space.batch(seen), *(a[seen].tolist() for a in (tally.count, lat, lat_std, thr, thr_std, meets)),
+            strict=True,
         )
+        estimates = tuple(ConfigurationEstimate(*column) for column in columns)
         best = int(finalists[choose(lat[finalists], thr[finalists], meets[finalists])])
         front = np.flatnonzero(pareto_mask(lat[seen], thr[seen]))
         return ConfigurationDecision(

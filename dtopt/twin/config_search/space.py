@@ -145,7 +145,11 @@ class ConfigurationBatch:
         )
 
     def __iter__(self) -> Iterator[Configuration]:
-        return (self[i] for i in range(len(self)))
+        columns = (self.max_block_size_mb, self.min_block_interval_s, self.round_timeout_s)
+        return (
+            Configuration(self.protocols[p], *values)
+            for p, *values in zip(self.protocol_index.tolist(), *(c.tolist() for c in columns), strict=True)
+        )
 
 
 def _protocol_name(value: Any) -> str:

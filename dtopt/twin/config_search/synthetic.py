@@ -32,7 +32,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from dtopt.errors import DtoptError
-from dtopt.twin.config_search.space import ConfigurationBatch
+from dtopt.twin.config_search.space import Configuration, ConfigurationBatch, ConfigurationSpace
 
 __all__ = ["SyntheticLandscape"]
 
@@ -122,6 +122,20 @@ class SyntheticLandscape:
         # A horizon's wait is bounded (a stalled chain's transactions wait ~ the horizon): saturate smoothly.
         latency_s = raw_s / (1.0 + raw_s / (4.0 * self.horizon_s))
         return latency_s, np.minimum(self.arrival_rate_tps, capacity_tps), commit
+
+    def as_good(
+        self, space: ConfigurationSpace, picked: Configuration, reference: Configuration,
+        tolerance: float = 0.01,
+    ) -> bool:
+        """Whether ``picked`` is as good as ``reference`` on the true means, up to ``tolerance``.
+
+        Its latency is at most ``1 + tolerance`` times the reference's, and its
+        throughput at most ``tolerance`` short of the arrival rate (or of the
+        reference's throughput, when that is lower).
+        """
+        lat, thr = self.true_means(space.batch([space.index(picked), space.index(reference)]))
+        floor_tps = (1.0 - tolerance) * min(thr[1], self.arrival_rate_tps)
+        return bool(lat[0] <= (1.0 + tolerance) * lat[1] and thr[0] >= floor_tps)
 
     def sampler(self, seed: int) -> Callable[[ConfigurationBatch, int], tuple[NDArray, NDArray]]:
         """An ``evaluate(batch, replicas)`` drawing noisy samples around :meth:`true_means` (seeded)."""
