@@ -39,6 +39,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from dtopt.errors import DtoptError
+from dtopt.solvers._checks import check_choice, check_real, check_seed
 from dtopt.twin.config_search.space import Configuration, ConfigurationSpace
 
 __all__ = ["POLICIES", "ConfigurationBandit"]
@@ -46,13 +47,16 @@ __all__ = ["POLICIES", "ConfigurationBandit"]
 POLICIES = ("ucb", "thompson")
 
 
-def _check_nonnegative(name: str, value: object, *, allow_none: bool = False) -> float | None:
-    if value is None and allow_none:
-        return None
-    ok = isinstance(value, int | float | np.floating) and not isinstance(value, bool)
-    if not ok or not math.isfinite(value) or value < 0:
-        raise DtoptError(f"{name} must be a finite number >= 0, got {value!r}")
-    return float(value)
+_WHO = "ConfigurationBandit"
+
+
+def _nonnegative(name: str, value: object) -> float:
+    return check_real(_WHO, name, value, lambda x: x >= 0, "a finite number >= 0")
+
+
+def _rate(value: object) -> float | None:
+    """An arrival rate (tx/s, >= 0) or ``None`` (no throughput constraint)."""
+    return None if value is None else _nonnegative("arrival_rate_tps", value)
 
 
 class ConfigurationBandit:
@@ -84,20 +88,15 @@ class ConfigurationBandit:
     ) -> None:
         if not isinstance(space, ConfigurationSpace):
             raise DtoptError(f"space must be a ConfigurationSpace, got {type(space).__name__}")
-        if policy not in POLICIES:
-            raise DtoptError(f"policy must be one of {', '.join(POLICIES)}, got {policy!r}")
-        if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-            raise DtoptError(f"seed must be an integer >= 0, got {seed!r}")
-        slack = _check_nonnegative("throughput_slack", throughput_slack)
-        if slack >= 1:
-            raise DtoptError(f"throughput_slack must be in [0, 1), got {throughput_slack!r}")
         self.space = space
-        self.policy = policy
-        self.arrival_rate_tps = _check_nonnegative("arrival_rate_tps", arrival_rate_tps, allow_none=True)
-        self.penalty_s = _check_nonnegative("penalty_s", penalty_s)
-        self.throughput_slack = slack
-        self.exploration = _check_nonnegative("exploration", exploration)
-        self._rng = np.random.default_rng(int(seed))
+        self.policy = check_choice(_WHO, "policy", policy, POLICIES)
+        self.arrival_rate_tps = _rate(arrival_rate_tps)
+        self.penalty_s = _nonnegative("penalty_s", penalty_s)
+        self.throughput_slack = check_real(
+            _WHO, "throughput_slack", throughput_slack, lambda x: 0 <= x < 1, "in [0, 1)"
+        )
+        self.exploration = _nonnegative("exploration", exploration)
+        self._rng = np.random.default_rng(check_seed(_WHO, seed))
         self._configs = space.configurations()
         self._index = {c: i for i, c in enumerate(self._configs)}
         self._first = self._rng.permutation(len(space))  # the order in which arms are first tried
@@ -107,7 +106,7 @@ class ConfigurationBandit:
 
     def select(self, arrival_rate_tps: float | None = None) -> Configuration:
         """The configuration to run next (``arrival_rate_tps`` overrides the constructor's)."""
-        rate = _check_nonnegative("arrival_rate_tps", arrival_rate_tps, allow_none=True)
+        rate = _rate(arrival_rate_tps)
         rate = self.arrival_rate_tps if rate is None else rate
         untried = int(np.count_nonzero(self.plays == 0))
         if untried:
@@ -129,8 +128,8 @@ class ConfigurationBandit:
         arm = self._index.get(configuration)
         if arm is None:
             raise DtoptError(f"configuration {configuration!r} is not in the space {self.space.spec()}")
-        latency_s = _check_nonnegative("observed_latency_s", observed_latency_s)
-        throughput_tps = _check_nonnegative("observed_throughput_tps", observed_throughput_tps)
+        latency_s = _nonnegative("observed_latency_s", observed_latency_s)
+        throughput_tps = _nonnegative("observed_throughput_tps", observed_throughput_tps)
         self.plays[arm] += 1
         self._sums[:, arm] += (latency_s, throughput_tps)
         self._squares[:, arm] += (latency_s**2, throughput_tps**2)
@@ -139,7 +138,7 @@ class ConfigurationBandit:
         """The tried configuration of lowest cost on its means (exploitation only)."""
         if not self.plays.any():
             raise DtoptError("no configuration has been observed yet")
-        rate = _check_nonnegative("arrival_rate_tps", arrival_rate_tps, allow_none=True)
+        rate = _rate(arrival_rate_tps)
         latency_s, throughput_tps = self._mean()
         cost = np.where(self.plays > 0, self._cost(latency_s, throughput_tps,
                                                    self.arrival_rate_tps if rate is None else rate), np.inf)

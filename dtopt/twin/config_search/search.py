@@ -56,6 +56,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from dtopt.errors import DtoptError
+from dtopt.solvers._checks import check_choice, check_int, check_real
 from dtopt.twin.config_search.pareto import pareto_mask
 from dtopt.twin.config_search.space import Configuration, ConfigurationBatch, ConfigurationSpace
 
@@ -199,20 +200,6 @@ class _Tally:
         return np.sqrt(np.clip(var, 0.0, None)) * (self.count > 1)
 
 
-def _check_int(name: str, value: object, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
-        raise DtoptError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
-def _check_real(name: str, value: object, low: float, high: float, *, closed_high: bool = False) -> float:
-    ok = isinstance(value, int | float | np.floating) and not isinstance(value, bool) and math.isfinite(value)
-    if not ok or not (low <= value and (value <= high if closed_high else value < high)):
-        bracket = "]" if closed_high else ")"
-        raise DtoptError(f"{name} must be a number in [{low:g}, {high:g}{bracket}, got {value!r}")
-    return float(value)
-
-
 @dataclass(frozen=True)
 class ConfigurationDecider:
     """Chooses a configuration with a budget of cost-function replicas.
@@ -238,12 +225,13 @@ class ConfigurationDecider:
     z: float = 2.0
 
     def __post_init__(self) -> None:
-        _check_int("replicas", self.replicas, 2)
-        _check_real("budget_fraction", self.budget_fraction, 1e-9, 1.0, closed_high=True)
-        _check_int("exhaustive_max", self.exhaustive_max, 1)
-        _check_int("eta", self.eta, 2)
-        _check_real("throughput_slack", self.throughput_slack, 0.0, 1.0)
-        _check_real("z", self.z, 0.0, math.inf)
+        who = "ConfigurationDecider"
+        check_int(who, "replicas", self.replicas, minimum=2)
+        check_real(who, "budget_fraction", self.budget_fraction, lambda x: 0 < x <= 1, "in (0, 1]")
+        check_int(who, "exhaustive_max", self.exhaustive_max, minimum=1)
+        check_int(who, "eta", self.eta, minimum=2)
+        check_real(who, "throughput_slack", self.throughput_slack, lambda x: 0 <= x < 1, "in [0, 1)")
+        check_real(who, "z", self.z, lambda x: x >= 0, "a finite number >= 0")
 
     def decide(
         self, space: ConfigurationSpace, evaluate: Evaluate, arrival_rate_tps: float, method: str = "auto"
@@ -256,9 +244,8 @@ class ConfigurationDecider:
         """
         if not isinstance(space, ConfigurationSpace):
             raise DtoptError(f"space must be a ConfigurationSpace, got {type(space).__name__}")
-        rate = _check_real("arrival_rate_tps", arrival_rate_tps, 0.0, math.inf)
-        if method not in METHODS:
-            raise DtoptError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
+        rate = check_real("decide", "arrival_rate_tps", arrival_rate_tps, lambda x: x >= 0, ">= 0")
+        check_choice("decide", "method", method, METHODS)
         if method == "auto":
             method = "exhaustive" if len(space) <= self.exhaustive_max else "halving"
         required = (1.0 - self.throughput_slack) * rate
