@@ -16,6 +16,9 @@ times):
   1% short of the arrival rate (or of the exhaustive choice's throughput, when
   that falls short); ``within 1% of optimum``: the same against the true
   constrained optimum (the exhaustive rows: the exhaustive search's own accuracy);
+  ``worst latency / optimum's``: the largest ratio of the choice's true latency to
+  the optimum's over the seeds (below 1 when the choice is faster by missing the
+  rate);
 * ``budget``: the largest share of the exhaustive budget used, and the calls to
   ``evaluate`` per decision;
 * ``search ms``: the decider's own time (wall time less the evaluator's);
@@ -62,7 +65,8 @@ from dtopt.twin.config_search import (
 
 COLUMNS = {
     "case": "case", "seeds": "seeds", "vs_exhaustive": "within 1% of exhaustive",
-    "vs_optimum": "within 1% of optimum", "budget_max": "budget used (max)", "calls": "calls",
+    "vs_optimum": "within 1% of optimum", "worst_ratio": "worst latency / optimum's",
+    "budget_max": "budget used (max)", "calls": "calls",
     "search_ms": "search ms", "oracle_ms": "oracle ms (model)",
     "oracle_per_config_ms": "oracle ms, one call per config (model)",
 }
@@ -127,11 +131,12 @@ def run_case(
         replicas=decider.replicas, throughput_slack=decider.throughput_slack, z=decider.z
     )
     hits = {"vs_exhaustive": 0, "vs_optimum": 0}
-    fractions, calls, search_ms, oracle_ms, per_config_ms = [], [], [], [], []
+    fractions, calls, search_ms, oracle_ms, per_config_ms, ratios = [], [], [], [], [], []
     for seed in range(seeds):
         landscape = SyntheticLandscape.random(seed)
         lat, thr = landscape.true_means(space.batch())
-        optimum = space[choose(lat, thr, thr >= (1 - decider.throughput_slack) * landscape.arrival_rate_tps)]
+        best = choose(lat, thr, thr >= (1 - decider.throughput_slack) * landscape.arrival_rate_tps)
+        optimum = space[best]
         rate = landscape.arrival_rate_tps
         reference = exhaustive.decide(space, landscape.sampler(seed), rate, "exhaustive")
         timed = _Timed(landscape.sampler(seed + 10**6))
@@ -141,6 +146,7 @@ def run_case(
         picked = decision.configuration
         hits["vs_exhaustive"] += landscape.as_good(space, picked, reference.configuration)
         hits["vs_optimum"] += landscape.as_good(space, picked, optimum)
+        ratios.append(lat[space.index(picked)] / lat[best])
         fractions.append(decision.budget_fraction)
         calls.append(decision.calls)
         oracle_ms.append(decision.calls * call_ms + decision.replicas_used * replica_ms)
@@ -152,6 +158,7 @@ def run_case(
     return {
         "case": f"{label}, R={decider.replicas}", "seeds": seeds,
         "vs_exhaustive": hits["vs_exhaustive"] / seeds, "vs_optimum": hits["vs_optimum"] / seeds,
+        "worst_ratio": max(ratios),
         "budget_max": max(fractions), "calls": statistics.median(calls),
         "search_ms": statistics.median(search_ms), "oracle_ms": statistics.median(oracle_ms),
         "oracle_per_config_ms": statistics.median(per_config_ms),
@@ -195,15 +202,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     costs = (args.oracle_call_ms, args.oracle_replica_ms)
     if args.seeds < 1 or any(c is not None and not c >= 0 for c in costs):
         raise DtoptError("--seeds must be >= 1 and the oracle costs >= 0")
-    if None in costs:
-        measured = calibrate_oracle()
-        costs = tuple(m if c is None else c for c, m in zip(costs, measured, strict=True))
-    print(f"oracle cost model: {costs[0]:.2f} ms per call + {costs[1]:.4f} ms per replica", file=sys.stderr)
     space = ConfigurationSpace()
     rule = {"throughput_slack": args.throughput_slack, "z": args.z}
     cases = [(ConfigurationDecider(replicas=r, **rule), "exhaustive") for r in replicas]
     cases += [(ConfigurationDecider(replicas=r, eta=e, budget_fraction=args.budget, **rule), "halving")
               for r in replicas for e in etas]
+    if None in costs:
+        measured = calibrate_oracle()
+        costs = tuple(m if c is None else c for c, m in zip(costs, measured, strict=True))
+    print(f"oracle cost model: {costs[0]:.2f} ms per call + {costs[1]:.4f} ms per replica", file=sys.stderr)
     bar = progress(len(cases) * args.seeds, "config search", force=args.progress)
     rows = [run_case(space, d, m, args.seeds, *costs, bar) for d, m in cases]
     bar.close()
