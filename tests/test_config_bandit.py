@@ -76,6 +76,30 @@ def test_penalty_keeps_it_off_a_fast_arm_that_cannot_carry_the_rate(policy: str)
     assert unconstrained[-100:].count(fast) >= 95
 
 
+@pytest.mark.parametrize("policy", ["ucb", "thompson"])
+def test_discount_follows_a_change_of_best_arm(policy: str) -> None:
+    space = ConfigurationSpace.parse("protocol=IBFT;block=1,2,4;interval=0.5;timeout=10")
+    rng = np.random.default_rng(0)
+
+    def play(bandit: ConfigurationBandit, steps: int, best: int) -> list[int]:
+        chosen = []
+        for _ in range(steps):
+            arm = space.index(bandit.select())
+            mean_s = 3.0 if arm == best else 6.0
+            bandit.update(space[arm], mean_s * rng.lognormal(0, 0.2), 50.0)
+            chosen.append(arm)
+        return chosen
+
+    forgetting = ConfigurationBandit(space, arrival_rate_tps=50.0, policy=policy, seed=1, discount=0.95)
+    stationary = ConfigurationBandit(space, arrival_rate_tps=50.0, policy=policy, seed=1)
+    after = {}
+    for name, bandit in (("forgetting", forgetting), ("stationary", stationary)):
+        play(bandit, 1000, best=0)  # then the regime changes: arm 2 becomes the best
+        after[name] = play(bandit, 150, best=2)
+    assert after["forgetting"][-100:].count(2) >= 80
+    assert after["stationary"][:150].count(2) < after["forgetting"][:150].count(2)
+
+
 def test_bad_input() -> None:
     bandit = ConfigurationBandit(SPACE, arrival_rate_tps=50.0)
     with pytest.raises(DtoptError, match="no configuration has been observed"):
@@ -87,7 +111,8 @@ def test_bad_input() -> None:
     with pytest.raises(DtoptError, match="observed_throughput_tps"):
         bandit.update(SPACE[0], 1.0, -1.0)
     for bad in ({"policy": "greedy"}, {"seed": -1}, {"penalty_s": float("inf")}, {"throughput_slack": 1.0},
-                {"exploration": -1.0}, {"arrival_rate_tps": float("nan")}):
+                {"exploration": -1.0}, {"arrival_rate_tps": float("nan")}, {"discount": 0.0},
+                {"discount": 1.5}):
         with pytest.raises(DtoptError):
             ConfigurationBandit(SPACE, **bad)
     with pytest.raises(DtoptError):

@@ -26,6 +26,13 @@ a seeded random order):
   each arm's posterior of its mean latency and throughput,
   ``mean + scale / sqrt(n) * N(0, 1)``.
 
+With ``discount < 1`` every observation's weight is multiplied by ``discount``
+at each later update (discounted UCB, Garivier and Moulines, "On upper-confidence
+bound policies for switching bandit problems", 2011; the same weights for
+Thompson sampling), so the learner forgets at that rate and can follow a chain
+whose best configuration changes with its regime; ``discount = 1`` (default)
+assumes a stationary chain.
+
 Ties are broken at random. All randomness comes from one
 ``numpy.random.Generator`` seeded at construction: the same seed and the same
 observations give the same choices.
@@ -73,6 +80,11 @@ class ConfigurationBandit:
         costs a tenth of it (>= 0).
     throughput_slack : the required rate is ``(1 - throughput_slack) * arrival_rate_tps``, in [0, 1).
     exploration : multiplies the UCB bonus and the Thompson spread (>= 0; 0 is greedy).
+    discount : weight kept by past observations at each update, in (0, 1]; 1 = stationary.
+
+    Attributes
+    ----------
+    plays : times each configuration was observed, shape ``(len(space),)``.
     """
 
     def __init__(
@@ -85,6 +97,7 @@ class ConfigurationBandit:
         penalty_s: float = 100.0,
         throughput_slack: float = 0.01,
         exploration: float = 1.0,
+        discount: float = 1.0,
     ) -> None:
         if not isinstance(space, ConfigurationSpace):
             raise DtoptError(f"space must be a ConfigurationSpace, got {type(space).__name__}")
@@ -96,11 +109,13 @@ class ConfigurationBandit:
             _WHO, "throughput_slack", throughput_slack, lambda x: 0 <= x < 1, "in [0, 1)"
         )
         self.exploration = _nonnegative("exploration", exploration)
+        self.discount = check_real(_WHO, "discount", discount, lambda x: 0 < x <= 1, "in (0, 1]")
         self._rng = np.random.default_rng(check_seed(_WHO, seed))
         self._configs = space.configurations()
         self._index = {c: i for i, c in enumerate(self._configs)}
         self._first = self._rng.permutation(len(space))  # the order in which arms are first tried
         self.plays = np.zeros(len(space), dtype=np.int64)
+        self._weight = np.zeros(len(space))  # discounted observation counts
         self._sums = np.zeros((2, len(space)))  # latency, throughput
         self._squares = np.zeros((2, len(space)))
 
@@ -112,9 +127,10 @@ class ConfigurationBandit:
         if untried:
             return self._configs[int(self._first[len(self.space) - untried])]
         mean, scale = self._mean(), self._scale()
-        spread = self.exploration * scale[:, None] / np.sqrt(self.plays)  # (2, arms)
+        # A long-forgotten arm's weight may underflow: floor it (a huge spread, so it is explored again).
+        spread = self.exploration * scale[:, None] / np.sqrt(np.maximum(self._weight, 1e-12))  # (2, arms)
         if self.policy == "ucb":
-            step = math.sqrt(2.0 * math.log(self.plays.sum()))
+            step = math.sqrt(2.0 * math.log(max(self._weight.sum(), 1.0)))
             latency_s, throughput_tps = mean + np.array([[-step], [step]]) * spread
         else:
             latency_s, throughput_tps = mean + spread * self._rng.standard_normal(mean.shape)
@@ -131,6 +147,10 @@ class ConfigurationBandit:
         latency_s = _nonnegative("observed_latency_s", observed_latency_s)
         throughput_tps = _nonnegative("observed_throughput_tps", observed_throughput_tps)
         self.plays[arm] += 1
+        if self.discount < 1:
+            for stat in (self._weight, self._sums, self._squares):
+                stat *= self.discount
+        self._weight[arm] += 1.0
         self._sums[:, arm] += (latency_s, throughput_tps)
         self._squares[:, arm] += (latency_s**2, throughput_tps**2)
 
@@ -152,15 +172,17 @@ class ConfigurationBandit:
 
     def _mean(self) -> NDArray[np.float64]:
         """Per metric and arm, the mean observation (0 for untried arms), shape ``(2, arms)``."""
-        return self._sums / np.maximum(self.plays, 1)
+        return self._sums / np.maximum(self._weight, 1e-12) * (self.plays > 0)
 
     def _scale(self) -> NDArray[np.float64]:
         """Per metric, the pooled within-arm standard deviation, shape ``(2,)``.
 
-        Before any arm has two observations: the standard deviation across all of
-        them (arms differ, so it overstates the noise and explores more); never 0.
+        When the (discounted) weights leave no degree of freedom within arms (before
+        any arm has two observations, or when strong discounting spreads little
+        weight over many arms): the standard deviation across all observations
+        (arms differ, so it overstates the noise and explores more); never 0.
         """
-        total = int(self.plays.sum())
+        total = float(self._weight.sum())
         dof = total - int(np.count_nonzero(self.plays))
         if dof >= 1:
             within = self._squares - self._sums * self._mean()
