@@ -142,6 +142,27 @@ def test_bad_evaluate_output_and_parameters() -> None:
             ConfigurationDecider(**bad)
 
 
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.integers(1, 8), min_size=36, max_size=36),
+    st.lists(st.integers(0, 8), min_size=36, max_size=36),
+    st.integers(0, 9),
+    st.sampled_from([2, 3, 4]),
+)
+def test_without_noise_every_method_returns_the_rule_s_choice(lat, thr, rate, eta) -> None:
+    """Noise-free samples (ties are common): halving and exhaustive both return choose()'s answer."""
+    space = ConfigurationSpace.parse("protocol=IBFT,BigFoot;block=1,2,4;interval=0.5,1;timeout=5,10,20")
+    lat_s, thr_tps = np.array(lat, float), np.array(thr, float) * 10
+    truth = choose(lat_s, thr_tps, thr_tps >= 0.99 * rate * 10)
+    decider = ConfigurationDecider(replicas=64, eta=eta)
+    for method in ("exhaustive", "halving"):
+        decision = decider.decide(space, _fixed(lat_s, thr_tps), rate * 10.0, method)
+        assert space.index(decision.configuration) == truth
+        share = 1.0 if method == "exhaustive" else 0.25
+        assert decision.replicas_used <= share * decision.exhaustive_replicas
+        assert decision.chosen in decision.estimates
+
+
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.tuples(st.integers(0, 6), st.integers(0, 6)), min_size=1, max_size=25))
 def test_pareto_mask_against_brute_force(points) -> None:

@@ -287,8 +287,10 @@ class ConfigurationDecider:
         (lat, thr), lat_std = tally.mean()[:, alive], tally.std()[0, alive]
         meets = tally.meets(required, self.z)[alive]
         optimistic_s = lat - self.z * lat_std / np.sqrt(tally.count[alive])
-        # Those meeting the rate by optimistic latency first, then the others by throughput; then index.
-        return np.lexsort((alive, np.where(meets, 0.0, -thr), np.where(meets, optimistic_s, np.inf)))
+        # Those meeting the rate by optimistic latency first, then the others by throughput; ties as in
+        # choose() (latency, then throughput, then index), so that without noise the two agree.
+        keys = (alive, -thr, lat, np.where(meets, 0.0, -thr), np.where(meets, optimistic_s, np.inf))
+        return np.lexsort(keys)
 
     def _decision(
         self, space: ConfigurationSpace, tally: _Tally, finalists: NDArray[np.int64], method: str,
