@@ -1,0 +1,330 @@
+"""The configuration decision: a constrained argmin over a noisy, expensive cost function.
+
+The cost function is a batched Monte Carlo estimator (the twin's oracle, or any
+stand-in with its shape)::
+
+    evaluate(batch: ConfigurationBatch, replicas: int) -> (latency_s, throughput_tps)
+
+with two arrays of shape ``(len(batch), replicas)``: one sample per replica of
+each configuration's mean latency (s) and throughput (tx/s) over the horizon.
+Samples must be finite; calls must draw fresh randomness (a seeded generator
+inside the evaluator), so that further replicas of a configuration add
+information.
+
+The rule: among the configurations whose predicted throughput reaches the
+required rate ``(1 - throughput_slack) * arrival_rate_tps``, the one with the
+lowest predicted mean latency; when none reaches it, the one with the highest
+predicted throughput. Ties go to the lower enumeration index. A configuration
+"reaches" the rate when its mean throughput is at least the rate less ``z``
+standard errors of that mean. The allowances are needed, not cosmetic: a chain
+that keeps up commits what arrives, so the throughput predicted for every
+configuration with capacity to spare *is* the arrival rate, up to Monte Carlo
+noise (and a horizon's end effects: what arrives in its last block time is not
+yet committed); a strict ``mean >= rate`` would accept or reject each of them by
+a coin flip. The defaults (1% slack, ``z = 2``) accept a configuration that
+keeps up with near certainty and reject one whose capacity is short of the
+rate by more than the noise.
+
+Two ways to estimate it, chosen by :class:`ConfigurationDecider`:
+
+* ``exhaustive``: every configuration with ``replicas`` replicas, in one call.
+  The reference; its cost, ``len(space) * replicas`` replica-evaluations, is
+  the *exhaustive budget*.
+* ``halving``: successive halving (Karnin, Koren and Somekh, "Almost optimal
+  exploration in multi-armed bandits", 2013; Jamieson and Talwalkar 2016) on a
+  budget of ``budget_fraction`` of the exhaustive budget. In ``K = ceil(log_eta n)``
+  rungs, every surviving configuration receives ``budget / (K * survivors)``
+  further replicas (one batched call per rung, samples accumulate across rungs)
+  and the best ``1/eta`` survive. Ranking for survival is optimistic: by the
+  latency's lower confidence bound (mean less ``z`` standard errors), so a
+  configuration whose few samples were unlucky, typically a noisy one near the
+  livelock cliff, is not eliminated early. The decision rule
+  above then picks among the last rung's configurations. Replicas go where the
+  decision is close: the last rungs give their few contenders more replicas
+  each than the exhaustive search gives any configuration.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from dtopt.errors import DtoptError
+from dtopt.solvers._checks import check_choice, check_int, check_real
+from dtopt.twin.config_search.pareto import pareto_mask
+from dtopt.twin.config_search.space import Configuration, ConfigurationBatch, ConfigurationSpace
+
+__all__ = [
+    "METHODS",
+    "ConfigurationDecider",
+    "ConfigurationDecision",
+    "ConfigurationEstimate",
+    "Evaluate",
+    "choose",
+]
+
+Evaluate = Callable[[ConfigurationBatch, int], tuple[ArrayLike, ArrayLike]]
+METHODS = ("auto", "exhaustive", "halving")
+
+
+@dataclass(frozen=True)
+class ConfigurationEstimate:
+    """What the evaluations say about one configuration.
+
+    Attributes
+    ----------
+    configuration : the configuration.
+    replicas : samples it received.
+    mean_latency_s, std_latency_s : predicted mean latency (s) and the samples' standard deviation.
+    mean_throughput_tps, std_throughput_tps : predicted throughput (tx/s), likewise.
+    meets_rate : whether it reaches the required rate (within ``z`` standard errors).
+    """
+
+    configuration: Configuration
+    replicas: int
+    mean_latency_s: float
+    std_latency_s: float
+    mean_throughput_tps: float
+    std_throughput_tps: float
+    meets_rate: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            **self.configuration.to_dict(), "replicas": self.replicas,
+            "mean_latency_s": self.mean_latency_s, "std_latency_s": self.std_latency_s,
+            "mean_throughput_tps": self.mean_throughput_tps, "std_throughput_tps": self.std_throughput_tps,
+            "meets_rate": self.meets_rate,
+        }
+
+
+@dataclass(frozen=True)
+class ConfigurationDecision:
+    """One decision over a configuration space.
+
+    Attributes
+    ----------
+    chosen : the estimate of the configuration chosen (``chosen.configuration``).
+    method : ``"exhaustive"`` or ``"halving"``.
+    arrival_rate_tps : the arrival rate the decision was asked to carry (tx/s).
+    required_throughput_tps : the rate a configuration had to reach (tx/s).
+    replicas_used : replica-evaluations spent (sum over configurations).
+    exhaustive_replicas : what the exhaustive search spends: ``len(space) * replicas``.
+    calls : calls made to ``evaluate``.
+    estimates : every configuration evaluated, in enumeration order (with halving,
+        eliminated ones keep the estimate they had when eliminated).
+    pareto : the non-dominated estimates (latency vs throughput), by latency.
+    """
+
+    chosen: ConfigurationEstimate
+    method: str
+    arrival_rate_tps: float
+    required_throughput_tps: float
+    replicas_used: int
+    exhaustive_replicas: int
+    calls: int
+    estimates: tuple[ConfigurationEstimate, ...]
+    pareto: tuple[ConfigurationEstimate, ...]
+
+    @property
+    def configuration(self) -> Configuration:
+        return self.chosen.configuration
+
+    @property
+    def budget_fraction(self) -> float:
+        """Replicas used as a fraction of the exhaustive budget."""
+        return self.replicas_used / self.exhaustive_replicas
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "configuration": self.configuration.to_dict(), "method": self.method,
+            "arrival_rate_tps": self.arrival_rate_tps,
+            "required_throughput_tps": self.required_throughput_tps,
+            "meets_rate": self.chosen.meets_rate,
+            "predicted_latency_s": self.chosen.mean_latency_s,
+            "predicted_throughput_tps": self.chosen.mean_throughput_tps,
+            "replicas_used": self.replicas_used, "exhaustive_replicas": self.exhaustive_replicas,
+            "budget_fraction": self.budget_fraction, "calls": self.calls,
+            "estimates": [e.to_dict() for e in self.estimates],
+            "pareto": [e.to_dict() for e in self.pareto],
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2)
+
+
+def choose(mean_latency_s: ArrayLike, mean_throughput_tps: ArrayLike, meets_rate: ArrayLike) -> int:
+    """Index of the decision rule's choice among ``(n,)`` estimates (see the module docstring).
+
+    ``meets_rate`` says which of them reach the required rate.
+    """
+    lat = np.asarray(mean_latency_s, dtype=float)
+    thr = np.asarray(mean_throughput_tps, dtype=float)
+    meets = np.asarray(meets_rate, dtype=bool)
+    if meets.any():
+        # lexsort: last key first; infeasible ones pushed behind every feasible one.
+        return int(np.lexsort((-thr, np.where(meets, lat, np.inf)))[0])
+    return int(np.lexsort((lat, -thr))[0])
+
+
+class _Tally:
+    """Running sums of each configuration's samples (vectorised over configurations)."""
+
+    def __init__(self, n: int) -> None:
+        self.count = np.zeros(n, dtype=np.int64)
+        self.sums = np.zeros((2, n))  # latency, throughput
+        self.squares = np.zeros((2, n))
+
+    def add(self, indices: NDArray[np.int64], latency_s: NDArray, throughput_tps: NDArray) -> None:
+        samples = np.stack([latency_s, throughput_tps])  # (2, B, r)
+        self.count[indices] += samples.shape[2]
+        self.sums[:, indices] += samples.sum(axis=2)
+        self.squares[:, indices] += np.square(samples).sum(axis=2)
+
+    def meets(self, required: float, z: float) -> NDArray[np.bool_]:
+        """Whether each mean throughput is at least ``required`` less ``z`` standard errors."""
+        se = self.std()[1] / np.sqrt(np.maximum(self.count, 1))
+        return self.mean()[1] + z * se >= required
+
+    def mean(self) -> NDArray[np.float64]:
+        return self.sums / np.maximum(self.count, 1)
+
+    def std(self) -> NDArray[np.float64]:
+        n = np.maximum(self.count, 2)
+        var = (self.squares - self.sums * self.mean()) / (n - 1)
+        return np.sqrt(np.clip(var, 0.0, None)) * (self.count > 1)
+
+
+@dataclass(frozen=True)
+class ConfigurationDecider:
+    """Chooses a configuration with a budget of cost-function replicas.
+
+    Parameters
+    ----------
+    replicas : replicas per configuration of the exhaustive search (>= 2); it
+        defines the exhaustive budget ``len(space) * replicas``.
+    budget_fraction : the halving search's budget as a fraction of the exhaustive one, in (0, 1].
+    exhaustive_max : ``method="auto"`` evaluates spaces of at most this many configurations exhaustively.
+    eta : the halving factor (>= 2): after each rung the best ``1/eta`` survive.
+        Larger means fewer rungs, so fewer calls to ``evaluate``.
+    throughput_slack : the required rate is ``(1 - throughput_slack) * arrival_rate_tps``, in [0, 1).
+    z : allowance for Monte Carlo noise, in standard errors of a mean (>= 0): on the
+        throughput when testing the rate, and on the latency when ranking for survival.
+    """
+
+    replicas: int = 256
+    budget_fraction: float = 0.25
+    exhaustive_max: int = 16
+    eta: int = 2
+    throughput_slack: float = 0.01
+    z: float = 2.0
+
+    def __post_init__(self) -> None:
+        who = "ConfigurationDecider"
+        check_int(who, "replicas", self.replicas, minimum=2)
+        check_real(who, "budget_fraction", self.budget_fraction, lambda x: 0 < x <= 1, "in (0, 1]")
+        check_int(who, "exhaustive_max", self.exhaustive_max, minimum=1)
+        check_int(who, "eta", self.eta, minimum=2)
+        check_real(who, "throughput_slack", self.throughput_slack, lambda x: 0 <= x < 1, "in [0, 1)")
+        check_real(who, "z", self.z, lambda x: x >= 0, "a finite number >= 0")
+
+    def decide(
+        self, space: ConfigurationSpace, evaluate: Evaluate, arrival_rate_tps: float, method: str = "auto"
+    ) -> ConfigurationDecision:
+        """The configuration of ``space`` to run, estimated with ``evaluate``.
+
+        ``arrival_rate_tps`` is the estimated arrival rate (tx/s, >= 0).
+        ``method``: ``"auto"`` (exhaustive up to ``exhaustive_max`` configurations,
+        halving above), ``"exhaustive"`` or ``"halving"``.
+        """
+        if not isinstance(space, ConfigurationSpace):
+            raise DtoptError(f"space must be a ConfigurationSpace, got {type(space).__name__}")
+        rate = check_real("decide", "arrival_rate_tps", arrival_rate_tps, lambda x: x >= 0, ">= 0")
+        check_choice("decide", "method", method, METHODS)
+        if method == "auto":
+            method = "exhaustive" if len(space) <= self.exhaustive_max else "halving"
+        required = (1.0 - self.throughput_slack) * rate
+        tally = _Tally(len(space))
+        run = self._exhaustive if method == "exhaustive" else self._halving
+        finalists, calls = run(space, evaluate, tally, required)
+        return self._decision(space, tally, finalists, method, rate, required, calls)
+
+    def _exhaustive(
+        self, space: ConfigurationSpace, evaluate: Evaluate, tally: _Tally, required: float
+    ) -> tuple[NDArray[np.int64], int]:
+        everyone = np.arange(len(space))
+        _evaluate_into(tally, space, evaluate, everyone, self.replicas)
+        return everyone, 1
+
+    def _halving(
+        self, space: ConfigurationSpace, evaluate: Evaluate, tally: _Tally, required: float
+    ) -> tuple[NDArray[np.int64], int]:
+        n = len(space)
+        rungs = max(1, math.ceil(math.log(n) / math.log(self.eta) - 1e-9))
+        budget = int(self.budget_fraction * n * self.replicas)
+        alive = np.arange(n)
+        for rung in range(rungs):
+            per_config = budget // (rungs * alive.size)
+            if per_config < 2:
+                raise DtoptError(
+                    f"halving budget too small: {budget} replicas over {rungs} rungs leave {alive.size}"
+                    f" configurations < 2 replicas each; raise replicas or budget_fraction"
+                )
+            _evaluate_into(tally, space, evaluate, alive, per_config)
+            if rung == rungs - 1:
+                break
+            keep = math.ceil(alive.size / self.eta)
+            alive = np.sort(alive[self._ranking(tally, alive, required)[:keep]])
+        return alive, rungs
+
+    def _ranking(self, tally: _Tally, alive: NDArray[np.int64], required: float) -> NDArray[np.int64]:
+        """Order of ``alive`` best first, optimistic about the throughput constraint."""
+        (lat, thr), lat_std = tally.mean()[:, alive], tally.std()[0, alive]
+        meets = tally.meets(required, self.z)[alive]
+        optimistic_s = lat - self.z * lat_std / np.sqrt(tally.count[alive])
+        # Those meeting the rate by optimistic latency first, then the others by throughput; ties as in
+        # choose() (latency, then throughput, then index), so that without noise the two agree.
+        keys = (alive, -thr, lat, np.where(meets, 0.0, -thr), np.where(meets, optimistic_s, np.inf))
+        return np.lexsort(keys)
+
+    def _decision(
+        self, space: ConfigurationSpace, tally: _Tally, finalists: NDArray[np.int64], method: str,
+        rate: float, required: float, calls: int,
+    ) -> ConfigurationDecision:
+        seen = np.flatnonzero(tally.count)
+        (lat, thr), (lat_std, thr_std) = tally.mean(), tally.std()
+        meets = tally.meets(required, self.z)
+        columns = zip(  # Python scalars once per column: cheaper than per-element numpy indexing
+            space.batch(seen), *(a[seen].tolist() for a in (tally.count, lat, lat_std, thr, thr_std, meets)),
+            strict=True,
+        )
+        estimates = tuple(ConfigurationEstimate(*column) for column in columns)
+        best = int(finalists[choose(lat[finalists], thr[finalists], meets[finalists])])
+        front = np.flatnonzero(pareto_mask(lat[seen], thr[seen]))
+        return ConfigurationDecision(
+            chosen=estimates[int(np.searchsorted(seen, best))], method=method,
+            arrival_rate_tps=rate, required_throughput_tps=required,
+            replicas_used=int(tally.count.sum()), exhaustive_replicas=len(space) * self.replicas,
+            calls=calls, estimates=estimates,
+            pareto=tuple(estimates[k] for k in front[np.argsort(lat[seen][front], kind="stable")]),
+        )
+
+
+def _evaluate_into(
+    tally: _Tally, space: ConfigurationSpace, evaluate: Evaluate, indices: NDArray[np.int64], replicas: int
+) -> None:
+    """One call of ``evaluate`` on ``indices``; its samples checked and added to ``tally``."""
+    latency_s, throughput_tps = evaluate(space.batch(indices), replicas)
+    lat = np.asarray(latency_s, dtype=float)
+    thr = np.asarray(throughput_tps, dtype=float)
+    shape = (indices.size, replicas)
+    if lat.shape != shape or thr.shape != shape:
+        raise DtoptError(f"evaluate must return two arrays of shape {shape}, got {lat.shape} and {thr.shape}")
+    if not (np.all(np.isfinite(lat)) and np.all(np.isfinite(thr))) or np.any(lat < 0) or np.any(thr < 0):
+        raise DtoptError("evaluate returned a negative or non-finite latency or throughput sample")
+    tally.add(indices, lat, thr)

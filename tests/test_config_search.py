@@ -1,0 +1,177 @@
+"""The configuration decision: rule, exhaustive and budgeted search, Pareto set."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dtopt.errors import DtoptError
+from dtopt.twin.config_search import (
+    ConfigurationBatch,
+    ConfigurationDecider,
+    ConfigurationSpace,
+    SyntheticLandscape,
+    choose,
+    pareto_mask,
+)
+
+SMALL = ConfigurationSpace.parse("protocol=IBFT,BigFoot;block=0.5,1,2,4;interval=0.5;timeout=5,10")
+
+
+def _fixed(latency_s, throughput_tps, noise: float = 0.0, seed: int = 0):
+    """An evaluate() over given true means (indexed by enumeration), with optional Gaussian noise."""
+    rng = np.random.default_rng(seed)
+    lat, thr = np.asarray(latency_s, float), np.asarray(throughput_tps, float)
+
+    def evaluate(batch: ConfigurationBatch, replicas: int):
+        shape = (len(batch), replicas)
+        z = noise * rng.standard_normal(shape)
+        return lat[batch.indices, None] * (1 + z), thr[batch.indices, None] * (1 - z)
+
+    return evaluate
+
+
+def test_choose_the_rule() -> None:
+    lat, thr = [3.0, 1.0, 2.0, 2.0], [50.0, 10.0, 60.0, 70.0]
+    assert choose(lat, thr, np.array(thr) >= 40) == 3  # fastest meeting the rate; tie -> more throughput
+    assert choose(lat, thr, np.array(thr) >= 100) == 3  # none meets it: the highest throughput
+    assert choose([1.0, 1.0], [5.0, 5.0], [True, True]) == 0  # full tie: lower index
+
+
+def test_exhaustive_is_the_constrained_argmin() -> None:
+    rng = np.random.default_rng(1)
+    lat, thr = rng.uniform(1, 10, len(SMALL)), rng.uniform(20, 80, len(SMALL))
+    decision = ConfigurationDecider(replicas=8).decide(SMALL, _fixed(lat, thr), 50.0)
+    feasible = np.flatnonzero(thr >= 0.99 * 50.0)
+    assert SMALL.index(decision.configuration) == feasible[np.argmin(lat[feasible])]
+    assert decision.method == "exhaustive" and decision.calls == 1
+    assert decision.replicas_used == decision.exhaustive_replicas == 8 * len(SMALL)
+    assert decision.chosen.meets_rate and decision.required_throughput_tps == pytest.approx(49.5)
+
+
+@pytest.mark.parametrize("method", ["exhaustive", "halving"])
+def test_throughput_constraint_is_honoured(method: str) -> None:
+    lat = np.linspace(1.0, 9.0, len(SMALL))  # the fastest ones cannot carry the rate
+    thr = np.where(np.arange(len(SMALL)) < 5, 30.0, 60.0)
+    decider = ConfigurationDecider(replicas=64)
+    decision = decider.decide(SMALL, _fixed(lat, thr, noise=0.05), 50.0, method=method)
+    assert SMALL.index(decision.configuration) == 5
+    assert decision.chosen.mean_throughput_tps >= 50.0
+    # Nothing carries 100 tx/s: the highest throughput wins, the fastest of those.
+    thr_none = np.where(np.arange(len(SMALL)) == 12, 90.0, 40.0)
+    decision = decider.decide(SMALL, _fixed(lat, thr_none, noise=0.02), 100.0, method=method)
+    assert SMALL.index(decision.configuration) == 12 and not decision.chosen.meets_rate
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_halving_returns_the_exhaustive_optimum_on_a_small_space(seed: int) -> None:
+    landscape = SyntheticLandscape.random(seed)
+    decider = ConfigurationDecider()
+    exhaustive = decider.decide(SMALL, landscape.sampler(seed), landscape.arrival_rate_tps)
+    halving = decider.decide(SMALL, landscape.sampler(seed + 1000), landscape.arrival_rate_tps, "halving")
+    assert exhaustive.method == "exhaustive" and halving.method == "halving"
+    assert halving.budget_fraction <= 0.25
+    lat, _ = landscape.true_means(SMALL.batch())
+    picked, reference = SMALL.index(halving.configuration), SMALL.index(exhaustive.configuration)
+    # The same configuration, or one that ties with it (a timeout that never fires: equal means).
+    assert picked == reference or lat[picked] == pytest.approx(lat[reference], rel=1e-3)
+
+
+SEEDS_128 = list(range(40))
+
+
+def test_halving_within_one_percent_on_a_quarter_budget_128_configs() -> None:
+    space = ConfigurationSpace()
+    decider = ConfigurationDecider()
+    misses = []
+    for seed in SEEDS_128:
+        landscape = SyntheticLandscape.random(seed)
+        exhaustive = decider.decide(space, landscape.sampler(seed), landscape.arrival_rate_tps, "exhaustive")
+        halving = decider.decide(space, landscape.sampler(seed + 10**6), landscape.arrival_rate_tps)
+        assert halving.method == "halving" and halving.budget_fraction <= 0.25
+        if not landscape.as_good(space, halving.configuration, exhaustive.configuration):
+            misses.append(seed)
+    assert misses == []
+
+
+def test_decision_reports_a_pareto_set_and_serialises() -> None:
+    landscape = SyntheticLandscape.random(3)
+    decision = ConfigurationDecider().decide(ConfigurationSpace(), landscape.sampler(3), 40.0)
+    lat = np.array([e.mean_latency_s for e in decision.estimates])
+    thr = np.array([e.mean_throughput_tps for e in decision.estimates])
+    front = {e.configuration for e in decision.pareto}
+    mask = pareto_mask(lat, thr)
+    assert front == {e.configuration for e, m in zip(decision.estimates, mask, strict=True) if m}
+    assert [e.mean_latency_s for e in decision.pareto] == sorted(e.mean_latency_s for e in decision.pareto)
+    assert sum(e.replicas for e in decision.estimates) == decision.replicas_used
+    payload = json.loads(decision.to_json())
+    assert payload["configuration"] == decision.configuration.to_dict()
+    assert payload["replicas_used"] <= payload["exhaustive_replicas"] / 4
+    assert len(payload["pareto"]) == len(decision.pareto) >= 1
+    assert "NaN" not in decision.to_json() and "Infinity" not in decision.to_json()
+
+
+def test_same_evaluator_seed_same_decision() -> None:
+    landscape = SyntheticLandscape.random(5)
+    decide = ConfigurationDecider().decide
+    a = decide(ConfigurationSpace(), landscape.sampler(9), landscape.arrival_rate_tps)
+    b = decide(ConfigurationSpace(), landscape.sampler(9), landscape.arrival_rate_tps)
+    assert a == b
+
+
+def test_bad_evaluate_output_and_parameters() -> None:
+    decider = ConfigurationDecider(replicas=4)
+    lat, thr = np.ones(len(SMALL)), np.ones(len(SMALL))
+    with pytest.raises(DtoptError, match="shape"):
+        decider.decide(SMALL, lambda b, r: (np.ones((len(b), r + 1)), np.ones((len(b), r))), 1.0)
+    with pytest.raises(DtoptError, match="non-finite"):
+        decider.decide(SMALL, _fixed(lat * np.nan, thr), 1.0)
+    with pytest.raises(DtoptError, match="arrival_rate_tps"):
+        decider.decide(SMALL, _fixed(lat, thr), -1.0)
+    with pytest.raises(DtoptError, match="method"):
+        decider.decide(SMALL, _fixed(lat, thr), 1.0, method="random")
+    with pytest.raises(DtoptError, match="budget too small"):
+        ConfigurationDecider(replicas=4, budget_fraction=0.1).decide(SMALL, _fixed(lat, thr), 1.0, "halving")
+    for bad in ({"replicas": 1}, {"budget_fraction": 0.0}, {"eta": 1}, {"throughput_slack": 1.0},
+                {"z": float("nan")}, {"exhaustive_max": 0}, {"replicas": 2.5}):
+        with pytest.raises(DtoptError):
+            ConfigurationDecider(**bad)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.integers(1, 8), min_size=36, max_size=36),
+    st.lists(st.integers(0, 8), min_size=36, max_size=36),
+    st.integers(0, 9),
+    st.sampled_from([2, 3, 4]),
+)
+def test_without_noise_every_method_returns_the_rule_s_choice(lat, thr, rate, eta) -> None:
+    """Noise-free samples (ties are common): halving and exhaustive both return choose()'s answer."""
+    space = ConfigurationSpace.parse("protocol=IBFT,BigFoot;block=1,2,4;interval=0.5,1;timeout=5,10,20")
+    lat_s, thr_tps = np.array(lat, float), np.array(thr, float) * 10
+    truth = choose(lat_s, thr_tps, thr_tps >= 0.99 * rate * 10)
+    decider = ConfigurationDecider(replicas=64, eta=eta)
+    for method in ("exhaustive", "halving"):
+        decision = decider.decide(space, _fixed(lat_s, thr_tps), rate * 10.0, method)
+        assert space.index(decision.configuration) == truth
+        share = 1.0 if method == "exhaustive" else 0.25
+        assert decision.replicas_used <= share * decision.exhaustive_replicas
+        assert decision.chosen in decision.estimates
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 6), st.integers(0, 6)), min_size=1, max_size=25))
+def test_pareto_mask_against_brute_force(points) -> None:
+    lat, thr = (np.array(v, dtype=float) for v in zip(*points, strict=True))
+    mask = pareto_mask(lat, thr)
+    for i in range(len(points)):
+        dominated = any(
+            lat[j] <= lat[i] and thr[j] >= thr[i] and (lat[j] < lat[i] or thr[j] > thr[i])
+            for j in range(len(points))
+        )
+        assert mask[i] == (not dominated)
+    assert mask.any()
