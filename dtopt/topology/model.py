@@ -50,16 +50,30 @@ class Topology:
     notes: tuple[str, ...] = field(default=())
 
     def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name.strip():
+            raise DtoptError(f"a topology needs a non-empty name, got {self.name!r}")
         n = len(self.node_names)
-        if n < 2 or len(self.edges) == 0:
+        edges = np.asarray(self.edges)
+        if n < 2 or edges.size == 0:
             raise DtoptError(f"topology {self.name!r} has no links (a placement needs a connected network)")
+        if not all(isinstance(name, str) and name for name in self.node_names):
+            raise DtoptError(f"topology {self.name!r}: node names must be non-empty strings")
         if len(set(self.node_names)) != n:
             raise DtoptError(f"topology {self.name!r} has duplicate node names")
+        if np.shape(self.positions) != (n, 2):
+            raise DtoptError(f"topology {self.name!r}: positions must have shape ({n}, 2)")
+        if edges.ndim != 2 or edges.shape[1] != 2 or not np.issubdtype(edges.dtype, np.integer):
+            raise DtoptError(f"topology {self.name!r}: edges must be integer node-index pairs, shape (m, 2)")
+        if edges.min() < 0 or edges.max() >= n or np.any(edges[:, 0] == edges[:, 1]):
+            raise DtoptError(f"topology {self.name!r}: edges must join two different nodes among 0..{n - 1}")
         lengths = np.asarray(self.link_length_km, dtype=float)
-        if lengths.shape != (len(self.edges),):
+        if lengths.shape != (len(edges),):
             raise DtoptError("link_length_km must have one entry per link")
         if not np.all(np.isfinite(lengths)) or np.any(lengths < 0):
-            raise DtoptError(f"topology {self.name!r} has negative, NaN or infinite link lengths")
+            raise DtoptError(
+                f"topology {self.name!r}: link lengths must be finite numbers of km >= 0 "
+                f"(found {lengths[~(np.isfinite(lengths) & (lengths >= 0))][0]:g})"
+            )
         if np.any(np.isinf(self.distance_km)):
             raise DtoptError(f"topology {self.name!r} is not connected; load it with components='largest'")
 
