@@ -32,10 +32,10 @@ __all__ = ["kmpa"]
 # scikit-learn-extra's published wheels are built against NumPy 1. The rebuild must
 # replace the installed copy (--force-reinstall; pip otherwise answers "Requirement
 # already satisfied"), compile against this environment's NumPy (no build isolation,
-# so Cython and setuptools must be present) and not reuse a cached wheel.
+# so Cython, setuptools and wheel must be present) and not reuse a cached wheel.
 _PIP = f"{shlex.quote(sys.executable)} -m pip install"
 REBUILD = (
-    f'{_PIP} "Cython>=3" setuptools && {_PIP} --force-reinstall --no-deps --no-cache-dir '
+    f'{_PIP} "Cython>=3" setuptools wheel && {_PIP} --force-reinstall --no-deps --no-cache-dir '
     "--no-build-isolation --no-binary scikit-learn-extra scikit-learn-extra"
 )
 

@@ -73,7 +73,7 @@ def check_degrees(lon_lat: np.ndarray, names: Sequence[str], topology: str) -> N
         lon, lat = lon_lat[i]
         raise DtoptError(
             f"topology {topology!r}: node {names[i]!r} has longitude {lon:g}, latitude {lat:g}, outside "
-            f"[-180, 180] x [-90, 90] degrees; give its links a length in km instead"
+            f"[-180, 180] x [-90, 90] degrees"
         )
 
 
