@@ -152,6 +152,7 @@ def test_bad_files_are_refused_with_one_line(tmp_path, name, message) -> None:
         ({"positions": np.zeros((3, 2))}, r"positions must have shape \(2, 2\)"),
         ({"node_names": ("a", "a")}, "duplicate node names"),
         ({"node_names": ("a", "")}, "node names must be non-empty strings"),
+        ({"link_length_km": ["far"]}, "link lengths must be numbers of km"),
     ],
 )
 def test_topology_constructor_validates(fields, message) -> None:
@@ -165,6 +166,13 @@ def test_topology_constructor_validates(fields, message) -> None:
     }
     with pytest.raises(DtoptError, match=message):
         Topology(**{**clean, **fields})
+
+
+@pytest.mark.parametrize("rate", [0, -200.0, math.inf, math.nan, "fast", None, True])
+def test_latency_needs_a_positive_finite_rate(rate) -> None:
+    topo = load_topology(_linked(dist=10.0))
+    with pytest.raises(DtoptError, match="propagation rate must be a positive number of km/ms"):
+        topo.latency_ms(rate)
 
 
 def test_unknown_group_lists_the_groups() -> None:

@@ -66,7 +66,10 @@ class Topology:
             raise DtoptError(f"topology {self.name!r}: edges must be integer node-index pairs, shape (m, 2)")
         if edges.min() < 0 or edges.max() >= n or np.any(edges[:, 0] == edges[:, 1]):
             raise DtoptError(f"topology {self.name!r}: edges must join two different nodes among 0..{n - 1}")
-        lengths = np.asarray(self.link_length_km, dtype=float)
+        try:
+            lengths = np.asarray(self.link_length_km, dtype=float)
+        except (TypeError, ValueError):
+            raise DtoptError(f"topology {self.name!r}: link lengths must be numbers of km") from None
         if lengths.shape != (len(edges),):
             raise DtoptError("link_length_km must have one entry per link")
         if not np.all(np.isfinite(lengths)) or np.any(lengths < 0):
@@ -106,7 +109,12 @@ class Topology:
 
     def latency_ms(self, rate_km_per_ms: float = DEFAULT_RATE_KM_PER_MS) -> NDArray[np.float64]:
         """Propagation latency along shortest paths (ms), shape ``(n, n)``."""
-        if not np.isfinite(rate_km_per_ms) or rate_km_per_ms <= 0:
+        if (
+            isinstance(rate_km_per_ms, bool)
+            or not isinstance(rate_km_per_ms, int | float | np.number)
+            or not np.isfinite(rate_km_per_ms)
+            or rate_km_per_ms <= 0
+        ):
             raise DtoptError(f"propagation rate must be a positive number of km/ms, got {rate_km_per_ms!r}")
         return self.distance_km / rate_km_per_ms
 
