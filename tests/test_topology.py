@@ -240,3 +240,24 @@ def test_unlabelled_nodes_are_named_by_their_id() -> None:
     graph.add_node(1, label="Leeds")
     graph.add_edge(0, 1, dist=3.0)
     assert load_topology(graph).node_names == ("0", "Leeds")
+
+
+def test_dropping_an_unlocated_bridge_splits_the_network() -> None:
+    graph = nx.Graph()
+    for name, lat, lon in [
+        ("London", 51.5, -0.13),
+        ("Paris", 48.86, 2.35),
+        ("Berlin", 52.52, 13.4),
+        ("Warsaw", 52.23, 21.01),
+        ("Prague", 50.08, 14.44),
+    ]:
+        graph.add_node(name, Latitude=lat, Longitude=lon)
+    graph.add_edges_from(
+        [("London", "Paris"), ("Paris", "Hub"), ("Hub", "Berlin"), ("Berlin", "Warsaw"), ("Warsaw", "Prague")]
+    )
+    topo = load_topology(graph, missing_coordinates="drop")
+    assert set(topo.node_names) == {"Berlin", "Warsaw", "Prague"}
+    assert set(topo.dropped_nodes) == {"Hub", "London", "Paris"}
+    assert any("dropped 1 node(s) without coordinates: 'Hub'" in note for note in topo.notes)
+    with pytest.raises(DtoptError, match="2 components"):
+        load_topology(graph, missing_coordinates="drop", components="refuse")

@@ -216,7 +216,10 @@ def _build(
         keep &= ~needy
         notes.append(f"dropped {int(needy.sum())} node(s) without coordinates: {_listed(names, needy)}")
     # Components first, so that the coordinate policy only applies to nodes that stay.
-    keep &= _component_mask(len(nodes), np.column_stack([src, dst]), keep, components, name, notes)
+    live = keep[src] & keep[dst]
+    keep &= _component_mask(
+        len(nodes), np.column_stack([src[live], dst[live]]), keep, components, name, notes
+    )
     needy &= keep
     if needy.any():
         listed = _listed(names, needy)
