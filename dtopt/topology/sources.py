@@ -231,7 +231,11 @@ def _build(
         if missing_coordinates == "impute":
             live = keep[src] & keep[dst]
             positions = _impute_positions(positions, src[live], dst[live], keep, name, names)
-            notes.append(f"imputed coordinates of {int(needy.sum())} node(s) from their neighbours: {listed}")
+            imputed = keep & unlocated
+            notes.append(
+                f"imputed coordinates of {int(imputed.sum())} node(s) from their neighbours: "
+                f"{_listed(names, imputed)}"
+            )
         else:
             notes.append(
                 f"links at {int(needy.sum())} node(s) without coordinates set to {missing_coordinates} km"
