@@ -308,7 +308,7 @@ def _loads_or_refuses(source: object, policies: dict[str, object]) -> None:
     assert topo.n_nodes >= 2 and len(set(topo.node_names)) == topo.n_nodes
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(graph=graphs(), policies=POLICIES)
 def test_random_graphs_load_with_finite_latencies_or_are_refused(graph, policies) -> None:
     _loads_or_refuses(graph, policies)
@@ -355,7 +355,7 @@ def gml_texts(draw: st.DrawFn) -> str:
     return text
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(text=gml_texts(), policies=POLICIES)
 def test_random_gml_text_loads_or_is_refused(tmp_path, text, policies) -> None:
     path = tmp_path / "random.gml"
@@ -363,7 +363,7 @@ def test_random_gml_text_loads_or_is_refused(tmp_path, text, policies) -> None:
     _loads_or_refuses(path, policies)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(graph=graphs(), cut=st.one_of(st.none(), st.integers(0, 4000)), policies=POLICIES)
 def test_random_graphml_text_loads_or_is_refused(tmp_path, graph, cut, policies) -> None:
     # GraphML as networkx writes it (attributes with a single type), possibly truncated.
