@@ -8,6 +8,7 @@ STAMP  := $(VENV)/.dtopt-installed
 
 run: $(STAMP)
 	$(PY) -m benchmarks.placement --topology Agis
+	@echo 'next: source $(VENV)/bin/activate   (puts dtopt and python on PATH; see the README quick start)' >&2
 
 test: $(STAMP)
 	$(PY) -m pytest

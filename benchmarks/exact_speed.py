@@ -1,4 +1,4 @@
-"""Speed of the exact methods on the foundation issue's two reference cases.
+"""Speed of the exact methods on the two reference cases of docs/performance.md.
 
     python -m benchmarks.exact_speed [--repeats 7]
 

@@ -5,7 +5,7 @@
 
 Quality: every topohub Topology Zoo network with at least 20 nodes, k = 2..10,
 unconstrained and with the default eps_max. Each instance is solved by the MILP
-(HiGHS; instances it does not prove within ``--time-limit`` are recorded and
+(HiGHS; instances it does not prove within ``--time-limit-s`` are recorded and
 skipped) and by each heuristic with its default options, plus two reference
 variants: ``isapa-paper`` (the paper's ISAPA: random start, no polish) and
 ``interchange-1start`` (greedy start only); the gap is the relative excess mean
@@ -74,7 +74,7 @@ SPEED_COLUMNS = ("network", "k", "eps_max", "method", "repeat", "status", "avg_l
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.workers < 1 or args.repeats < 1 or not args.time_limit > 0:
-        raise BenchmarkError("--workers and --repeats must be >= 1 and --time-limit > 0")
+        raise BenchmarkError("--workers and --repeats must be >= 1 and --time-limit-s > 0")
     out = out_dir(args.out)
     networks = [info.key for info in dtopt.list_topologies("topozoo") if info.n_nodes >= args.min_nodes]
     ks = list(range(2, 11))
@@ -129,7 +129,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--out", default="out/heuristics", help="output directory (default out/heuristics)")
     parser.add_argument("--workers", type=int, default=2, help="dask workers for the gap sweep (default 2)")
     parser.add_argument(
-        "--time-limit", type=float, default=120.0, help="MILP limit per instance, s (default 120)"
+        "--time-limit-s", "--time-limit", dest="time_limit", type=float, default=120.0,
+        help="MILP limit per instance, s (default 120)",
     )
     parser.add_argument("--min-nodes", type=int, default=20, help="smallest network size (default 20)")
     parser.add_argument("--speed-topology", default="topozoo/TataNld", help="network of the speed test")

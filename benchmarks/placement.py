@@ -1,7 +1,7 @@
 """Placement benchmark: every method on every (network, k, eps_max) instance.
 
     python -m benchmarks.placement --topology Agis
-    python -m benchmarks.placement --suite topozoo --k 2..10 --out results/topozoo
+    python -m benchmarks.placement --suite topozoo -k 2..10 --out results/topozoo
     python -m benchmarks.placement --topology Agis --quick --check
     python -m benchmarks.placement --versus-spopt
 
@@ -293,11 +293,11 @@ def parse_k(text: str) -> list[int]:
         else:
             values = [int(p) for p in text.split(",") if p.strip()]
     except ValueError:
-        raise BenchmarkError(f"--k must look like 2..10 or 1,3,5, got {text!r}") from None
+        raise BenchmarkError(f"-k must look like 2..10 or 1,3,5, got {text!r}") from None
     if not values:
-        raise BenchmarkError(f"--k {text!r} is an empty range")
+        raise BenchmarkError(f"-k {text!r} is an empty range")
     if values[0] < 1 or min(values) < 1:
-        raise BenchmarkError(f"--k {text!r}: k must be at least 1")
+        raise BenchmarkError(f"-k {text!r}: k must be at least 1")
     return sorted(set(values))
 
 
@@ -331,7 +331,7 @@ def build_cases(
     for network in networks:
         n = _topology(network).n_nodes
         if max(ks) > n and not clip_k:
-            raise BenchmarkError(f"--k {max(ks)} is outside 1..{n}: {network} has {n} nodes")
+            raise BenchmarkError(f"-k {max(ks)} is outside 1..{n}: {network} has {n} nodes")
         for k in (k for k in ks if k <= n):
             for eps in eps_values:
                 names = [*methods, *([SPOPT] if spopt and eps is None else [])]
@@ -576,6 +576,7 @@ def build_parser() -> argparse.ArgumentParser:
     what = parser.add_argument_group("what to run")
     what.add_argument(
         "--topology",
+        "-t",
         action="append",
         default=[],
         metavar="NAME",
@@ -588,7 +589,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME",
         help="every network of a topohub group: topozoo or gabriel (up to 500 nodes); repeatable",
     )
-    what.add_argument("--k", default="1..5", help="k values: 2..10 or 1,3,5 (default 1..5)")
+    what.add_argument("-k", "--k", dest="k", default="1..5", help="k values: 2..10 or 1,3,5 (default 1..5)")
     what.add_argument(
         "--eps-max",
         action="append",
@@ -808,10 +809,10 @@ def _main_versus(args: argparse.Namespace) -> int:
     network = args.topology[0] if args.topology else "TataNld"
     ks = parse_k(args.k) if args.k != "1..5" else [5]
     if len(ks) != 1:
-        raise BenchmarkError("--versus-spopt takes one k (e.g. --k 5)")
+        raise BenchmarkError("--versus-spopt takes one k (e.g. -k 5)")
     n = _topology(network).n_nodes
     if ks[0] > n:
-        raise BenchmarkError(f"--k {ks[0]} is outside 1..{n} for {network}")
+        raise BenchmarkError(f"-k {ks[0]} is outside 1..{n} for {network}")
     for warning in check_pins([_topology(network).source]):
         print(f"warning: {warning}", file=sys.stderr)
     rows = versus_spopt(network, ks[0], repeats=3)

@@ -177,3 +177,87 @@ def test_graph_without_links_and_bad_lengths() -> None:
         graph.add_edge("a", "b", dist=bad)
         with pytest.raises(DtoptError, match="link length"):
             load_topology(graph)
+
+
+@pytest.mark.parametrize("name", ["zoo_parallel.gml", "zoo_parallel.graphml"])
+def test_raw_zoo_quirks_load_and_are_recorded(name: str) -> None:
+    topo = load_topology(DATA / name, missing_coordinates="impute")
+    assert topo.n_nodes == 6 and set(topo.dropped_nodes) == {"Isle1", "Isle2"}
+    # London-Leeds twice (once reversed) and Leeds-York three times: 3 parallel links go.
+    assert topo.n_links == 7
+    assert "collapsed 3 parallel link(s) to the shortest" in topo.notes
+    assert "dropped 1 self-loop(s)" in topo.notes
+    assert any("directed" in note for note in topo.notes) == name.endswith(".graphml")
+    assert np.isfinite(topo.latency_ms()).all()
+
+
+def test_gml_and_graphml_of_one_network_agree() -> None:
+    gml, graphml = (
+        load_topology(DATA / f"zoo_parallel.{ext}", missing_coordinates=5.0) for ext in ("gml", "graphml")
+    )
+    assert gml.node_names == graphml.node_names
+    np.testing.assert_allclose(gml.distance_km, graphml.distance_km)
+
+
+def test_gml_parallel_links_keep_the_shortest_given_length() -> None:
+    # Directed, `multigraph 0` in the header, a-b given as 50, 20 and (reversed) 30 km.
+    topo = load_topology(DATA / "lengths_parallel.gml")
+    a, b, c = topo.indices(["a", "b", "c"])
+    assert topo.distance_km[a, b] == pytest.approx(20.0)
+    assert topo.distance_km[a, c] == pytest.approx(25.0)
+    assert "collapsed 2 parallel link(s) to the shortest" in topo.notes
+    assert any("directed graph as undirected" in note for note in topo.notes)
+
+
+def test_coordinate_policy_only_applies_to_the_kept_component() -> None:
+    # An unlocated two-node island beside a located network: it is dropped by the
+    # components policy, so neither refuse nor impute need to look at it.
+    graph = nx.Graph()
+    graph.add_node("London", Latitude=51.5074, Longitude=-0.1278)
+    graph.add_node("Paris", Latitude=48.8566, Longitude=2.3522)
+    graph.add_node("Lille", Latitude=50.63, Longitude=3.06)
+    graph.add_edges_from([("London", "Paris"), ("Paris", "Lille"), ("x", "y")])
+    for policy in ("refuse", "impute"):
+        topo = load_topology(graph, missing_coordinates=policy)
+        assert topo.n_nodes == 3 and set(topo.dropped_nodes) == {"x", "y"}
+    with pytest.raises(DtoptError, match="2 components"):
+        load_topology(graph, components="refuse")
+
+
+def test_length_attribute_named_by_the_caller() -> None:
+    graph = nx.Graph()
+    graph.add_edge("a", "b", fibre_km=7.0)
+    graph.add_edge("b", "c", fibre_km=3.0)
+    topo = load_topology(graph, length_attribute="fibre_km")
+    assert topo.distance_km[tuple(topo.indices(["a", "c"]))] == pytest.approx(10.0)
+    with pytest.raises(DtoptError, match=r"no link has the length attribute 'km'.*fibre_km"):
+        load_topology(graph, length_attribute="km")
+
+
+def test_unlabelled_nodes_are_named_by_their_id() -> None:
+    graph = nx.Graph()
+    graph.add_node(0, label="")
+    graph.add_node(1, label="Leeds")
+    graph.add_edge(0, 1, dist=3.0)
+    assert load_topology(graph).node_names == ("0", "Leeds")
+
+
+def test_dropping_an_unlocated_bridge_splits_the_network() -> None:
+    graph = nx.Graph()
+    for name, lat, lon in [
+        ("London", 51.5, -0.13),
+        ("Paris", 48.86, 2.35),
+        ("Berlin", 52.52, 13.4),
+        ("Warsaw", 52.23, 21.01),
+        ("Prague", 50.08, 14.44),
+    ]:
+        graph.add_node(name, Latitude=lat, Longitude=lon)
+    graph.add_edges_from(
+        [("London", "Paris"), ("Paris", "Hub"), ("Hub", "Berlin"), ("Berlin", "Warsaw"), ("Warsaw", "Prague")]
+    )
+    topo = load_topology(graph, missing_coordinates="drop")
+    assert set(topo.node_names) == {"Berlin", "Warsaw", "Prague"}
+    assert set(topo.dropped_nodes) == {"Hub", "London", "Paris"}
+    assert any("dropped 1 node(s) without coordinates: 'Hub'" in note for note in topo.notes)
+    with pytest.raises(DtoptError, match="2 components"):
+        load_topology(graph, missing_coordinates="drop", components="refuse")

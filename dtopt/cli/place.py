@@ -41,7 +41,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--rate", type=float, default=DEFAULT_RATE_KM_PER_MS, help="propagation rate in km/ms (default 200)"
     )
     parser.add_argument("--seed", type=int, help="random seed of a heuristic")
-    parser.add_argument("--time-limit", type=float, help="time limit in s (milp)")
+    parser.add_argument(
+        "--time-limit-s", "--time-limit", dest="time_limit", type=float, help="time limit in s (milp)"
+    )
     parser.add_argument("--solver", help="Pyomo solver for milp (default highs)")
     parser.add_argument(
         "--option",
@@ -59,6 +61,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--components", default="largest", help="disconnected input: largest (default) or refuse"
     )
+    parser.add_argument(
+        "--length-attribute", metavar="NAME", help="link attribute holding the length in km (default: dist, "
+        "length_km, else great-circle distances from coordinates)"
+    )
     parser.add_argument("--json", action="store_true", help="print the result as one JSON object")
     parser.set_defaults(func=run)
 
@@ -68,6 +74,7 @@ def run(args: argparse.Namespace) -> int:
         args.topology,
         missing_coordinates=_missing_coordinates(args.missing_coordinates),
         components=args.components,
+        length_attribute=args.length_attribute,
     )
     problem = PlacementProblem(
         topology,

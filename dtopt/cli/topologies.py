@@ -10,13 +10,29 @@ from dtopt.topology import list_topologies
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("topologies", help="list the available networks with node and link counts")
+    parser = sub.add_parser(
+        "topologies",
+        help="list the available networks with node and link counts",
+        description="List the networks topohub ships (the Internet Topology Zoo, SNDlib, synthetic "
+        "Gabriel graphs...) with their node and link counts. Any key listed, a bare Topology Zoo name "
+        "or the path of a GML/GraphML file works as `dtopt place --topology`.",
+    )
     parser.add_argument("--group", help="only one group: topozoo, sndlib, gabriel, backbone, caida")
     parser.add_argument(
-        "--min-nodes", type=int, default=0, help="only networks with at least this many nodes"
+        "--min-nodes", type=_count, default=0, help="only networks with at least this many nodes"
     )
     parser.add_argument("--json", action="store_true", help="print a JSON list")
     parser.set_defaults(func=run)
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 0, got {text!r}")
+    return value
 
 
 def run(args: argparse.Namespace) -> int:

@@ -14,6 +14,8 @@ feasible: KMPA stays the clustering benchmark of seed 001, not a local search.
 
 from __future__ import annotations
 
+import shlex
+import sys
 import warnings
 from typing import Any
 
@@ -27,7 +29,15 @@ from dtopt.solvers.registry import MethodOutput, register
 
 __all__ = ["kmpa"]
 
-REBUILD = "pip install --no-build-isolation --no-binary scikit-learn-extra scikit-learn-extra"
+# scikit-learn-extra's published wheels are built against NumPy 1. The rebuild must
+# replace the installed copy (--force-reinstall; pip otherwise answers "Requirement
+# already satisfied"), compile against this environment's NumPy (no build isolation,
+# so Cython, setuptools and wheel must be present) and not reuse a cached wheel.
+_PIP = f"{shlex.quote(sys.executable)} -m pip install"
+REBUILD = (
+    f'{_PIP} "Cython>=3" setuptools wheel && {_PIP} --force-reinstall --no-deps --no-cache-dir '
+    "--no-build-isolation --no-binary scikit-learn-extra scikit-learn-extra"
+)
 
 
 @register("kmpa", exact=False, summary="heuristic: k-medoids on latencies, repaired to meet eps_max")

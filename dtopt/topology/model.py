@@ -50,16 +50,33 @@ class Topology:
     notes: tuple[str, ...] = field(default=())
 
     def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name.strip():
+            raise DtoptError(f"a topology needs a non-empty name, got {self.name!r}")
         n = len(self.node_names)
-        if n < 2 or len(self.edges) == 0:
+        edges = np.asarray(self.edges)
+        if n < 2 or edges.size == 0:
             raise DtoptError(f"topology {self.name!r} has no links (a placement needs a connected network)")
+        if not all(isinstance(name, str) and name for name in self.node_names):
+            raise DtoptError(f"topology {self.name!r}: node names must be non-empty strings")
         if len(set(self.node_names)) != n:
             raise DtoptError(f"topology {self.name!r} has duplicate node names")
-        lengths = np.asarray(self.link_length_km, dtype=float)
-        if lengths.shape != (len(self.edges),):
+        if np.shape(self.positions) != (n, 2):
+            raise DtoptError(f"topology {self.name!r}: positions must have shape ({n}, 2)")
+        if edges.ndim != 2 or edges.shape[1] != 2 or not np.issubdtype(edges.dtype, np.integer):
+            raise DtoptError(f"topology {self.name!r}: edges must be integer node-index pairs, shape (m, 2)")
+        if edges.min() < 0 or edges.max() >= n or np.any(edges[:, 0] == edges[:, 1]):
+            raise DtoptError(f"topology {self.name!r}: edges must join two different nodes among 0..{n - 1}")
+        try:
+            lengths = np.asarray(self.link_length_km, dtype=float)
+        except (TypeError, ValueError):
+            raise DtoptError(f"topology {self.name!r}: link lengths must be numbers of km") from None
+        if lengths.shape != (len(edges),):
             raise DtoptError("link_length_km must have one entry per link")
         if not np.all(np.isfinite(lengths)) or np.any(lengths < 0):
-            raise DtoptError(f"topology {self.name!r} has negative, NaN or infinite link lengths")
+            raise DtoptError(
+                f"topology {self.name!r}: link lengths must be finite numbers of km >= 0 "
+                f"(found {lengths[~(np.isfinite(lengths) & (lengths >= 0))][0]:g})"
+            )
         if np.any(np.isinf(self.distance_km)):
             raise DtoptError(f"topology {self.name!r} is not connected; load it with components='largest'")
 
@@ -92,7 +109,12 @@ class Topology:
 
     def latency_ms(self, rate_km_per_ms: float = DEFAULT_RATE_KM_PER_MS) -> NDArray[np.float64]:
         """Propagation latency along shortest paths (ms), shape ``(n, n)``."""
-        if not np.isfinite(rate_km_per_ms) or rate_km_per_ms <= 0:
+        if (
+            isinstance(rate_km_per_ms, bool)
+            or not isinstance(rate_km_per_ms, int | float | np.number)
+            or not np.isfinite(rate_km_per_ms)
+            or rate_km_per_ms <= 0
+        ):
             raise DtoptError(f"propagation rate must be a positive number of km/ms, got {rate_km_per_ms!r}")
         return self.distance_km / rate_km_per_ms
 

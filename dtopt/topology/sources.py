@@ -22,6 +22,8 @@ import numpy as np
 import topohub
 
 from dtopt.errors import DtoptError
+from dtopt.topology.attributes import check_degrees, link_lengths_km, node_names, node_positions
+from dtopt.topology.files import FILE_SUFFIXES, read_graph_file
 from dtopt.topology.geo import great_circle_km
 from dtopt.topology.model import Topology
 
@@ -29,11 +31,6 @@ __all__ = ["TopologyInfo", "list_topologies", "load_topology"]
 
 MissingCoordinates = Literal["refuse", "impute", "drop"] | float
 Components = Literal["largest", "refuse"]
-
-# Link-length attributes tried in order when the caller names none: topohub's `dist`
-# (km), then a plain `length_km`.
-_LENGTH_ATTRIBUTES = ("dist", "length_km")
-_FILE_SUFFIXES = (".gml", ".graphml", ".xml")
 
 
 def load_topology(
@@ -58,14 +55,19 @@ def load_topology(
           neighbours (repeated outwards until every node is placed).
         - ``"drop"``: remove such nodes and their links.
         - a number: give every such link this length in km.
+
+        Only nodes that the ``components`` policy keeps count.
     components : ``"largest"`` (default) keeps the largest connected component and
         records the rest in ``dropped_nodes``; ``"refuse"`` raises instead.
     length_attribute : link attribute holding the length in km; by default ``dist``
         (topohub) or ``length_km`` when present, else the great-circle distance
         between the endpoints' ``Latitude``/``Longitude`` (Topology Zoo) or
-        ``pos = (lon, lat)`` (topohub).
+        ``pos = (lon, lat)`` (topohub). A named attribute that no link has is an
+        error; links without it fall back to the great-circle distance.
 
-    Parallel links always collapse to the shortest; self-loops are dropped.
+    Parallel links always collapse to the shortest, self-loops are dropped, and a
+    directed graph is read as undirected; each is recorded in ``Topology.notes``.
+    Coordinates must be finite degrees in range and lengths finite km >= 0.
     """
     _check_policies(missing_coordinates, components)
     graph, name, origin = _read_source(source)
@@ -107,7 +109,8 @@ def _check_policies(missing_coordinates: object, components: object) -> None:
                 f"got {missing_coordinates!r}"
             )
     elif (
-        not isinstance(missing_coordinates, int | float)
+        isinstance(missing_coordinates, bool)
+        or not isinstance(missing_coordinates, int | float)
         or not np.isfinite(missing_coordinates)
         or (missing_coordinates < 0)
     ):
@@ -120,39 +123,21 @@ def _check_policies(missing_coordinates: object, components: object) -> None:
 
 def _read_source(source: object) -> tuple[nx.Graph, str, str]:
     if isinstance(source, nx.Graph):
-        return source, str(source.graph.get("name") or "graph"), "networkx.Graph"
+        return source, str(source.graph.get("name") or "").strip() or "graph", "networkx.Graph"
     if not isinstance(source, str | os.PathLike):
         raise DtoptError(
             f"a topology source is a name, a file path or a networkx graph, not {type(source).__name__}"
         )
-    text = os.fspath(source)
+    text = os.fsdecode(source)
+    if not text.strip():
+        raise DtoptError("the topology name is empty; give a topohub key, a Topology Zoo name or a file path")
     path = Path(text)
-    if path.suffix.lower() in _FILE_SUFFIXES or path.exists():
-        return _read_file(path), path.stem, str(path)
+    if path.suffix.lower() in FILE_SUFFIXES or path.exists():
+        return read_graph_file(path), path.stem, str(path)
     key = _resolve_key(text)
     data = topohub.get(key)
     graph = nx.node_link_graph(data, edges="edges")
     return graph, key.rsplit("/", 1)[-1] if key.startswith("topozoo/") else key, key
-
-
-def _read_file(path: Path) -> nx.Graph:
-    if not path.is_file():
-        raise DtoptError(f"no such topology file: {path}")
-    suffix = path.suffix.lower()
-    try:
-        if suffix == ".gml":
-            # Topology Zoo GML labels are not always unique: key nodes by id.
-            graph = nx.read_gml(path, label="id")
-        elif suffix in (".graphml", ".xml"):
-            graph = nx.read_graphml(path)
-        else:
-            raise DtoptError(f"cannot read {path}: expected a .gml or .graphml file")
-    except DtoptError:
-        raise
-    except Exception as err:  # networkx raises many types for malformed files
-        first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise DtoptError(f"cannot read {path}: malformed {suffix[1:].upper()} ({first_line})") from None
-    return graph
 
 
 @cache
@@ -204,120 +189,100 @@ def _build(
     if len(nodes) == 0:
         raise DtoptError(f"topology {name!r} has no nodes")
     index = {node: i for i, node in enumerate(nodes)}
-    names = _node_names(graph, nodes)
-    positions = np.array([_position(graph.nodes[node]) for node in nodes], dtype=float).reshape(-1, 2)
+    attributes = [graph.nodes[node] for node in nodes]
+    names = node_names(attributes, nodes)
+    positions = node_positions(attributes, names, name)
 
-    links = [(index[u], index[v], data) for u, v, data in graph.edges(data=True) if u != v]
+    notes: list[str] = []
+    if graph.is_directed():
+        notes.append("read a directed graph as undirected (a link in either direction is one link)")
+    all_links = list(graph.edges(data=True))
+    links = [(index[u], index[v], data) for u, v, data in all_links if u != v]
+    if len(links) < len(all_links):
+        notes.append(f"dropped {len(all_links) - len(links)} self-loop(s)")
     if not links:
         raise DtoptError(f"topology {name!r} has no links (a placement needs a connected network)")
     src = np.array([u for u, _, _ in links], dtype=np.intp)
     dst = np.array([v for _, v, _ in links], dtype=np.intp)
-    given = np.array([_given_length(data, length_attribute, name) for _, _, data in links], dtype=float)
+    given = link_lengths_km([data for _, _, data in links], length_attribute, name)
 
-    notes: list[str] = []
-    keep = np.ones(len(nodes), dtype=bool)
+    # Nodes that have no coordinates and a link without a length.
     unknown = np.isnan(given)
     unlocated = np.isnan(positions).any(axis=1)
-    needy = np.unique(np.concatenate([src[unknown & unlocated[src]], dst[unknown & unlocated[dst]]]))
-    if needy.size:
-        listed = ", ".join(repr(names[i]) for i in needy[:5]) + (", ..." if needy.size > 5 else "")
+    needy = np.zeros(len(nodes), dtype=bool)
+    needy[src[unknown & unlocated[src]]] = needy[dst[unknown & unlocated[dst]]] = True
+    keep = np.ones(len(nodes), dtype=bool)
+    if missing_coordinates == "drop" and needy.any():
+        keep &= ~needy
+        notes.append(f"dropped {int(needy.sum())} node(s) without coordinates: {_listed(names, needy)}")
+    # Components first, so that the coordinate policy only applies to nodes that stay.
+    live = keep[src] & keep[dst]
+    keep &= _component_mask(
+        len(nodes), np.column_stack([src[live], dst[live]]), keep, components, name, notes
+    )
+    needy &= keep
+    if needy.any():
+        listed = _listed(names, needy)
         if missing_coordinates == "refuse":
             raise DtoptError(
-                f"topology {name!r}: {needy.size} node(s) without coordinates on links without a length "
-                f"({listed}); choose missing_coordinates='impute', 'drop' or a default length in km"
+                f"topology {name!r}: {int(needy.sum())} node(s) without coordinates on links without a "
+                f"length ({listed}); choose missing_coordinates='impute', 'drop' or a default length in km"
             )
         if missing_coordinates == "impute":
-            positions = _impute_positions(positions, src, dst, name, names)
-            notes.append(f"imputed coordinates of {needy.size} node(s) from their neighbours: {listed}")
-        elif missing_coordinates == "drop":
-            keep[needy] = False
-            notes.append(f"dropped {needy.size} node(s) without coordinates: {listed}")
+            live = keep[src] & keep[dst]
+            positions = _impute_positions(positions, src[live], dst[live], keep, name, names)
+            imputed = keep & unlocated
+            notes.append(
+                f"imputed coordinates of {int(imputed.sum())} node(s) from their neighbours: "
+                f"{_listed(names, imputed)}"
+            )
         else:
-            notes.append(f"links at {needy.size} node(s) without coordinates set to {missing_coordinates} km")
+            notes.append(
+                f"links at {int(needy.sum())} node(s) without coordinates set to {missing_coordinates} km"
+            )
 
-    length = given.copy()
-    need = np.isnan(length)
+    live = keep[src] & keep[dst]
+    src, dst, length = src[live], dst[live], given[live]
+    need = np.isnan(length) & ~np.isnan(positions[src]).any(axis=1) & ~np.isnan(positions[dst]).any(axis=1)
+    ends = np.unique(np.concatenate([src[need], dst[need]]))
+    check_degrees(positions[ends], [names[i] for i in ends], name)
     length[need] = great_circle_km(
         positions[src[need], 1], positions[src[need], 0], positions[dst[need], 1], positions[dst[need], 0]
     )
-    if isinstance(missing_coordinates, int | float):
+    if isinstance(missing_coordinates, int | float):  # the other policies leave no length unknown
         length[np.isnan(length)] = float(missing_coordinates)
-
-    live = keep[src] & keep[dst]
-    src, dst, length = src[live], dst[live], length[live]
     edges, length, n_parallel = _collapse_parallel(src, dst, length)
     if n_parallel:
         notes.append(f"collapsed {n_parallel} parallel link(s) to the shortest")
-
-    keep &= _component_mask(len(nodes), edges, keep, components, name, notes)
     return _restrict(name, origin, names, positions, edges, length, keep, notes)
 
 
-def _node_names(graph: nx.Graph, nodes: list[object]) -> list[str]:
-    raw = [str(graph.nodes[n].get("name", graph.nodes[n].get("label", n))) for n in nodes]
-    seen: dict[str, int] = {}
-    for name in raw:
-        seen[name] = seen.get(name, 0) + 1
-    # Duplicate labels (common in the Zoo) get the node id appended to stay unique.
-    return [f"{name} ({node})" if seen[name] > 1 else name for name, node in zip(raw, nodes, strict=True)]
-
-
-def _position(data: dict[str, object]) -> tuple[float, float]:
-    for lon_key, lat_key in (("Longitude", "Latitude"), ("lon", "lat"), ("longitude", "latitude")):
-        if lon_key in data and lat_key in data:
-            return _number(data[lon_key]), _number(data[lat_key])
-    pos = data.get("pos")
-    if isinstance(pos, list | tuple) and len(pos) == 2:
-        return _number(pos[0]), _number(pos[1])
-    return np.nan, np.nan
-
-
-def _number(value: object) -> float:
-    try:
-        out = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return np.nan
-    return out if np.isfinite(out) else np.nan
-
-
-def _given_length(data: dict[str, object], attribute: str | None, name: str) -> float:
-    keys = (attribute,) if attribute else _LENGTH_ATTRIBUTES
-    for key in keys:
-        if key in data:
-            try:
-                value = float(data[key])  # type: ignore[arg-type]
-            except (TypeError, ValueError):
-                raise DtoptError(
-                    f"topology {name!r}: link length {key}={data[key]!r} is not a number"
-                ) from None
-            if not np.isfinite(value) or value < 0:
-                raise DtoptError(f"topology {name!r}: link length {key}={value} is negative or NaN")
-            return value
-    return np.nan
+def _listed(names: list[str], mask: np.ndarray) -> str:
+    chosen = np.flatnonzero(mask)
+    return ", ".join(repr(names[i]) for i in chosen[:5]) + (", ..." if chosen.size > 5 else "")
 
 
 def _impute_positions(
-    positions: np.ndarray, src: np.ndarray, dst: np.ndarray, name: str, names: list[str]
+    positions: np.ndarray, src: np.ndarray, dst: np.ndarray, keep: np.ndarray, name: str, names: list[str]
 ) -> np.ndarray:
     positions = positions.copy()
     n = len(positions)
     adjacency = np.zeros((n, n), dtype=bool)
     adjacency[src, dst] = adjacency[dst, src] = True
-    # Each pass places the nodes that touch an already placed one, so positions
+    # Each pass places the kept nodes that touch an already placed one, so positions
     # spread outwards from the located part of the network.
     while True:
-        missing = np.isnan(positions).any(axis=1)
+        located = ~np.isnan(positions).any(axis=1)
+        missing = keep & ~located
         if not missing.any():
             return positions
-        located = ~missing
         counts = adjacency[missing][:, located].sum(axis=1)
         sums = adjacency[missing][:, located].astype(float) @ positions[located]
         ready = counts > 0
         if not ready.any():
-            stuck = ", ".join(repr(names[i]) for i in np.flatnonzero(missing)[:5])
             raise DtoptError(
-                f"topology {name!r}: cannot impute coordinates of {stuck} (no located neighbour anywhere "
-                f"in their component); use missing_coordinates='drop' or a default length in km"
+                f"topology {name!r}: cannot impute coordinates of {_listed(names, missing)} (no located "
+                f"node in their component); use missing_coordinates='drop' or a default length in km"
             )
         target = np.flatnonzero(missing)[ready]
         positions[target] = sums[ready] / counts[ready, None]

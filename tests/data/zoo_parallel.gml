@@ -1,0 +1,25 @@
+graph [
+  comment "Raw Topology Zoo GML style, written for dtopt's tests: parallel links (Leeds-York, London-Leeds) without a multigraph header, a self-loop, a node without coordinates (Hub) and a separate component (Isle1-Isle2). The same network as zoo_parallel.graphml."
+  directed 0
+  label "ZooParallel"
+  node [ id 0 label "London" Latitude 51.50853 Longitude -0.12574 Internal 1 ]
+  node [ id 1 label "Leeds" Latitude 53.79648 Longitude -1.54785 Internal 1 ]
+  node [ id 2 label "York" Latitude 53.95763 Longitude -1.08271 Internal 1 ]
+  node [ id 3 label "Bristol" Latitude 51.45523 Longitude -2.59665 Internal 1 ]
+  node [ id 4 label "Hub" Internal 0 ]
+  node [ id 5 label "Manchester" Latitude 53.48095 Longitude -2.23743 Internal 1 ]
+  node [ id 6 label "Isle1" Latitude 54.2 Longitude -4.5 ]
+  node [ id 7 label "Isle2" Latitude 54.15 Longitude -4.48 ]
+  edge [ source 0 target 1 LinkLabel "10G" ]
+  edge [ source 1 target 2 LinkLabel "10G" ]
+  edge [ source 1 target 2 LinkLabel "1G backup" ]
+  edge [ source 2 target 1 LinkLabel "1G backup" ]
+  edge [ source 1 target 0 LinkLabel "2.5G" ]
+  edge [ source 0 target 3 ]
+  edge [ source 3 target 5 ]
+  edge [ source 5 target 1 ]
+  edge [ source 4 target 0 ]
+  edge [ source 4 target 5 ]
+  edge [ source 5 target 5 LinkLabel "loop" ]
+  edge [ source 6 target 7 ]
+]
