@@ -24,7 +24,7 @@ import pytest
 
 from dtopt.consensus import load_scenario, run_chain, uniform_scenario
 from dtopt.consensus.scenario import Scenario
-from dtopt.twin import ChainParams, DigitalTwin, OracleState, RoundOracle
+from dtopt.twin import DigitalTwin, OracleState, RoundOracle
 
 GOLDEN = Path(__file__).parent / "data" / "consensus_golden.json"
 DURATION_S = 300.0
@@ -37,17 +37,17 @@ CHAIN_CASES = [
 
 
 def _oracle(scenario: Scenario, replicas: int) -> RoundOracle:
-    return RoundOracle(ChainParams.from_scenario(scenario), replicas=replicas, seed=3)
+    return RoundOracle(scenario.config, replicas=replicas, seed=3)
 
 
 def _block_fingerprint(run: Any) -> str:
     """sha256 over every committed block's height, round, proposer, protocol, times and tx."""
     digest = hashlib.sha256()
     for block in run.view.blocks:
-        digest.update(repr((block.height, block.round, block.proposer, block.protocol, block.proposed_s,
-                            block.committed_s, int(block.tx_ids[0]) if len(block.tx_ids) else -1,
+        digest.update(repr((block.height, block.round, block.proposer, block.protocol, float(block.proposed_s),
+                            float(block.committed_s), int(block.tx_ids[0]) if len(block.tx_ids) else -1,
                             len(block.tx_ids), block.switch_to,
-                            tuple((v.validator, v.phase, v.sent_s) for v in block.votes))).encode())
+                            tuple((v.validator, v.phase, float(v.sent_s)) for v in block.votes))).encode())
     return digest.hexdigest()
 
 
