@@ -63,12 +63,12 @@ from benchmarks._output import (
     write_summary,
 )
 from dtopt.consensus.chain import Chain, run_chain
+from dtopt.consensus.config import ChainConfig
 from dtopt.consensus.metrics import chain_metrics
 from dtopt.consensus.scenario import Scenario, load_scenario
 from dtopt.errors import DtoptError
 from dtopt.twin import (
     Analyser,
-    ChainParams,
     DigitalTwin,
     Estimate,
     IntervalDataError,
@@ -232,7 +232,7 @@ class EstimateRecorder:
     """Passive twin front end on a static run: the estimate at every interval end,
     and (hidden state, for the measurement only) which validators had caught up."""
 
-    params: ChainParams
+    params: ChainConfig
     estimates: dict[float, Estimate] = field(default_factory=dict)
     synced: dict[float, frozenset[str]] = field(default_factory=dict)
 
@@ -257,7 +257,7 @@ class EstimateRecorder:
 def run_seed(name: str, duration_s: float, seed: int, replicas: int) -> dict[str, Any]:
     """Every strategy, the twin's choice accuracy and the oracle's fidelity for one seed."""
     scenario = load_scenario(name, duration_s, seed)
-    params = ChainParams.from_scenario(scenario)
+    params = scenario.config
     period_s = scenario.state_period_s
     rows, statics, recorders = [], {}, {}
     for protocol in PROTOCOLS:
@@ -304,7 +304,7 @@ def fidelity_rows(
     replicas: int,
 ) -> list[dict[str, Any]]:
     """Oracle vs chain, mean latency over each regime once steady, per static protocol and window."""
-    params = ChainParams.from_scenario(scenario)
+    params = scenario.config
     oracle = RoundOracle(params, replicas=replicas, seed=seed)
     out = []
     for k, regime in enumerate(scenario.regimes):

@@ -39,7 +39,7 @@ from benchmarks._output import (
 from dtopt.consensus.chain import Chain
 from dtopt.consensus.scenario import load_scenario
 from dtopt.errors import DtoptError
-from dtopt.twin import ChainParams, DigitalTwin, OracleState, RoundOracle
+from dtopt.twin import DigitalTwin, OracleState, RoundOracle
 
 COLUMNS = {
     "case": "case", "median_ms": "median ms", "rounds_per_s": "rounds x replicas / s",
@@ -65,7 +65,7 @@ def _pin_one_core() -> None:
 
 def rounds_rows(replicas: int, repeats: int) -> list[dict[str, object]]:
     scenario = load_scenario("paper", 200.0, seed=1)
-    params = ChainParams.from_scenario(scenario)
+    params = scenario.config
     oracles = {
         m: RoundOracle(params, replicas=replicas, order_statistics=m) for m in ("network", "partition")
     }

@@ -44,7 +44,8 @@ def _block_fingerprint(run: Any) -> str:
     """sha256 over every committed block's height, round, proposer, protocol, times and tx."""
     digest = hashlib.sha256()
     for block in run.view.blocks:
-        digest.update(repr((block.height, block.round, block.proposer, block.protocol, float(block.proposed_s),
+        digest.update(repr((block.height, block.round, block.proposer, block.protocol,
+                            float(block.proposed_s),
                             float(block.committed_s), int(block.tx_ids[0]) if len(block.tx_ids) else -1,
                             len(block.tx_ids), block.switch_to,
                             tuple((v.validator, v.phase, float(v.sent_s)) for v in block.votes))).encode())
@@ -86,7 +87,8 @@ def _states() -> dict[str, tuple[Scenario, list[OracleState]]]:
                                     round_elapsed_s=4.0, since_proposal_s=4.5)]
     tiny = uniform_scenario(7, offline=("bp2",), tx_rate_per_s=80.0, bandwidth_mbps=1.5)
     tiny_state = OracleState(online=np.arange(7) != 2, bandwidth_mbps=np.full(7, 1.5), tx_rate_per_s=80.0)
-    return {"paper": (paper, states), "uniform7": (tiny, [tiny_state, tiny_state.with_(round_elapsed_s=12.0)])}
+    tiny_states = [tiny_state, tiny_state.with_(round_elapsed_s=12.0)]
+    return {"paper": (paper, states), "uniform7": (tiny, tiny_states)}
 
 
 def oracle_cases() -> dict[str, Any]:
@@ -121,7 +123,8 @@ def golden() -> dict[str, Any]:
 
 @pytest.mark.parametrize(("preset", "protocol", "seed"), CHAIN_CASES)
 def test_chain_reproduces_golden_metrics(golden: dict, preset: str, protocol: str, seed: int) -> None:
-    assert _json_roundtrip(chain_case(preset, protocol, seed)) == golden["chain"][f"{preset}/{protocol}/{seed}"]
+    expected = golden["chain"][f"{preset}/{protocol}/{seed}"]
+    assert _json_roundtrip(chain_case(preset, protocol, seed)) == expected
 
 
 def test_twin_managed_run_reproduces_golden(golden: dict) -> None:

@@ -10,13 +10,13 @@ import pytest
 
 from dtopt.cli import main as cli_main
 from dtopt.consensus.chain import Chain, run_chain
+from dtopt.consensus.config import ChainConfig
 from dtopt.consensus.protocols import MessageCosts
 from dtopt.consensus.scenario import load_scenario
 from dtopt.consensus.view import BlockRecord, ChainView, VoteRecord
 from dtopt.errors import DtoptError
 from dtopt.twin import (
     Analyser,
-    ChainParams,
     Decider,
     DigitalTwin,
     IntervalData,
@@ -37,8 +37,8 @@ NAMES = ("v0", "v1", "v2", "v3")
 BANDWIDTH = np.array([1.0, 2.0, 0.5, 1.6])
 
 
-def _params() -> ChainParams:
-    return ChainParams(NAMES, 0.005, 1.0, 0.1, 10.0, 5.0, MessageCosts(), np.full((4, 4), 0.01))
+def _params() -> ChainConfig:
+    return ChainConfig(validators=NAMES, costs=MessageCosts(), propagation_s=np.full((4, 4), 0.01))
 
 
 def _synthetic_view(offline: str = "v3", start_s: float = 0.0, end_s: float = 25.0) -> ChainView:
@@ -154,7 +154,7 @@ def test_analyse_recovers_a_known_scenario(preset: str) -> None:
     """Offline set, jitter and the proposers' bandwidths of a simulated chain."""
     scenario = load_scenario(preset, 100.0, seed=2)
     chain = Chain(scenario, "IBFT", seed=2)
-    params = ChainParams.from_scenario(scenario)
+    params = scenario.config
     monitor, analyser = Monitor(params.validators), Analyser(params)
     for t in (25.0, 50.0, 75.0):
         chain.run_until(t)

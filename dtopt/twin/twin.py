@@ -21,14 +21,15 @@ from typing import Any
 
 import numpy as np
 
-from dtopt.consensus.protocols import PROTOCOLS
+from dtopt.consensus.config import ChainConfig
+from dtopt.consensus.protocols import PROTOCOLS, get_protocol
 from dtopt.errors import DtoptError
 from dtopt.twin.analyse import Analyser, Estimate
 from dtopt.twin.anticipate import SeasonalForecaster
 from dtopt.twin.decide import Decider, Decision
 from dtopt.twin.execute import choose_producer, execute
 from dtopt.twin.monitor import IntervalData, Monitor
-from dtopt.twin.oracle import ChainParams, RoundOracle
+from dtopt.twin.oracle import RoundOracle
 from dtopt.twin.plan import Plan, make_plan
 from dtopt.twin.scenarios import AS_ESTIMATED, FORECAST, what_if_scenarios
 
@@ -92,7 +93,7 @@ class DigitalTwin:
 
     Parameters
     ----------
-    params : the chain's static configuration (:meth:`ChainParams.from_scenario`).
+    config : the chain's configuration (``scenario.config``).
     interval_s : twin interval TI (s), the oracle's horizon.
     protocols : candidate protocols.
     replicas : oracle Monte Carlo replicas per scenario.
@@ -115,7 +116,7 @@ class DigitalTwin:
 
     def __init__(
         self,
-        params: ChainParams,
+        config: ChainConfig,
         interval_s: float,
         *,
         protocols: Sequence[str] = tuple(PROTOCOLS),
@@ -128,21 +129,21 @@ class DigitalTwin:
         dropout: bool = False,
         recovered: bool = False,
     ) -> None:
-        self.params = params
+        self.config = config
         self.interval_s = float(interval_s)
-        self.protocols = tuple(params.rules(p).name for p in protocols)
+        self.protocols = tuple(get_protocol(p).name for p in protocols)
         if not self.protocols:
             raise DtoptError("the twin needs at least one candidate protocol")
-        self.oracle = RoundOracle(params, replicas=replicas, seed=seed)
-        self.monitor = Monitor(params.validators)
-        self.analyser = Analyser(params)
+        self.oracle = RoundOracle(config, replicas=replicas, seed=seed)
+        self.monitor = Monitor(config.validators)
+        self.analyser = Analyser(config)
         self.decider = Decider(hysteresis, criterion)
         if anticipate not in ANTICIPATION:
             raise DtoptError(f"anticipate must be one of {', '.join(ANTICIPATION)}, got {anticipate!r}")
         self.anticipate = anticipate
         self.forecaster = SeasonalForecaster(self.interval_s) if anticipate == "seasonal" else None
-        self.trusted = tuple(params.validators if trusted is None else trusted)
-        unknown = sorted(set(self.trusted) - set(params.validators))
+        self.trusted = tuple(config.validators if trusted is None else trusted)
+        unknown = sorted(set(self.trusted) - set(config.validators))
         if unknown or not self.trusted:
             raise DtoptError(f"trusted producers must be validators of the chain, got {list(self.trusted)}")
         self.dropout = bool(dropout)
@@ -153,7 +154,7 @@ class DigitalTwin:
     @classmethod
     def from_scenario(cls, scenario: Any, **kwargs: Any) -> DigitalTwin:
         """A twin for a :class:`~dtopt.consensus.scenario.Scenario`'s static configuration."""
-        return cls(ChainParams.from_scenario(scenario), scenario.twin_interval_s, **kwargs)
+        return cls(scenario.config, scenario.twin_interval_s, **kwargs)
 
     def __call__(self, chain: Any, t_s: float) -> None:
         """One MAPE-K iteration at chain time ``t_s``."""
@@ -181,7 +182,7 @@ class DigitalTwin:
         producer = None
         if decision.switch:
             state = plan.state(decision.scenario)
-            producer = choose_producer(state, self.params.validators, self.trusted)
+            producer = choose_producer(state, self.config.validators, self.trusted)
             if producer is None:
                 logger.warning("t=%gs: no trusted producer believed online; keeping %s", t_s, in_force)
             else:
@@ -208,7 +209,7 @@ class DigitalTwin:
             outlook = self.forecaster.forecast() or {}
         scenarios = what_if_scenarios(
             estimate,
-            self.params.validators,
+            self.config.validators,
             dropout=self.dropout,
             recovered=self.recovered,
             forecast_offline=list(outlook),
