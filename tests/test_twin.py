@@ -84,6 +84,9 @@ def _corrupt(view: ChainView, kind: str) -> object:
     if kind == "unknown validator":
         bad = dataclasses.replace(blocks[0], votes=(*blocks[0].votes, VoteRecord("mallory", "PREPARE", 1.0)))
         return dataclasses.replace(view, blocks=(bad, *blocks[1:]))
+    if kind == "malformed vote":
+        bad = dataclasses.replace(blocks[0], votes=(*blocks[0].votes, ("v0", "PREPARE", 1.0)))
+        return dataclasses.replace(view, blocks=(bad, *blocks[1:]))
     if kind == "unsorted arrivals":
         return dataclasses.replace(view, tx_arrival_s=view.tx_arrival_s[::-1].copy())
     if kind == "wrong window":
@@ -93,7 +96,7 @@ def _corrupt(view: ChainView, kind: str) -> object:
 
 CORRUPTIONS = (
     "missing", "empty", "out of order", "duplicated", "duplicated tx", "unknown validator",
-    "unsorted arrivals", "wrong window",
+    "unsorted arrivals", "wrong window", "malformed vote",
 )
 
 
@@ -345,6 +348,10 @@ class _Corrupting:
         self.chain, self.kind = chain, kind
 
     @property
+    def now_s(self) -> float:
+        return self.chain.now_s
+
+    @property
     def protocol(self) -> str:
         return self.chain.protocol
 
@@ -375,6 +382,23 @@ def test_corrupt_interval_data_does_not_stop_the_run(kind: str, caplog: pytest.L
     assert all("\n" not in rec.getMessage() for rec in lines)
     good = [r for r in twin.records if r.error is None]
     assert len(good) == len(twin.records) - len(bad_times)
+
+
+@pytest.mark.parametrize("error", [KeyError("oracle bug"), DtoptError("oracle bug")])
+def test_an_oracle_bug_surfaces_instead_of_skipping_the_interval(
+    error: Exception, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only bad interval data is skipped; an exception from planning is a bug and stops the run."""
+    scenario = load_scenario("paper", 100.0, seed=1)
+    twin = DigitalTwin.from_scenario(scenario, replicas=8, seed=1)
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise error
+
+    monkeypatch.setattr(RoundOracle, "predict_many", broken)
+    with pytest.raises(type(error), match="oracle bug"):
+        run_chain(scenario, "IBFT", 100.0, seed=1, controller=twin)
+    assert twin.records == []
 
 
 def test_twin_rejects_bad_options() -> None:

@@ -46,8 +46,11 @@ _VOTES: Final = (MessageKind.PREPARE, MessageKind.COMMIT)  # the votes that may 
 
 
 def _maximum(a: Any, b: Any) -> Any:
-    """``max`` for Python floats (the event-driven chain), ``np.maximum`` for arrays (the oracle)."""
-    return max(a, b) if type(a) is float and type(b) is float else np.maximum(a, b)
+    """``np.maximum`` for arrays (the oracle); for scalars (the event-driven chain) the builtin
+    ``max``, which returns one of its inputs and keeps a Python float a Python float."""
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return np.maximum(a, b)
+    return max(a, b)
 
 
 def check_number(where: str, name: str, value: Any, *, low: float = 0.0, strict: bool = False) -> float:
@@ -216,7 +219,7 @@ class ChainConfig:
 
     def block_tx(self, pooled_tx: ArrayLike) -> Any:
         """Transactions a proposer takes from a pool of ``pooled_tx``: the oldest, up to capacity."""
-        if type(pooled_tx) is int:
+        if not isinstance(pooled_tx, np.ndarray):
             return min(pooled_tx, self.block_capacity_tx)
         return np.minimum(pooled_tx, self.block_capacity_tx)
 

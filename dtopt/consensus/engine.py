@@ -147,7 +147,7 @@ class Engine:
 
     def schedule(self, event_cls: type, time_s: float, *fields: Any) -> None:
         """Schedule an event of ``event_cls`` at ``time_s`` with its payload ``fields``."""
-        heapq.heappush(self.queue, event_cls(time_s, next(self.seq), *fields))
+        heapq.heappush(self.queue, tuple.__new__(event_cls, (time_s, next(self.seq), *fields)))
 
     def run_until(self, t_s: float) -> None:
         """Process every event up to ``t_s`` in time order; the clock ends at ``t_s``."""

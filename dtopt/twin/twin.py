@@ -7,9 +7,10 @@ monitor (``chain.view``) -> analyse -> what-if scenarios -> plan (oracle) ->
 decide -> execute (``chain.request_switch``),
 
 with its knowledge (bandwidth estimates, backlog, the history of regime changes)
-kept between calls. Bad interval data never stops the run: the twin logs one
-line on the ``dtopt.twin`` logger, keeps the protocol in force and waits for the
-next interval.
+kept between calls. Bad interval data never stops the run: what the monitor and
+the analysis raise for it (:class:`~dtopt.twin.monitor.IntervalDataError`) makes
+the twin log one line on the ``dtopt.twin`` logger, keep the protocol in force and
+wait for the next interval. Any other exception is a bug and surfaces.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from dtopt.twin.analyse import Analyser, Estimate
 from dtopt.twin.anticipate import SeasonalForecaster
 from dtopt.twin.decide import Decider, Decision
 from dtopt.twin.execute import choose_producer, execute
-from dtopt.twin.monitor import IntervalData, Monitor
+from dtopt.twin.monitor import IntervalData, IntervalDataError, Monitor, WatchedChain
 from dtopt.twin.oracle import RoundOracle
 from dtopt.twin.plan import Plan, make_plan
 from dtopt.twin.scenarios import AS_ESTIMATED, FORECAST, what_if_scenarios
@@ -39,10 +40,6 @@ __all__ = ["ANTICIPATION", "DigitalTwin", "TwinRecord"]
 ANTICIPATION = ("seasonal", "off")
 
 logger = logging.getLogger("dtopt.twin")
-
-# What malformed interval data can raise inside the analysis besides DtoptError
-# (e.g. a vote record of the wrong type); the twin must survive all of it.
-_BAD_DATA_ERRORS = (DtoptError, ValueError, TypeError, KeyError, IndexError, AttributeError)
 
 
 @dataclass(frozen=True)
@@ -156,21 +153,25 @@ class DigitalTwin:
         """A twin for a :class:`~dtopt.consensus.scenario.Scenario`'s static configuration."""
         return cls(scenario.config, scenario.twin_interval_s, **kwargs)
 
-    def __call__(self, chain: Any, t_s: float) -> None:
+    def __call__(self, chain: WatchedChain, t_s: float) -> None:
         """One MAPE-K iteration at chain time ``t_s``."""
-        in_force = str(chain.protocol)
+        in_force, t_s = str(chain.protocol), float(t_s)
         try:
-            record = self._step(chain, float(t_s), in_force)
-        except _BAD_DATA_ERRORS as err:
+            data = self.monitor.observe(chain, t_s)
+            estimate = self.analyser.analyse(data)
+        except IntervalDataError as err:  # bad interval data: skip it (anything else is a bug)
             logger.warning("t=%gs: skipping interval (%s); keeping %s", t_s, err, in_force)
-            record = TwinRecord(
-                t_s=float(t_s), in_force=in_force, chosen=in_force, switched=False, error=str(err)
+            self.records.append(
+                TwinRecord(t_s=t_s, in_force=in_force, chosen=in_force, switched=False, error=str(err))
             )
-        self.records.append(record)
+            return
+        plan, decision = self.decide(data, estimate, in_force)
+        self.records.append(self._execute(chain, data, estimate, plan, decision, t_s, in_force))
 
-    def _step(self, chain: Any, t_s: float, in_force: str) -> TwinRecord:
-        data = self.monitor.observe(chain, t_s)
-        estimate, plan, decision = self.think(data, in_force)
+    def _execute(
+        self, chain: WatchedChain, data: IntervalData, estimate: Estimate, plan: Plan, decision: Decision,
+        t_s: float, in_force: str,
+    ) -> TwinRecord:
         # A producer asked earlier that has not proposed since still holds that
         # request: re-ask it with the current choice (dropped if already in force),
         # so a stale switch is never carried later.
@@ -203,6 +204,10 @@ class DigitalTwin:
     def think(self, data: IntervalData, in_force: str) -> tuple[Estimate, Plan, Decision]:
         """Analyse, generate what-if scenarios, plan and decide on one checked interval."""
         estimate = self.analyser.analyse(data)
+        return (estimate, *self.decide(data, estimate, in_force))
+
+    def decide(self, data: IntervalData, estimate: Estimate, in_force: str) -> tuple[Plan, Decision]:
+        """What-if scenarios, plan (oracle) and decision on an analysed interval."""
         outlook: dict[tuple[str, ...], float] = {}
         if self.forecaster is not None:
             self.forecaster.observe(data.view.start_s, estimate.offline)
@@ -222,4 +227,4 @@ class DigitalTwin:
             decision = self.decider.decide(plan, in_force, names, weights=list(outlook.values()))
         else:
             decision = self.decider.decide(plan, in_force, AS_ESTIMATED)
-        return estimate, plan, decision
+        return plan, decision
