@@ -35,34 +35,28 @@ __all__ = [
 # A message event is the message ``src`` sent, arriving (validated) at ``dst``.
 
 
-class PrePrepare(NamedTuple):
+class _Message(NamedTuple):
     time_s: float
     seq: int
     dst: int
     src: int
     height: int
     round: int
-    block: Any  # the proposed Block
+    block: Any  # the Block proposed or voted for
 
 
-class Prepare(NamedTuple):
-    time_s: float
-    seq: int
-    dst: int
-    src: int
-    height: int
-    round: int
-    block: Any
+class PrePrepare(_Message):
+    """The proposal of ``block`` for ``(height, round)``."""
+
+    __slots__ = ()
 
 
-class Commit(NamedTuple):
-    time_s: float
-    seq: int
-    dst: int
-    src: int
-    height: int
-    round: int
-    block: Any
+class Prepare(_Message):
+    __slots__ = ()
+
+
+class Commit(_Message):
+    __slots__ = ()
 
 
 class RoundChange(NamedTuple):
