@@ -205,7 +205,7 @@ class ChainConfig:
         prop.setflags(write=False)
         return prop
 
-    @property
+    @cached_property
     def rules(self) -> ProtocolRules:
         """The rules of the protocol in force."""
         return get_protocol(self.protocol)

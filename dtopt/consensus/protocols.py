@@ -128,14 +128,12 @@ def message_delay_s(
 
     ``size / bandwidth(sender) + propagation(sender, receiver) + validation(receiver)``
     plus an optional random network jitter drawn by the caller. Broadcasts to
-    every argument, so the oracle passes ``(replicas, senders, receivers)`` arrays.
+    every argument, so the oracle passes ``(replicas, senders, receivers)`` arrays;
+    numbers or numpy arrays (not lists).
     """
-    return _scalar_or_array(
-        np.asarray(size_mb, dtype=float) / np.asarray(sender_bandwidth_mbps, dtype=float)
-        + np.asarray(propagation_s, dtype=float)
-        + np.asarray(validation_s, dtype=float)
-        + np.asarray(jitter_s, dtype=float)
-    )
+    # plain operators: elementwise on numpy arrays, and no array conversion on the
+    # Python floats of one chain message (the simulator's hot path)
+    return size_mb / sender_bandwidth_mbps + propagation_s + validation_s + jitter_s
 
 
 @dataclass(frozen=True)
