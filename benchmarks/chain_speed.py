@@ -11,8 +11,9 @@ simulator is 300 simulated s per wall-clock s.
 ``--against REV`` also times git revision ``REV``'s simulator side by side: every
 repeat runs the working tree and ``REV`` alternately, each in a fresh
 interpreter, and the table adds ``REV``'s median and the ratio of the medians
-(working tree / REV wall time; above 1 = slower). Pin the process to one core
-(``taskset -c 1``) for comparable numbers.
+(working tree / REV, wall and CPU time; above 1 = slower). Pin the process to
+one core (``taskset -c 1``) for comparable numbers; on a loaded machine the CPU
+time ratio is the steadier one.
 """
 
 from __future__ import annotations
@@ -44,11 +45,12 @@ _SNIPPET = """
 import json, time
 from dtopt.consensus import Chain, load_scenario
 scenario = load_scenario({scenario!r}, duration_s={duration!r}, seed={seed!r})
-start = time.perf_counter()
+start, cpu = time.perf_counter(), time.process_time()
 chain = Chain(scenario, {protocol!r}, seed={seed!r})
 chain.run_until({duration!r})
-wall_s = time.perf_counter() - start
-print(json.dumps([wall_s, len(chain.view(0.0, {duration!r}).blocks), sum(chain.messages_sent.values())]))
+wall_s, cpu_s = time.perf_counter() - start, time.process_time() - cpu
+blocks = len(chain.view(0.0, {duration!r}).blocks)
+print(json.dumps([wall_s, blocks, sum(chain.messages_sent.values()), cpu_s]))
 """
 
 
@@ -57,9 +59,9 @@ def _compare(args: argparse.Namespace) -> int:
     print(f"scenario `{args.scenario}`, {args.duration:g} simulated s, median of {args.repeats} runs, "
           f"seed {args.seed}; working tree vs `{args.against}`, alternating")
     print()
-    print("| protocol | blocks | median wall s | median wall s at REV | ratio (tree / REV) "
-          "| same blocks+messages |")
-    print("|---|---:|---:|---:|---:|---|")
+    print("| protocol | blocks | median wall s | median wall s at REV | wall ratio (tree / REV) "
+          "| CPU ratio (tree / REV) | same blocks+messages |")
+    print("|---|---:|---:|---:|---:|---:|---|")
     with tempfile.TemporaryDirectory() as tmp:
         old_tree = export_revision(args.against, Path(tmp))
         for protocol in ("IBFT", "BigFoot"):
@@ -71,8 +73,10 @@ def _compare(args: argparse.Namespace) -> int:
                 old.append(run_snippet(old_tree, code))
             new_s = statistics.median(r[0] for r in new)
             old_s = statistics.median(r[0] for r in old)
-            same = json.dumps(new[0][1:]) == json.dumps(old[0][1:])
-            print(f"| {protocol} | {new[0][1]} | {new_s:.3f} | {old_s:.3f} | {new_s / old_s:.3f} | {same} |")
+            cpu_ratio = statistics.median(r[3] for r in new) / statistics.median(r[3] for r in old)
+            same = json.dumps(new[0][1:3]) == json.dumps(old[0][1:3])
+            print(f"| {protocol} | {new[0][1]} | {new_s:.3f} | {old_s:.3f} | {new_s / old_s:.3f} | "
+                  f"{cpu_ratio:.3f} | {same} |")
     return 0
 
 

@@ -70,6 +70,7 @@ class ConsensusSteps:
     _request_sync: Any
 
     # ------------------------------------------------------------------ sending
+
     def _broadcast(self, t: float, event: type, node: Node, h: int, r: int, block: Any,
                    voted_round: int | None = None) -> None:
         """Send one message from ``node`` to every other online validator (one event each)."""
@@ -104,7 +105,6 @@ class ConsensusSteps:
         queue, push = self._engine.queue, heapq.heappush
         for message in map(tuple.__new__, repeat(event), fields):
             push(queue, message)
-
 
     # ------------------------------------------------------------------ rounds
 

@@ -126,6 +126,8 @@ class DigitalTwin:
         dropout: bool = False,
         recovered: bool = False,
     ) -> None:
+        if not isinstance(config, ChainConfig):
+            raise DtoptError(f"config must be a ChainConfig (scenario.config), got {type(config).__name__}")
         self.config = config
         self.interval_s = float(interval_s)
         self.protocols = tuple(get_protocol(p).name for p in protocols)
