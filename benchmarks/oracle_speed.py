@@ -18,8 +18,9 @@ Two measurements, medians over ``--repeats`` runs, on one core:
 ``--against REV`` instead times the oracle cases (network order statistics) of
 the working tree and of git revision ``REV`` side by side: every repeat runs
 both alternately, each in a fresh interpreter that times ``--inner`` predictions
-(median), and the table gives both medians and their ratio (working tree / REV;
-above 1 = slower). Pin the process to one core (``taskset -c 1``).
+(median), and the table gives both medians and their ratios, wall and CPU time
+(working tree / REV; above 1 = slower; under load the CPU ratio is the steadier).
+Pin the process to one core (``taskset -c 1``).
 """
 
 from __future__ import annotations
@@ -160,12 +161,13 @@ state = OracleState(online=np.array([name not in regime.offline for name in scen
                     bandwidth_mbps=np.array(regime.bandwidth_mbps), tx_rate_per_s=regime.tx_rate_per_s,
                     jitter_s=regime.jitter_s)
 oracle.predict(state, {protocol!r}, 100.0)
-times = []
+times, cpu = [], []
 for _ in range({inner}):
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     prediction = oracle.predict(state, {protocol!r}, 100.0)
     times.append(time.perf_counter() - start)
-print(json.dumps([statistics.median(times), prediction.mean_tx_latency_s]))
+    cpu.append(time.process_time() - cpu_start)
+print(json.dumps([statistics.median(times), prediction.mean_tx_latency_s, statistics.median(cpu)]))
 """
 
 
@@ -183,9 +185,11 @@ def against_rows(rev: str, replicas: int, repeats: int, inner: int) -> list[dict
                     old.append(run_snippet(old_tree, code))
                 new_s = statistics.median(r[0] for r in new)
                 old_s = statistics.median(r[0] for r in old)
+                cpu_ratio = statistics.median(r[2] for r in new) / statistics.median(r[2] for r in old)
                 rows.append({
                     "case": f"oracle {label} {protocol}, R={replicas}, 100 s",
                     "median_ms": new_s * 1e3, "rev_median_ms": old_s * 1e3, "ratio": new_s / old_s,
+                    "cpu_ratio": cpu_ratio,
                     "same_prediction": new[0][1] == old[0][1],
                 })
     return rows
@@ -193,7 +197,7 @@ def against_rows(rev: str, replicas: int, repeats: int, inner: int) -> list[dict
 
 AGAINST_COLUMNS = {
     "case": "case", "median_ms": "median ms (tree)", "rev_median_ms": "median ms (REV)",
-    "ratio": "tree / REV", "same_prediction": "same prediction",
+    "ratio": "wall tree / REV", "cpu_ratio": "CPU tree / REV", "same_prediction": "same prediction",
 }
 
 

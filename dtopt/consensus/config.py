@@ -265,7 +265,7 @@ class ChainConfig:
         sender_mbps: ArrayLike,
         receiver_mbps: ArrayLike,
         propagation_s: ArrayLike,
-        jitter_s: ArrayLike = 0.0,
+        jitter_s: ArrayLike | None = None,
     ) -> Any:
         """Send-to-processed delay of a message of ``kind`` (s): transmission over the
         link, propagation, validation at the receiver, jitter. Broadcasts."""

@@ -122,7 +122,7 @@ def message_delay_s(
     sender_bandwidth_mbps: ArrayLike,
     propagation_s: ArrayLike,
     validation_s: ArrayLike,
-    jitter_s: ArrayLike = 0.0,
+    jitter_s: ArrayLike | None = None,
 ) -> NDArray[np.float64] | float:
     """Delay from send to processed-at-receiver of one message (s).
 
@@ -133,7 +133,8 @@ def message_delay_s(
     """
     # plain operators: elementwise on numpy arrays, and no array conversion on the
     # Python floats of one chain message (the simulator's hot path)
-    return size_mb / sender_bandwidth_mbps + propagation_s + validation_s + jitter_s
+    delay = size_mb / sender_bandwidth_mbps + propagation_s + validation_s
+    return delay if jitter_s is None else delay + jitter_s
 
 
 @dataclass(frozen=True)

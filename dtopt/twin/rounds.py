@@ -198,9 +198,10 @@ class RoundLoop:
         created, the others after its delay (transmission, propagation, validation, jitter)."""
         config, rows = self.config, self.rows
         send = config.proposal_sent_s(0.0)
-        pre = send + np.asarray(config.message_delay_s(
+        pre = np.asarray(config.message_delay_s(
             MessageKind.PRE_PREPARE, block_mb, self.bw[proposer, rows], self.bw, self.prop_to[:, proposer]
         ))
+        pre += send
         pre += self.window(self.pre_pool).reshape(self.n, -1)
         pre[proposer, rows] = send
         return np.where(self.online, pre, np.inf).astype(np.float32)
