@@ -85,9 +85,7 @@ class RoundTimer(NamedTuple):
     epoch: int
 
 
-class SendCommit(NamedTuple):
-    """A COMMIT held back until the fast-path timeout."""
-
+class _NodeStep(NamedTuple):
     time_s: float
     seq: int
     node: int
@@ -97,16 +95,16 @@ class SendCommit(NamedTuple):
     epoch: int
 
 
-class Propose(NamedTuple):
+class SendCommit(_NodeStep):
+    """A COMMIT for ``block`` held back until the fast-path timeout."""
+
+    __slots__ = ()
+
+
+class Propose(_NodeStep):
     """The proposer's block is created: send the PRE-PREPARE (``block`` is a locked one, or None)."""
 
-    time_s: float
-    seq: int
-    node: int
-    height: int
-    round: int
-    block: Any
-    epoch: int
+    __slots__ = ()
 
 
 class SyncDone(NamedTuple):
