@@ -9,7 +9,7 @@ from dtopt.twin.analyse import Analyser, Estimate
 from dtopt.twin.anticipate import SeasonalForecaster
 from dtopt.twin.decide import Decider, Decision
 from dtopt.twin.execute import choose_producer, execute
-from dtopt.twin.monitor import IntervalData, IntervalDataError, Monitor, check_interval
+from dtopt.twin.monitor import IntervalData, IntervalDataError, Monitor, WatchedChain, check_interval
 from dtopt.twin.oracle import OraclePrediction, OracleState, RoundOracle
 from dtopt.twin.plan import Plan, make_plan
 from dtopt.twin.scenarios import AS_ESTIMATED, DROPOUT, FORECAST, WhatIf, what_if_scenarios
@@ -34,6 +34,7 @@ __all__ = [
     "RoundOracle",
     "SeasonalForecaster",
     "TwinRecord",
+    "WatchedChain",
     "WhatIf",
     "check_interval",
     "choose_producer",
