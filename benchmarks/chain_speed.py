@@ -1,21 +1,35 @@
 """Speed of the message-level chain simulator: simulated seconds per wall-clock second.
 
     python -m benchmarks.chain_speed [--scenario paper] [--duration 1000] [--repeats 5] [--seed 1]
+                                     [--against REV]
 
 Runs the scenario (default: the paper preset, 10 nodes) under IBFT and BigFoot,
 ``--repeats`` times each on one core, and prints a Markdown table with the median
 wall-clock time and the median simulated-seconds-per-second. The bar set for the
 simulator is 300 simulated s per wall-clock s.
+
+``--against REV`` also times git revision ``REV``'s simulator side by side: every
+repeat runs the working tree and ``REV`` alternately, each in a fresh
+interpreter, and the table adds ``REV``'s median and the ratio of the medians
+(working tree / REV, wall and CPU time; above 1 = slower). Pin the process to
+one core (``taskset -c 1``) for comparable numbers; on a loaded machine the CPU
+time ratio is the steadier one.
 """
+
 
 from __future__ import annotations
 
+import argparse
+import json
 import statistics
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 from benchmarks._output import BenchmarkError, BenchmarkParser, progress, run_main
+from benchmarks._revision import CURRENT, export_revision, run_snippet
 from dtopt.consensus import Chain, load_scenario
 
 BAR_SIM_S_PER_S = 300.0
@@ -31,16 +45,59 @@ def _one_run(scenario_name: str, protocol: str, duration_s: float, seed: int) ->
     return wall_s, len(chain.view(0.0, duration_s).blocks), sum(chain.messages_sent.values())
 
 
+_SNIPPET = """
+import json, time
+from dtopt.consensus import Chain, load_scenario
+scenario = load_scenario({scenario!r}, duration_s={duration!r}, seed={seed!r})
+start, cpu = time.perf_counter(), time.process_time()
+chain = Chain(scenario, {protocol!r}, seed={seed!r})
+chain.run_until({duration!r})
+wall_s, cpu_s = time.perf_counter() - start, time.process_time() - cpu
+blocks = len(chain.view(0.0, {duration!r}).blocks)
+print(json.dumps([wall_s, blocks, sum(chain.messages_sent.values()), cpu_s]))
+"""
+
+
+def _compare(args: argparse.Namespace) -> int:
+    """Working tree vs ``args.against``, alternating fresh interpreters."""
+    print(f"scenario `{args.scenario}`, {args.duration:g} simulated s, median of {args.repeats} runs, "
+          f"seed {args.seed}; working tree vs `{args.against}`, alternating")
+    print()
+    print("| protocol | blocks | median wall s | median wall s at REV | wall ratio (tree / REV) "
+          "| CPU ratio (tree / REV) | same blocks+messages |")
+    print("|---|---:|---:|---:|---:|---:|---|")
+    with tempfile.TemporaryDirectory() as tmp:
+        old_tree = export_revision(args.against, Path(tmp))
+        for protocol in ("IBFT", "BigFoot"):
+            code = _SNIPPET.format(scenario=args.scenario, duration=args.duration, seed=args.seed,
+                                   protocol=protocol)
+            new, old = [], []
+            for _ in range(args.repeats):
+                new.append(run_snippet(CURRENT, code))
+                old.append(run_snippet(old_tree, code))
+            new_s = statistics.median(r[0] for r in new)
+            old_s = statistics.median(r[0] for r in old)
+            cpu_ratio = statistics.median(r[3] for r in new) / statistics.median(r[3] for r in old)
+            same = json.dumps(new[0][1:3]) == json.dumps(old[0][1:3])
+            print(f"| {protocol} | {new[0][1]} | {new_s:.3f} | {old_s:.3f} | {new_s / old_s:.3f} | "
+                  f"{cpu_ratio:.3f} | {same} |")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = BenchmarkParser(prog="python -m benchmarks.chain_speed", description=__doc__.splitlines()[0])
     parser.add_argument("--scenario", default="paper")
     parser.add_argument("--duration", type=float, default=1000.0, help="simulated seconds (>= 1000)")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--against", default=None, metavar="REV",
+                        help="also time git revision REV side by side (e.g. main)")
     args = parser.parse_args(argv)
     if args.duration < 1000 or args.repeats < 1:
         raise BenchmarkError("--duration must be >= 1000 and --repeats >= 1")
     load_scenario(args.scenario, duration_s=args.duration, seed=args.seed)  # bad input: refused now
+    if args.against:
+        return _compare(args)
 
     print(f"scenario `{args.scenario}`, {args.duration:g} simulated s, "
           f"median of {args.repeats} runs, seed {args.seed}")

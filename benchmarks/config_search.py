@@ -96,20 +96,20 @@ def calibrate_oracle(repeats: int = 7) -> tuple[float, float]:
     import numpy as np
 
     from dtopt.consensus.scenario import load_scenario
-    from dtopt.twin import ChainParams, OracleState, RoundOracle
+    from dtopt.twin import OracleState, RoundOracle
 
     scenario = load_scenario("paper", 200.0, seed=1)
-    params = ChainParams.from_scenario(scenario)
+    config = scenario.config
     fits = []
     for regime in scenario.regimes[:2]:
         state = OracleState(
-            online=np.array([name not in regime.offline for name in params.validators]),
+            online=np.array([name not in regime.offline for name in config.validators]),
             bandwidth_mbps=np.array(regime.bandwidth_mbps), tx_rate_per_s=regime.tx_rate_per_s,
             jitter_s=regime.jitter_s,
         )
         ms = {}
         for replicas in (8, 256):
-            oracle = RoundOracle(params, replicas=replicas, seed=0)
+            oracle = RoundOracle(config, replicas=replicas, seed=0)
             oracle.predict(state, "IBFT", 25.0)  # warm-up
             times = []
             for _ in range(repeats):

@@ -67,13 +67,13 @@ from benchmarks._output import (
     write_summary,
 )
 from dtopt.consensus.chain import Chain, run_chain
+from dtopt.consensus.config import ChainConfig
 from dtopt.consensus.limits import check_duration, check_run_size
 from dtopt.consensus.metrics import chain_metrics
 from dtopt.consensus.scenario import Scenario, load_scenario
 from dtopt.errors import DtoptError
 from dtopt.twin import (
     Analyser,
-    ChainParams,
     DigitalTwin,
     Estimate,
     IntervalDataError,
@@ -237,7 +237,7 @@ class EstimateRecorder:
     """Passive twin front end on a static run: the estimate at every interval end,
     and (hidden state, for the measurement only) which validators had caught up."""
 
-    params: ChainParams
+    params: ChainConfig
     estimates: dict[float, Estimate] = field(default_factory=dict)
     synced: dict[float, frozenset[str]] = field(default_factory=dict)
 
@@ -264,13 +264,13 @@ def check_run(name: str, duration_s: float, replicas: int) -> None:
     size (:mod:`dtopt.consensus.limits`) and the oracle's replicas."""
     scenario = load_scenario(name, check_duration(duration_s), seed=1)
     check_run_size(scenario, duration_s, twin=True)
-    RoundOracle(ChainParams.from_scenario(scenario), replicas=replicas)
+    RoundOracle(scenario.config, replicas=replicas)
 
 
 def run_seed(seed: int, name: str, duration_s: float, replicas: int) -> dict[str, Any]:
     """Every strategy, the twin's choice accuracy and the oracle's fidelity for one seed."""
     scenario = load_scenario(name, duration_s, seed)
-    params = ChainParams.from_scenario(scenario)
+    params = scenario.config
     period_s = scenario.state_period_s
     rows, statics, recorders = [], {}, {}
     for protocol in PROTOCOLS:
@@ -317,7 +317,7 @@ def fidelity_rows(
     replicas: int,
 ) -> list[dict[str, Any]]:
     """Oracle vs chain, mean latency over each regime once steady, per static protocol and window."""
-    params = ChainParams.from_scenario(scenario)
+    params = scenario.config
     oracle = RoundOracle(params, replicas=replicas, seed=seed)
     out = []
     for k, regime in enumerate(scenario.regimes):

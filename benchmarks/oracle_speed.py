@@ -14,6 +14,13 @@ Two measurements, medians over ``--repeats`` runs, on one core:
   interval) + decide on a real interval of the paper preset, with the default
   scenario set (as-estimated), with a seasonal forecast that weighs two states,
   and with every what-if scenario switched on.
+
+``--against REV`` instead times the oracle cases (network order statistics) of
+the working tree and of git revision ``REV`` side by side: every repeat runs
+both alternately, each in a fresh interpreter that times ``--inner`` predictions
+(median), and the table gives both medians and their ratios, wall and CPU time
+(working tree / REV; above 1 = slower; under load the CPU ratio is the steadier).
+Pin the process to one core (``taskset -c 1``).
 """
 
 from __future__ import annotations
@@ -22,8 +29,10 @@ import argparse
 import os
 import statistics
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import numpy as np
 
@@ -39,10 +48,11 @@ from benchmarks._output import (
     write_json,
     write_summary,
 )
+from benchmarks._revision import CURRENT, export_revision, run_snippet
 from dtopt.consensus.chain import Chain
 from dtopt.consensus.scenario import load_scenario
 from dtopt.errors import DtoptError
-from dtopt.twin import ChainParams, DigitalTwin, OracleState, RoundOracle
+from dtopt.twin import DigitalTwin, OracleState, RoundOracle
 
 COLUMNS = {
     "case": "case", "median_ms": "median ms", "rounds_per_s": "rounds x replicas / s",
@@ -68,7 +78,7 @@ def _pin_one_core() -> None:
 
 def rounds_rows(replicas: int, repeats: int) -> list[dict[str, object]]:
     scenario = load_scenario("paper", 200.0, seed=1)
-    params = ChainParams.from_scenario(scenario)
+    params = scenario.config
     oracles = {
         m: RoundOracle(params, replicas=replicas, order_statistics=m) for m in ("network", "partition")
     }
@@ -136,6 +146,64 @@ def decision_rows(repeats: int) -> list[dict[str, object]]:
     return rows
 
 
+# Works against the API before and after ChainConfig replaced ChainParams.
+_SNIPPET = """
+import json, statistics, time
+import numpy as np
+from dtopt.consensus.scenario import load_scenario
+from dtopt.twin import OracleState, RoundOracle
+scenario = load_scenario("paper", 200.0, seed=1)
+try:
+    from dtopt.twin import ChainParams
+    config = ChainParams.from_scenario(scenario)
+except ImportError:
+    config = scenario.config
+oracle = RoundOracle(config, replicas={replicas})
+regime = scenario.regimes[{regime}]
+state = OracleState(online=np.array([name not in regime.offline for name in scenario.producers]),
+                    bandwidth_mbps=np.array(regime.bandwidth_mbps), tx_rate_per_s=regime.tx_rate_per_s,
+                    jitter_s=regime.jitter_s)
+oracle.predict(state, {protocol!r}, 100.0)
+times, cpu = [], []
+for _ in range({inner}):
+    start, cpu_start = time.perf_counter(), time.process_time()
+    prediction = oracle.predict(state, {protocol!r}, 100.0)
+    times.append(time.perf_counter() - start)
+    cpu.append(time.process_time() - cpu_start)
+print(json.dumps([statistics.median(times), prediction.mean_tx_latency_s, statistics.median(cpu)]))
+"""
+
+
+def against_rows(rev: str, replicas: int, repeats: int, inner: int) -> list[dict[str, object]]:
+    """The oracle cases timed in the working tree and at ``rev``, alternating."""
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        old_tree = export_revision(rev, Path(tmp))
+        for regime, label in ((0, "steady"), (1, "faulty")):
+            for protocol in ("IBFT", "BigFoot"):
+                code = _SNIPPET.format(replicas=replicas, regime=regime, protocol=protocol, inner=inner)
+                new, old = [], []
+                for _ in range(repeats):
+                    new.append(run_snippet(CURRENT, code))
+                    old.append(run_snippet(old_tree, code))
+                new_s = statistics.median(r[0] for r in new)
+                old_s = statistics.median(r[0] for r in old)
+                cpu_ratio = statistics.median(r[2] for r in new) / statistics.median(r[2] for r in old)
+                rows.append({
+                    "case": f"oracle {label} {protocol}, R={replicas}, 100 s",
+                    "median_ms": new_s * 1e3, "rev_median_ms": old_s * 1e3, "ratio": new_s / old_s,
+                    "cpu_ratio": cpu_ratio,
+                    "same_prediction": new[0][1] == old[0][1],
+                })
+    return rows
+
+
+AGAINST_COLUMNS = {
+    "case": "case", "median_ms": "median ms (tree)", "rev_median_ms": "median ms (REV)",
+    "ratio": "wall tree / REV", "cpu_ratio": "CPU tree / REV", "same_prediction": "same prediction",
+}
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = BenchmarkParser(prog="python -m benchmarks.oracle_speed", description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -143,6 +211,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--repeats", type=int, default=7, help="timed runs per case; medians (default 7)")
     parser.add_argument("--out", default=None, help="also write results.csv/json and summary.md here")
+    parser.add_argument("--against", default=None, metavar="REV",
+                        help="time the oracle of the working tree and of git revision REV side by side")
+    parser.add_argument("--inner", type=int, default=5,
+                        help="with --against: timed predictions per interpreter; medians (default 5)")
     return parser
 
 
@@ -152,6 +224,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise DtoptError("--replicas and --repeats must be >= 1")
     out = out_dir(args.out) if args.out else None  # refused before the run if not writable
     _pin_one_core()
+    if args.against:
+        rows = against_rows(args.against, args.replicas, args.repeats, args.inner)
+        print(markdown_table(rows, AGAINST_COLUMNS))
+        return 0
     bar = progress(2, "oracle_speed")
     rows = rounds_rows(args.replicas, args.repeats)
     bar.update()

@@ -23,7 +23,7 @@ from benchmarks._output import run_main
 from dtopt.consensus import Chain, MessageCosts, chain_metrics, load_scenario, run_chain, uniform_scenario
 from dtopt.consensus.limits import MAX_BLOCKS, MAX_DURATION_S, MAX_NODES, MAX_TX
 from dtopt.errors import DtoptError
-from dtopt.twin import ChainParams, DigitalTwin, RoundOracle
+from dtopt.twin import DigitalTwin, RoundOracle
 
 BAD_FILE = "bad.toml"  # written per test: a table where a list of nodes belongs
 
@@ -122,7 +122,7 @@ LIBRARY_CASES = {
         lambda: run_chain(_scenario(twin_interval_s=1e-4, state_period_s=1e-4), "IBFT", 100.0,
                           controller=lambda chain, t: None), "twin intervals"),
     "oracle replicas over limit": (
-        lambda: RoundOracle(ChainParams.from_scenario(_scenario()), replicas=10**7), "replicas"),
+        lambda: RoundOracle(_scenario().config, replicas=10**7), "replicas"),
     "empty metrics window": (
         lambda: chain_metrics(Chain(_scenario()).view(5.0, 5.0)), "duration_s"),
 }

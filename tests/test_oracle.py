@@ -6,10 +6,11 @@ import numpy as np
 import pytest
 
 from dtopt.consensus.chain import run_chain
+from dtopt.consensus.config import ChainConfig
 from dtopt.consensus.protocols import MessageCosts
 from dtopt.consensus.scenario import Regime, Scenario, load_scenario
 from dtopt.errors import DtoptError
-from dtopt.twin import ChainParams, OracleState, RoundOracle
+from dtopt.twin import OracleState, RoundOracle
 
 NODES = tuple(f"v{i}" for i in range(4))
 
@@ -20,6 +21,10 @@ def _tiny(offline: tuple[str, ...] = (), rate: float = 0.0) -> Scenario:
     return Scenario(
         nodes=NODES, producers=NODES, faulty=("v3",), regimes=(regime,), propagation_s=np.zeros((4, 4))
     )
+
+
+def _config(scenario: Scenario) -> ChainConfig:
+    return scenario.config
 
 
 def _state(scenario: Scenario, k: int = 0, **changes: object) -> OracleState:
@@ -47,14 +52,14 @@ def paper() -> Scenario:
     ],
 )
 def test_oracle_rejects_bad_parameters(kwargs: dict, match: str) -> None:
-    params = ChainParams.from_scenario(_tiny())
+    params = _config(_tiny())
     with pytest.raises(DtoptError, match=match):
         RoundOracle(params, **kwargs)
 
 
 def test_predict_rejects_bad_horizon_protocol_and_state() -> None:
     scenario = _tiny()
-    oracle = RoundOracle(ChainParams.from_scenario(scenario), replicas=4)
+    oracle = RoundOracle(_config(scenario), replicas=4)
     state = _state(scenario)
     for horizon in (-1.0, 0.0, float("nan"), float("inf")):
         with pytest.raises(DtoptError, match="horizon_s"):
@@ -83,12 +88,14 @@ def test_state_validation(changes: dict, match: str) -> None:
         _state(_tiny(), **changes)
 
 
-def test_chain_params_validation() -> None:
-    good = ChainParams.from_scenario(_tiny())
+def test_chain_config_validation() -> None:
+    good = _config(_tiny())
     with pytest.raises(DtoptError, match="propagation_s"):
-        ChainParams(NODES, 0.005, 1.0, 0.1, 10.0, 5.0, MessageCosts(), np.zeros((3, 3)))
-    with pytest.raises(DtoptError, match="unique"):
-        ChainParams(("a", "a"), 0.005, 1.0, 0.1, 10.0, 5.0)
+        ChainConfig(validators=NODES, costs=MessageCosts(), propagation_s=np.zeros((3, 3)))
+    with pytest.raises(DtoptError, match="twice"):
+        ChainConfig(validators=("a", "a"))
+    with pytest.raises(DtoptError, match="config must be a ChainConfig"):
+        RoundOracle(_tiny())  # type: ignore[arg-type]
     assert good.block_capacity_tx == 200
 
 
@@ -100,7 +107,7 @@ def test_exact_round_times_match_the_protocol_and_the_chain() -> None:
     PREPAREs of all four at 1.1 s.
     """
     scenario = _tiny()
-    oracle = RoundOracle(ChainParams.from_scenario(scenario), replicas=3)
+    oracle = RoundOracle(_config(scenario), replicas=3)
     expected = {"IBFT": 1.4, "BigFoot": 1.1}
     for protocol, round_s in expected.items():
         prediction = oracle.predict(_state(scenario), protocol, 14.05)
@@ -115,7 +122,7 @@ def test_batched_states_without_jitter_are_exact() -> None:
     # no jitter and no arrivals: nothing is random, so a batch of states predicts
     # exactly what each state predicts alone (a batch once broke on the jitter-free path)
     scenario = _tiny()
-    oracle = RoundOracle(ChainParams.from_scenario(scenario), replicas=3)
+    oracle = RoundOracle(_config(scenario), replicas=3)
     states = [_state(scenario), _state(scenario, online=np.array([True, True, True, False]))]
     for protocol in ("IBFT", "BigFoot"):
         batch = oracle.predict_many(states, protocol, 14.05)
@@ -126,7 +133,7 @@ def test_batched_states_without_jitter_are_exact() -> None:
 
 def test_too_few_online_validators_predict_no_progress() -> None:
     scenario = _tiny(rate=10.0)
-    oracle = RoundOracle(ChainParams.from_scenario(scenario), replicas=4)
+    oracle = RoundOracle(_config(scenario), replicas=4)
     state = _state(scenario, online=np.array([True, True, False, False]))
     prediction = oracle.predict(state, "IBFT", 30.0)
     assert prediction.throughput_tps == 0.0
@@ -135,7 +142,7 @@ def test_too_few_online_validators_predict_no_progress() -> None:
 
 
 def test_same_seed_same_prediction_and_seed_matters(paper: Scenario) -> None:
-    params = ChainParams.from_scenario(paper)
+    params = _config(paper)
     state = _state(paper, 1)
     first = RoundOracle(params, replicas=32, seed=5).predict(state, "BigFoot", 50.0)
     again = RoundOracle(params, replicas=32, seed=5).predict(state, "BigFoot", 50.0)
@@ -146,7 +153,7 @@ def test_same_seed_same_prediction_and_seed_matters(paper: Scenario) -> None:
 
 def test_protocol_ordering_matches_the_chain(paper: Scenario) -> None:
     """Everyone online and steady: BigFoot faster; the 2 faulty offline: IBFT faster."""
-    oracle = RoundOracle(ChainParams.from_scenario(paper), replicas=64, seed=0)
+    oracle = RoundOracle(_config(paper), replicas=64, seed=0)
     for k, preset in ((0, "steady"), (1, "faulty")):
         state = _state(paper, k)
         predicted = {p: oracle.predict(state, p, 100.0).mean_wait_s for p in ("IBFT", "BigFoot")}
@@ -162,7 +169,7 @@ def test_protocol_ordering_matches_the_chain(paper: Scenario) -> None:
 
 
 def test_batched_states_keep_their_order(paper: Scenario) -> None:
-    oracle = RoundOracle(ChainParams.from_scenario(paper), replicas=16, seed=0)
+    oracle = RoundOracle(_config(paper), replicas=16, seed=0)
     steady, faulty = _state(paper, 0), _state(paper, 1)
     both = oracle.predict_many([steady, faulty], "IBFT", 60.0)
     assert both[0].mean_tx_latency_s < both[1].mean_tx_latency_s
@@ -194,7 +201,7 @@ def test_selection_network_equals_sort(n: int) -> None:
 
 
 def test_network_and_partition_predict_identically(paper: Scenario) -> None:
-    params = ChainParams.from_scenario(paper)
+    params = _config(paper)
     for k in (0, 1):
         state = _state(paper, k, backlog_tx=300, backlog_age_s=4.0, round_elapsed_s=1.0)
         for protocol in ("IBFT", "BigFoot"):

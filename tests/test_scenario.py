@@ -71,6 +71,19 @@ def test_with_revalidates() -> None:
         s.with_(round_timeout_s=-1.0)
 
 
+def test_config_fields_from_a_file_and_the_scenario_reads_its_config() -> None:
+    s = scenario_from_dict({**_base(), "protocol": "bigfoot", "votes_carry_block": True,
+                            "bandwidth_model": "slower", "round_timeout_s": 12.0})
+    config = s.config
+    assert (config.protocol, config.votes_carry_block, config.bandwidth_model) == ("BigFoot", True, "slower")
+    assert s.round_timeout_s == config.round_timeout_s == 12.0 and s.producers == config.validators
+    # a frozen value: equal when equal, replace validates and keeps what did not change
+    assert config.replace(round_timeout_s=12.0) == config
+    changed = config.replace(max_block_mb=0.5)
+    assert changed != config and changed.propagation_s is config.propagation_s
+    assert s.with_(max_block_mb=0.5).config == changed
+
+
 def _base() -> dict:
     regime = {"start_s": 0, "bandwidth_mbps": 1, "tx_rate_per_s": 5}
     return {"nodes": ["a", "b", "c", "d"], "regimes": [regime]}
@@ -106,6 +119,9 @@ def _regime(**changes) -> dict:
         ({"nodes": ["a"], "regimes": [{"start_s": 0, "bandwidth_mbps": 1}]}, "missing required field"),
         ({"nodes": ["a", "a"], "regimes": []}, "twice"),
         ({**_base(), "tx_size_mb": "big"}, "must be a number"),
+        ({**_base(), "protocol": "PBFT"}, "unknown protocol"),
+        ({**_base(), "bandwidth_model": "fastest"}, "bandwidth_model must be one of"),
+        ({**_base(), "votes_carry_block": 1}, "votes_carry_block must be true or false"),
     ],
 )
 def test_bad_scenarios_raise_one_line(data: dict, match: str) -> None:

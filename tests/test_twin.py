@@ -10,13 +10,13 @@ import pytest
 
 from dtopt.cli import main as cli_main
 from dtopt.consensus.chain import Chain, run_chain
+from dtopt.consensus.config import ChainConfig
 from dtopt.consensus.protocols import MessageCosts
 from dtopt.consensus.scenario import load_scenario
 from dtopt.consensus.view import BlockRecord, ChainView, VoteRecord
 from dtopt.errors import DtoptError
 from dtopt.twin import (
     Analyser,
-    ChainParams,
     Decider,
     DigitalTwin,
     IntervalData,
@@ -37,8 +37,8 @@ NAMES = ("v0", "v1", "v2", "v3")
 BANDWIDTH = np.array([1.0, 2.0, 0.5, 1.6])
 
 
-def _params() -> ChainParams:
-    return ChainParams(NAMES, 0.005, 1.0, 0.1, 10.0, 5.0, MessageCosts(), np.full((4, 4), 0.01))
+def _params() -> ChainConfig:
+    return ChainConfig(validators=NAMES, costs=MessageCosts(), propagation_s=np.full((4, 4), 0.01))
 
 
 def _synthetic_view(offline: str = "v3", start_s: float = 0.0, end_s: float = 25.0) -> ChainView:
@@ -84,6 +84,9 @@ def _corrupt(view: ChainView, kind: str) -> object:
     if kind == "unknown validator":
         bad = dataclasses.replace(blocks[0], votes=(*blocks[0].votes, VoteRecord("mallory", "PREPARE", 1.0)))
         return dataclasses.replace(view, blocks=(bad, *blocks[1:]))
+    if kind == "malformed vote":
+        bad = dataclasses.replace(blocks[0], votes=(*blocks[0].votes, ("v0", "PREPARE", 1.0)))
+        return dataclasses.replace(view, blocks=(bad, *blocks[1:]))
     if kind == "unsorted arrivals":
         return dataclasses.replace(view, tx_arrival_s=view.tx_arrival_s[::-1].copy())
     if kind == "wrong window":
@@ -93,7 +96,7 @@ def _corrupt(view: ChainView, kind: str) -> object:
 
 CORRUPTIONS = (
     "missing", "empty", "out of order", "duplicated", "duplicated tx", "unknown validator",
-    "unsorted arrivals", "wrong window",
+    "unsorted arrivals", "wrong window", "malformed vote",
 )
 
 
@@ -154,7 +157,7 @@ def test_analyse_recovers_a_known_scenario(preset: str) -> None:
     """Offline set, jitter and the proposers' bandwidths of a simulated chain."""
     scenario = load_scenario(preset, 100.0, seed=2)
     chain = Chain(scenario, "IBFT", seed=2)
-    params = ChainParams.from_scenario(scenario)
+    params = scenario.config
     monitor, analyser = Monitor(params.validators), Analyser(params)
     for t in (25.0, 50.0, 75.0):
         chain.run_until(t)
@@ -345,6 +348,10 @@ class _Corrupting:
         self.chain, self.kind = chain, kind
 
     @property
+    def now_s(self) -> float:
+        return self.chain.now_s
+
+    @property
     def protocol(self) -> str:
         return self.chain.protocol
 
@@ -375,6 +382,23 @@ def test_corrupt_interval_data_does_not_stop_the_run(kind: str, caplog: pytest.L
     assert all("\n" not in rec.getMessage() for rec in lines)
     good = [r for r in twin.records if r.error is None]
     assert len(good) == len(twin.records) - len(bad_times)
+
+
+@pytest.mark.parametrize("error", [KeyError("oracle bug"), DtoptError("oracle bug")])
+def test_an_oracle_bug_surfaces_instead_of_skipping_the_interval(
+    error: Exception, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only bad interval data is skipped; an exception from planning is a bug and stops the run."""
+    scenario = load_scenario("paper", 100.0, seed=1)
+    twin = DigitalTwin.from_scenario(scenario, replicas=8, seed=1)
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise error
+
+    monkeypatch.setattr(RoundOracle, "predict_many", broken)
+    with pytest.raises(type(error), match="oracle bug"):
+        run_chain(scenario, "IBFT", 100.0, seed=1, controller=twin)
+    assert twin.records == []
 
 
 def test_twin_rejects_bad_options() -> None:

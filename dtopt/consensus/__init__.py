@@ -1,6 +1,7 @@
 """Dynamic consensus management: the permissioned chain, its protocols and its outside view."""
 
 from dtopt.consensus.chain import Chain, ChainRun, run_chain
+from dtopt.consensus.config import BANDWIDTH_MODELS, ChainConfig
 from dtopt.consensus.metrics import ChainMetrics, chain_metrics
 from dtopt.consensus.protocols import (
     BIGFOOT,
@@ -9,7 +10,6 @@ from dtopt.consensus.protocols import (
     MessageCosts,
     MessageKind,
     ProtocolRules,
-    block_size_mb,
     draw_jitter_s,
     fault_tolerance,
     get_protocol,
@@ -28,12 +28,14 @@ from dtopt.consensus.scenario import (
 from dtopt.consensus.view import BlockRecord, ChainView, VoteRecord
 
 __all__ = [
+    "BANDWIDTH_MODELS",
     "BIGFOOT",
     "IBFT",
     "PROTOCOLS",
     "SCENARIOS",
     "BlockRecord",
     "Chain",
+    "ChainConfig",
     "ChainMetrics",
     "ChainRun",
     "ChainView",
@@ -43,7 +45,6 @@ __all__ = [
     "Regime",
     "Scenario",
     "VoteRecord",
-    "block_size_mb",
     "chain_metrics",
     "draw_jitter_s",
     "fault_tolerance",

@@ -3,7 +3,8 @@
 Both the message-level chain simulator (:mod:`dtopt.consensus.chain`) and the
 twin's vectorised round oracle (:mod:`dtopt.twin.oracle`) read the protocols from
 here, so the two can only disagree on *how* they simulate, never on *what* the
-protocol does.
+protocol does. The rules that read the chain's configuration (block filling,
+timers, message sizes and delays) sit beside it in :mod:`dtopt.consensus.config`.
 
 Every function that takes counts or times works elementwise on numpy arrays as
 well as on Python scalars, so the event-driven chain calls it per node and the
@@ -21,6 +22,8 @@ from typing import Final
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from dtopt.errors import DtoptError
+
 __all__ = [
     "BIGFOOT",
     "IBFT",
@@ -28,7 +31,6 @@ __all__ = [
     "MessageCosts",
     "MessageKind",
     "ProtocolRules",
-    "block_size_mb",
     "draw_jitter_s",
     "fault_tolerance",
     "get_protocol",
@@ -55,7 +57,7 @@ def _scalar_or_array(value: NDArray) -> NDArray | float | bool:
 def fault_tolerance(n_validators: int) -> int:
     """Crash/Byzantine faults tolerated by ``n_validators``: f = floor((M - 1) / 3)."""
     if n_validators < 1:
-        raise ValueError(f"need at least one validator, got {n_validators}")
+        raise DtoptError(f"need at least one validator, got {n_validators}")
     return (n_validators - 1) // 3
 
 
@@ -71,11 +73,6 @@ def proposer_index(height: int, round_: int, n_producers: int) -> int:
     change hands the proposal to the next producer.
     """
     return (height + round_) % n_producers
-
-
-def block_size_mb(n_tx: ArrayLike, tx_size_mb: float) -> NDArray[np.float64] | float:
-    """Size of a block carrying ``n_tx`` transactions (MB); headers are neglected."""
-    return _scalar_or_array(np.asarray(n_tx, dtype=float) * tx_size_mb)
 
 
 def draw_jitter_s(
@@ -113,13 +110,7 @@ class MessageCosts:
         for name in ("vote_size_mb", "validate_vote_s", "validate_block_s", "create_block_s"):
             value = getattr(self, name)
             if not np.isfinite(value) or value < 0:
-                raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
-
-    def size_mb(self, kind: MessageKind, block_size_mb: ArrayLike = 0.0) -> ArrayLike:
-        """Size of a message of ``kind``; a PRE-PREPARE also carries its block."""
-        if kind is MessageKind.PRE_PREPARE:
-            return _scalar_or_array(self.vote_size_mb + np.asarray(block_size_mb, dtype=float))
-        return self.vote_size_mb
+                raise DtoptError(f"{name} must be a finite number >= 0, got {value!r}")
 
     def validation_s(self, kind: MessageKind) -> float:
         """Time the receiver spends validating a message of ``kind``."""
@@ -131,80 +122,62 @@ def message_delay_s(
     sender_bandwidth_mbps: ArrayLike,
     propagation_s: ArrayLike,
     validation_s: ArrayLike,
-    jitter_s: ArrayLike = 0.0,
+    jitter_s: ArrayLike | None = None,
 ) -> NDArray[np.float64] | float:
     """Delay from send to processed-at-receiver of one message (s).
 
     ``size / bandwidth(sender) + propagation(sender, receiver) + validation(receiver)``
     plus an optional random network jitter drawn by the caller. Broadcasts to
-    every argument, so the oracle passes ``(replicas, senders, receivers)`` arrays.
+    every argument, so the oracle passes ``(replicas, senders, receivers)`` arrays;
+    numbers or numpy arrays (not lists).
     """
-    return _scalar_or_array(
-        np.asarray(size_mb, dtype=float) / np.asarray(sender_bandwidth_mbps, dtype=float)
-        + np.asarray(propagation_s, dtype=float)
-        + np.asarray(validation_s, dtype=float)
-        + np.asarray(jitter_s, dtype=float)
-    )
+    # plain operators: elementwise on numpy arrays, and no array conversion on the
+    # Python floats of one chain message (the simulator's hot path)
+    delay = size_mb / sender_bandwidth_mbps + propagation_s + validation_s
+    return delay if jitter_s is None else delay + jitter_s
 
 
 @dataclass(frozen=True)
 class ProtocolRules:
-    """What a protocol does, as data plus elementwise predicates.
+    """What a protocol does: every quorum and the COMMIT-sending rule, stated once.
+
+    The message-level chain and the round oracle both call these; a new protocol
+    is added by writing its rules here. Timeouts are configuration, not protocol
+    (:class:`~dtopt.consensus.config.ChainConfig`), and are passed in.
 
     Attributes
     ----------
     name : ``"IBFT"`` or ``"BigFoot"``.
     fast_path : whether a node may commit on PREPAREs alone, once it holds one from
-        every validator (2 message delays instead of 3).
-    fast_path_timeout_s : for a fast-path protocol, seconds after the round starts
-        at which a node that has not completed the fast path falls back to the
-        COMMIT phase (if it holds a quorum of PREPAREs). ``None`` otherwise.
+        every validator (2 message delays instead of 3), falling back to the COMMIT
+        phase after the fast-path timeout.
     """
 
     name: str
     fast_path: bool
-    fast_path_timeout_s: float | None = None
 
-    def __post_init__(self) -> None:
-        if self.fast_path and (self.fast_path_timeout_s is None or self.fast_path_timeout_s <= 0):
-            raise ValueError(f"{self.name}: a fast-path protocol needs fast_path_timeout_s > 0")
+    def fast_quorum(self, n_validators: int) -> int | None:
+        """PREPAREs (own included) that commit at once: every validator; ``None`` without a fast path."""
+        return n_validators if self.fast_path else None
 
-    def fast_quorum(self, n_validators: int) -> int:
-        """PREPAREs (own included) that complete the fast path: every validator."""
-        return n_validators
-
-    def commits_on_prepares(self, n_prepares: ArrayLike, n_validators: int) -> ArrayLike:
-        """Whether holding ``n_prepares`` PREPAREs (own included) commits at once."""
-        reached = np.asarray(n_prepares) >= self.fast_quorum(n_validators)
-        return _scalar_or_array(reached & self.fast_path)
-
-    def sends_commit(
-        self, n_prepares: ArrayLike, since_round_start_s: ArrayLike, n_validators: int
-    ) -> ArrayLike:
-        """Whether a node sends its COMMIT now.
-
-        IBFT: as soon as it holds a quorum (2f + 1) of PREPAREs.
-        BigFoot: only once the fast-path timeout has passed without a fast commit,
-        and then as soon as it holds a quorum of PREPAREs.
-        """
-        has_quorum = np.asarray(n_prepares) >= quorum_size(n_validators)
-        if self.fast_path:
-            has_quorum = has_quorum & (np.asarray(since_round_start_s) >= self.fast_path_timeout_s)
-        return _scalar_or_array(has_quorum)
+    @staticmethod
+    def prepare_quorum(n_validators: int) -> int:
+        """PREPAREs (own included) a node needs before it may send its COMMIT: 2f + 1."""
+        return quorum_size(n_validators)
 
     def commit_send_time_s(
-        self, quorum_prepare_time_s: ArrayLike, round_start_s: ArrayLike
+        self, quorum_prepare_time_s: ArrayLike, round_start_s: ArrayLike, fast_path_timeout_s: float
     ) -> NDArray[np.float64] | float:
-        """When a node sends COMMIT, given when it reached a PREPARE quorum.
+        """When a node sends COMMIT, given when it reached the PREPARE quorum.
 
-        The closed form of :meth:`sends_commit` for the oracle: IBFT sends at the
-        quorum time; BigFoot at the later of the quorum time and the fast-path
-        timeout. (Callers skip this for nodes that already committed on the fast path.)
+        IBFT sends at the quorum time; BigFoot at the later of the quorum time and
+        the fast-path timeout after the round start (callers skip this for nodes
+        that already committed on the fast path).
         """
-        t = np.asarray(quorum_prepare_time_s, dtype=float)
-        if self.fast_path:
-            t = np.maximum(t, np.asarray(round_start_s, dtype=float) + self.fast_path_timeout_s)
-        return _scalar_or_array(t)
+        if not self.fast_path:
+            return quorum_prepare_time_s
+        return _scalar_or_array(np.maximum(np.asarray(quorum_prepare_time_s, dtype=float),
+                                           np.asarray(round_start_s, dtype=float) + fast_path_timeout_s))
 
     @staticmethod
     def commit_quorum(n_validators: int) -> int:
@@ -236,15 +209,15 @@ class ProtocolRules:
 
 
 IBFT: Final = ProtocolRules(name="IBFT", fast_path=False)
-BIGFOOT: Final = ProtocolRules(name="BigFoot", fast_path=True, fast_path_timeout_s=5.0)
+BIGFOOT: Final = ProtocolRules(name="BigFoot", fast_path=True)
 PROTOCOLS: Final[dict[str, ProtocolRules]] = {p.name: p for p in (IBFT, BIGFOOT)}
 
 
 def get_protocol(name: str | ProtocolRules) -> ProtocolRules:
-    """Look a protocol up by name (case-insensitive); clear error for unknown names."""
+    """Look a protocol up by name (case-insensitive); one-line DtoptError for unknown names."""
     if isinstance(name, ProtocolRules):
         return name
     for key, rules in PROTOCOLS.items():
         if key.lower() == str(name).lower():
             return rules
-    raise ValueError(f"unknown protocol {name!r}; choose one of: {', '.join(PROTOCOLS)}")
+    raise DtoptError(f"unknown protocol {name!r}; choose one of: {', '.join(PROTOCOLS)}")

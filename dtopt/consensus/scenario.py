@@ -20,13 +20,14 @@ import json
 import math
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
 import numpy as np
 from numpy.typing import NDArray
 
+from dtopt.consensus.config import ChainConfig, check_names, check_number
 from dtopt.consensus.limits import MAX_NODES, check_duration, check_seed
 from dtopt.consensus.protocols import MessageCosts, ProtocolRules, fault_tolerance, get_protocol
 from dtopt.errors import DtoptError
@@ -42,29 +43,6 @@ __all__ = [
 
 #: Default length of a preset's regime schedule when no duration is given (s).
 DEFAULT_DURATION_S: Final = 1000.0
-
-
-def _check_number(where: str, name: str, value: Any, *, low: float = 0.0, strict: bool = False) -> float:
-    """``value`` as a finite float ``>= low`` (``> low`` if ``strict``), else one-line DtoptError."""
-    if isinstance(value, bool) or not isinstance(value, int | float | np.floating | np.integer):
-        raise DtoptError(f"{where}: {name} must be a number, got {value!r}")
-    value = float(value)
-    if not math.isfinite(value) or value < low or (strict and value == low):
-        relation = ">" if strict else ">="
-        raise DtoptError(f"{where}: {name} must be a finite number {relation} {low:g}, got {value!r}")
-    return value
-
-
-def _check_names(where: str, name: str, values: Any) -> tuple[str, ...]:
-    if isinstance(values, str) or not isinstance(values, Sequence):
-        raise DtoptError(f"{where}: {name} must be a list of node names, got {values!r}")
-    names = tuple(values)
-    for value in names:
-        if not isinstance(value, str) or not value:
-            raise DtoptError(f"{where}: {name} must hold non-empty strings, got {value!r}")
-    if len(set(names)) != len(names):
-        raise DtoptError(f"{where}: {name} lists a node twice")
-    return names
 
 
 @dataclass(frozen=True)
@@ -88,113 +66,90 @@ class Regime:
 
     def __post_init__(self) -> None:
         where = f"regime at {self.start_s!r} s"
-        object.__setattr__(self, "start_s", _check_number(where, "start_s", self.start_s))
-        object.__setattr__(self, "offline", _check_names(where, "offline", self.offline))
+        object.__setattr__(self, "start_s", check_number(where, "start_s", self.start_s))
+        object.__setattr__(self, "offline", check_names(where, "offline", self.offline))
         if isinstance(self.bandwidth_mbps, str) or not isinstance(self.bandwidth_mbps, Sequence):
             raise DtoptError(f"{where}: bandwidth_mbps must be a list (one per node)")
         bandwidth = tuple(
-            _check_number(where, "bandwidth_mbps", b, strict=True) for b in self.bandwidth_mbps
+            check_number(where, "bandwidth_mbps", b, strict=True) for b in self.bandwidth_mbps
         )
         object.__setattr__(self, "bandwidth_mbps", bandwidth)
-        object.__setattr__(self, "tx_rate_per_s", _check_number(where, "tx_rate_per_s", self.tx_rate_per_s))
-        object.__setattr__(self, "jitter_s", _check_number(where, "jitter_s", self.jitter_s))
+        object.__setattr__(self, "tx_rate_per_s", check_number(where, "tx_rate_per_s", self.tx_rate_per_s))
+        object.__setattr__(self, "jitter_s", check_number(where, "jitter_s", self.jitter_s))
 
 
-@dataclass(frozen=True, eq=False)
+#: Scenario fields that are not the chain's configuration.
+_SCENARIO_FIELDS: Final = ("config", "regimes", "faulty", "state_period_s", "twin_interval_s")
+
+
+@dataclass(frozen=True, eq=False, init=False)
 class Scenario:
     """A complete chain scenario (validated on construction; bad values raise DtoptError).
 
+    ``Scenario(nodes=..., producers=..., regimes=..., propagation_s=..., ...)`` takes
+    the configuration's fields flat (``producers`` are the config's ``validators``)
+    or a ready ``config=``; the chain's configuration is then :attr:`config`, and
+    the flat names (``scenario.round_timeout_s``...) read it.
+
     Attributes
     ----------
-    nodes : names of all K nodes.
-    producers : the M block producers (validators), a subset of ``nodes``, in rotation order.
-    faulty : producers that the scenario's regimes take offline (at most f = floor((M-1)/3)).
-    tx_size_mb : size of every transaction (MB).
-    max_block_mb : maximum block size (MB); a block holds ``floor(max_block_mb / tx_size_mb)`` tx.
-    min_block_interval_s : a proposer waits at least this long after the previous block's proposal.
-    round_timeout_s : a round that has not committed after this long (since it started) changes.
-    fast_path_timeout_s : BigFoot's fast-path timeout, from the round start (< round_timeout_s).
-    costs : message sizes and validation/creation times.
-    propagation_s : one-way propagation latency, shape ``(K, K)``, seconds, zero diagonal.
+    config : the chain's configuration at genesis (:class:`ChainConfig`: nodes,
+        producers, block limits, timeouts, message model, propagation).
     regimes : the time-varying conditions, sorted by ``start_s``; the first starts at 0.
+    faulty : producers that the scenario's regimes take offline (at most f = floor((M-1)/3)).
     state_period_s : TS, how often the preset's state changes (s).
     twin_interval_s : TI, how often the twin receives data (s).
     """
 
-    nodes: tuple[str, ...]
-    producers: tuple[str, ...]
-    faulty: tuple[str, ...]
+    config: ChainConfig
     regimes: tuple[Regime, ...]
-    propagation_s: NDArray[np.float64]
-    tx_size_mb: float = 0.005
-    max_block_mb: float = 1.0
-    min_block_interval_s: float = 0.1
-    round_timeout_s: float = 10.0
-    fast_path_timeout_s: float = 5.0
-    costs: MessageCosts = field(default_factory=MessageCosts)
-    state_period_s: float = 100.0
-    twin_interval_s: float = 25.0
+    faulty: tuple[str, ...]
+    state_period_s: float
+    twin_interval_s: float
 
-    def __post_init__(self) -> None:
+    def __init__(
+        self,
+        config: ChainConfig | None = None,
+        regimes: Sequence[Regime] = (),
+        faulty: Sequence[str] = (),
+        state_period_s: float = 100.0,
+        twin_interval_s: float = 25.0,
+        *,
+        producers: Sequence[str] | None = None,
+        **config_fields: Any,
+    ) -> None:
+        if producers is not None:
+            config_fields["validators"] = producers
+        if config is None:
+            config = ChainConfig(**config_fields)
+        elif not isinstance(config, ChainConfig):
+            raise DtoptError(f"scenario: config must be a ChainConfig, got {type(config).__name__}")
+        elif config_fields:
+            config = config.replace(**config_fields)
         where = "scenario"
-        nodes = _check_names(where, "nodes", self.nodes)
-        if not nodes:
-            raise DtoptError("scenario: nodes must not be empty")
-        producers = _check_names(where, "producers", self.producers)
-        if not producers:
-            raise DtoptError("scenario: producers must not be empty")
-        unknown = sorted(set(producers) - set(nodes))
-        if unknown:
-            raise DtoptError(f"scenario: producers {unknown} are not in nodes")
-        faulty = _check_names(where, "faulty", self.faulty)
-        if len(faulty) > len(producers):
+        object.__setattr__(self, "config", config)
+        for name in ("state_period_s", "twin_interval_s"):
+            value = locals()[name]
+            object.__setattr__(self, name, check_number(where, name, value, strict=True))
+        faulty = check_names(where, "faulty", faulty)
+        if len(faulty) > config.n_validators:
             raise DtoptError(
-                f"scenario: {len(faulty)} faulty nodes but only {len(producers)} block producers"
+                f"scenario: {len(faulty)} faulty nodes but only {config.n_validators} block producers"
             )
-        unknown = sorted(set(faulty) - set(producers))
+        unknown = sorted(set(faulty) - set(config.validators))
         if unknown:
             raise DtoptError(f"scenario: faulty nodes {unknown} are not block producers")
-        f_max = fault_tolerance(len(producers))
+        f_max = fault_tolerance(config.n_validators)
         if len(faulty) > f_max:
             raise DtoptError(
                 f"scenario: {len(faulty)} faulty nodes exceed f = {f_max} that a quorum of "
-                f"{len(producers)} producers tolerates (3f + 1 <= M)"
+                f"{config.n_validators} producers tolerates (3f + 1 <= M)"
             )
-        object.__setattr__(self, "nodes", nodes)
-        object.__setattr__(self, "producers", producers)
         object.__setattr__(self, "faulty", faulty)
-        for name in ("tx_size_mb", "max_block_mb", "round_timeout_s", "fast_path_timeout_s",
-                     "state_period_s", "twin_interval_s"):
-            object.__setattr__(self, name, _check_number(where, name, getattr(self, name), strict=True))
-        interval = _check_number(where, "min_block_interval_s", self.min_block_interval_s)
-        object.__setattr__(self, "min_block_interval_s", interval)
-        if self.max_block_mb < self.tx_size_mb:
-            raise DtoptError(
-                f"scenario: max_block_mb ({self.max_block_mb:g}) is smaller than one transaction "
-                f"({self.tx_size_mb:g} MB)"
-            )
-        if self.fast_path_timeout_s >= self.round_timeout_s:
-            raise DtoptError(
-                f"scenario: fast_path_timeout_s ({self.fast_path_timeout_s:g}) must be below "
-                f"round_timeout_s ({self.round_timeout_s:g})"
-            )
-        if not isinstance(self.costs, MessageCosts):
-            raise DtoptError(f"scenario: costs must be a MessageCosts, got {type(self.costs).__name__}")
-        try:
-            prop = np.array(self.propagation_s, dtype=float)
-        except (TypeError, ValueError) as err:
-            raise DtoptError(f"scenario: propagation_s is not a numeric matrix ({err})") from None
-        n = len(nodes)
-        if prop.shape != (n, n):
-            raise DtoptError(f"scenario: propagation_s must have shape ({n}, {n}), got {prop.shape}")
-        if not np.all(np.isfinite(prop)) or np.any(prop < 0):
-            raise DtoptError("scenario: propagation_s must be finite and >= 0")
-        prop.setflags(write=False)
-        object.__setattr__(self, "propagation_s", prop)
-        self._check_regimes()
+        object.__setattr__(self, "regimes", self._checked_regimes(regimes))
 
-    def _check_regimes(self) -> None:
-        regimes = tuple(self.regimes)
+    def _checked_regimes(self, regimes: Sequence[Regime]) -> tuple[Regime, ...]:
+        regimes = tuple(regimes)
         if not regimes or not all(isinstance(r, Regime) for r in regimes):
             raise DtoptError("scenario: regimes must be a non-empty list of Regime")
         if regimes[0].start_s != 0:
@@ -212,7 +167,23 @@ class Scenario:
             unknown = sorted(set(regime.offline) - known)
             if unknown:
                 raise DtoptError(f"regime at {regime.start_s:g} s: offline nodes {unknown} are not in nodes")
-        object.__setattr__(self, "regimes", regimes)
+        return regimes
+
+    # The configuration's fields, read through (the config is their one home).
+
+    @property
+    def nodes(self) -> tuple[str, ...]:
+        return self.config.nodes
+
+    @property
+    def producers(self) -> tuple[str, ...]:
+        return self.config.validators
+
+    def __getattr__(self, name: str) -> Any:
+        # only reached for names that are not Scenario attributes: the config's fields
+        if name in _CONFIG_FIELDS:
+            return getattr(self.config, name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     @property
     def n_nodes(self) -> int:
@@ -220,12 +191,7 @@ class Scenario:
 
     @property
     def n_producers(self) -> int:
-        return len(self.producers)
-
-    @property
-    def block_capacity_tx(self) -> int:
-        """Transactions that fit in one block: ``floor(max_block_mb / tx_size_mb)``."""
-        return math.floor(self.max_block_mb / self.tx_size_mb + 1e-9)  # tolerate 1.0 / 0.005 rounding
+        return self.config.n_validators
 
     def regime_index(self, t_s: float) -> int:
         """Index of the regime in force at ``t_s``."""
@@ -237,18 +203,21 @@ class Scenario:
         return self.regimes[self.regime_index(t_s)]
 
     def rules(self, protocol: str | ProtocolRules) -> ProtocolRules:
-        """The protocol's rules with this scenario's fast-path timeout."""
-        try:
-            rules = get_protocol(protocol)
-        except ValueError as err:
-            raise DtoptError(str(err)) from None
-        if rules.fast_path:
-            rules = dataclasses.replace(rules, fast_path_timeout_s=self.fast_path_timeout_s)
-        return rules
+        """The rules of ``protocol`` (a name, case-insensitive); DtoptError if unknown."""
+        return get_protocol(protocol)
 
     def with_(self, **changes: Any) -> Scenario:
-        """A copy with some fields replaced (validated again)."""
-        return dataclasses.replace(self, **changes)
+        """A copy with some scenario or configuration fields replaced (validated again)."""
+        own = {k: v for k, v in changes.items() if k in _SCENARIO_FIELDS}
+        fields = {k: v for k, v in changes.items() if k not in _SCENARIO_FIELDS}
+        kwargs = {name: own.get(name, getattr(self, name)) for name in _SCENARIO_FIELDS}
+        return Scenario(**kwargs, **fields)
+
+
+#: Configuration fields a Scenario reads through to its config (``producers`` included).
+_CONFIG_FIELDS: Final = frozenset(f.name for f in dataclasses.fields(ChainConfig)) | {
+    "block_capacity_tx", "validator_propagation_s",
+}
 
 
 def random_propagation_s(
@@ -359,7 +328,7 @@ SCENARIOS: Final[dict[str, Callable[[float, int], Scenario]]] = {
 _TOP_KEYS: Final = {
     "nodes", "producers", "faulty", "regimes", "propagation_s", "tx_size_mb", "max_block_mb",
     "min_block_interval_s", "round_timeout_s", "fast_path_timeout_s", "costs", "state_period_s",
-    "twin_interval_s",
+    "twin_interval_s", "protocol", "votes_carry_block", "bandwidth_model",
 }
 _REGIME_KEYS: Final = {"start_s", "offline", "bandwidth_mbps", "tx_rate_per_s", "jitter_s"}
 _REGIME_REQUIRED: Final = ("start_s", "bandwidth_mbps", "tx_rate_per_s")
@@ -386,7 +355,7 @@ def scenario_from_dict(data: Mapping[str, Any], seed: int = 0, where: str = "sce
     the paper's values. A scalar ``bandwidth_mbps`` applies to every node.
     """
     data = _check_keys(where, data, _TOP_KEYS, ("nodes", "regimes"))
-    nodes = _check_names(where, "nodes", data["nodes"])
+    nodes = check_names(where, "nodes", data["nodes"])
     if len(nodes) > MAX_NODES:  # before the (nodes x nodes) propagation matrix is drawn
         raise DtoptError(f"{where}: {len(nodes)} nodes exceed the limit of {MAX_NODES:,}")
     raw_regimes = data["regimes"]
@@ -407,7 +376,7 @@ def scenario_from_dict(data: Mapping[str, Any], seed: int = 0, where: str = "sce
         allowed = {f.name for f in dataclasses.fields(MessageCosts)}
         costs = _check_keys(f"{where}: costs", data["costs"], allowed, ())
         for key, value in costs.items():
-            _check_number(f"{where}: costs", key, value)
+            check_number(f"{where}: costs", key, value)
         kwargs["costs"] = MessageCosts(**costs)
     return Scenario(regimes=tuple(regimes), **kwargs)
 

@@ -9,8 +9,8 @@ from dtopt.twin.analyse import Analyser, Estimate
 from dtopt.twin.anticipate import SeasonalForecaster
 from dtopt.twin.decide import Decider, Decision
 from dtopt.twin.execute import choose_producer, execute
-from dtopt.twin.monitor import IntervalData, IntervalDataError, Monitor, check_interval
-from dtopt.twin.oracle import ChainParams, OraclePrediction, OracleState, RoundOracle
+from dtopt.twin.monitor import IntervalData, IntervalDataError, Monitor, WatchedChain, check_interval
+from dtopt.twin.oracle import OraclePrediction, OracleState, RoundOracle
 from dtopt.twin.plan import Plan, make_plan
 from dtopt.twin.scenarios import AS_ESTIMATED, DROPOUT, FORECAST, WhatIf, what_if_scenarios
 from dtopt.twin.twin import ANTICIPATION, DigitalTwin, TwinRecord
@@ -21,7 +21,6 @@ __all__ = [
     "DROPOUT",
     "FORECAST",
     "Analyser",
-    "ChainParams",
     "Decider",
     "Decision",
     "DigitalTwin",
@@ -35,6 +34,7 @@ __all__ = [
     "RoundOracle",
     "SeasonalForecaster",
     "TwinRecord",
+    "WatchedChain",
     "WhatIf",
     "check_interval",
     "choose_producer",

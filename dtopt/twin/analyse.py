@@ -1,7 +1,7 @@
 """Analyse: turn one interval's outside view into an estimate of the chain's state.
 
 Reads only what the chain publishes (:mod:`dtopt.consensus.view`) plus the
-chain's static configuration (:class:`~dtopt.twin.oracle.ChainParams`):
+chain's configuration (:class:`~dtopt.consensus.config.ChainConfig`):
 
 * offline validators: those without a vote in any of the interval's last
   ``recent_blocks`` blocks (recent, so a validator that dropped out or came back
@@ -30,11 +30,12 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from dtopt.consensus.config import ChainConfig
 from dtopt.consensus.protocols import MessageKind, proposer_index
 from dtopt.consensus.view import BlockRecord
 from dtopt.errors import DtoptError
 from dtopt.twin.monitor import IntervalData, IntervalDataError
-from dtopt.twin.oracle import ChainParams, OracleState
+from dtopt.twin.oracle import OracleState
 
 __all__ = ["Analyser", "Estimate"]
 
@@ -67,14 +68,14 @@ class Analyser:
 
     Parameters
     ----------
-    params : the chain's static configuration.
+    config : the chain's configuration.
     prior_bandwidth_mbps : bandwidth assumed for a validator never seen proposing (MB/s).
     recent_blocks : a validator counts as online if it voted in one of the
         interval's last ``recent_blocks`` blocks (>= 1).
     """
 
     def __init__(
-        self, params: ChainParams, prior_bandwidth_mbps: float = 1.0, recent_blocks: int = 2
+        self, config: ChainConfig, prior_bandwidth_mbps: float = 1.0, recent_blocks: int = 2
     ) -> None:
         if not np.isfinite(prior_bandwidth_mbps) or prior_bandwidth_mbps <= 0:
             raise DtoptError(
@@ -83,11 +84,11 @@ class Analyser:
         if isinstance(recent_blocks, bool) or int(recent_blocks) != recent_blocks or recent_blocks < 1:
             raise DtoptError(f"recent_blocks must be an integer >= 1, got {recent_blocks!r}")
         self.recent_blocks = int(recent_blocks)
-        self.params = params
-        self.index = {name: i for i, name in enumerate(params.validators)}
-        self.bandwidth_mbps = np.full(len(params.validators), float(prior_bandwidth_mbps))
+        self.config = config
+        self.index = {name: i for i, name in enumerate(config.validators)}
+        self.bandwidth_mbps = np.full(len(config.validators), float(prior_bandwidth_mbps))
         self.jitter_s = 0.0
-        self.online = np.ones(len(params.validators), dtype=bool)
+        self.online = np.ones(len(config.validators), dtype=bool)
         self.last_block: BlockRecord | None = None
 
     def analyse(self, data: IntervalData) -> Estimate:
@@ -98,8 +99,9 @@ class Analyser:
         block. Raises :class:`IntervalDataError` if no block has been seen yet.
         """
         view = data.view
-        p = self.params
-        n = len(p.validators)
+        config = self.config
+        n = config.n_validators
+        prop = config.validator_propagation_s
         if view.blocks:
             self.last_block = view.blocks[-1]
             voted = np.zeros(n, dtype=bool)
@@ -126,9 +128,10 @@ class Analyser:
             delay = np.array([s for _, s in prepares]) - block.proposed_s
             np.add.at(delay_sum, who, delay)
             np.add.at(delay_count, who, 1)
-            residual = delay - p.propagation_s[proposer, who] - p.costs.validation_s(MessageKind.PRE_PREPARE)
+            residual = config.pre_prepare_transmission_s(delay, prop[proposer, who])  # transmission + jitter
             transmission.setdefault(proposer, []).append(
-                (float(residual.mean()), float(p.costs.size_mb(MessageKind.PRE_PREPARE, block.size_mb)))
+                (float(residual.mean()),
+                 float(config.message_size_mb(MessageKind.PRE_PREPARE, block.size_mb)))
             )
             if residual.size > 1:
                 spreads.append(float(residual.std(ddof=1)))
@@ -144,7 +147,7 @@ class Analyser:
                 measured[proposer] = True
 
         last = self.last_block
-        stalled_rounds = int((view.end_s - last.committed_s) // p.round_timeout_s)
+        stalled_rounds = int((view.end_s - last.committed_s) // config.round_timeout_s)
         voted[proposer_index(last.height + 1, np.arange(min(stalled_rounds, n)), n)] = False
         self.online = voted.copy()
         offline = tuple(name for name, i in self.index.items() if not voted[i])

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 
 from dtopt.consensus.protocols import proposer_index
+from dtopt.twin.monitor import WatchedChain
 from dtopt.twin.oracle import OracleState
 
 __all__ = ["choose_producer", "execute"]
@@ -31,6 +31,6 @@ def choose_producer(state: OracleState, validators: Sequence[str], trusted: Sequ
     return None
 
 
-def execute(chain: Any, protocol: str, producer: str) -> None:
+def execute(chain: WatchedChain, protocol: str, producer: str) -> None:
     """Ask ``producer`` to carry the switch to ``protocol`` in its next block."""
     chain.request_switch(protocol, producer)

@@ -10,15 +10,15 @@ backlog, as the outside world can see it).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
 
-from dtopt.consensus.view import ChainView
+from dtopt.consensus.view import BlockRecord, ChainView, VoteRecord
 from dtopt.errors import DtoptError
 
-__all__ = ["IntervalData", "IntervalDataError", "Monitor", "check_interval"]
+__all__ = ["IntervalData", "IntervalDataError", "Monitor", "WatchedChain", "check_interval"]
 
 
 class IntervalDataError(DtoptError):
@@ -51,6 +51,10 @@ def check_interval(view: Any, validators: tuple[str, ...], start_s: float, end_s
     """
     if not isinstance(view, ChainView):
         raise IntervalDataError(f"missing interval data for [{start_s:g}, {end_s:g}) s")
+    records_ok = all(isinstance(b, BlockRecord) and all(isinstance(v, VoteRecord) for v in b.votes)
+                     for b in view.blocks)
+    if not records_ok:
+        raise IntervalDataError("interval data holds a malformed block or vote record")
     if not (np.isclose(view.start_s, start_s) and np.isclose(view.end_s, end_s)):
         raise IntervalDataError(
             f"interval data covers [{view.start_s:g}, {view.end_s:g}) s, expected [{start_s:g}, {end_s:g}) s"
@@ -92,6 +96,24 @@ def check_interval(view: Any, validators: tuple[str, ...], start_s: float, end_s
     return view
 
 
+class WatchedChain(Protocol):
+    """What the twin may use of a chain it watches: its contract with any chain.
+
+    The time, the protocol in force at the head, the outside view of a window, and
+    a request to a producer to carry a switch. Nothing of the chain's hidden state.
+    """
+
+    @property
+    def now_s(self) -> float: ...
+
+    @property
+    def protocol(self) -> str: ...
+
+    def view(self, start_s: float, end_s: float) -> ChainView: ...
+
+    def request_switch(self, protocol: str, producer: str) -> None: ...
+
+
 class Monitor:
     """Pulls each interval's outside view from the chain and tracks the backlog.
 
@@ -106,7 +128,7 @@ class Monitor:
         self._pending_ids: NDArray[np.int64] = np.zeros(0, dtype=np.int64)
         self._pending_arrival_s: NDArray[np.float64] = np.zeros(0)
 
-    def observe(self, chain: Any, t_s: float) -> IntervalData:
+    def observe(self, chain: WatchedChain, t_s: float) -> IntervalData:
         """Read ``[last observation, t_s)`` through ``chain.view`` and check it.
 
         The window always advances, so a bad interval is skipped rather than

@@ -6,11 +6,14 @@ array over ``(replicas, nodes)`` or ``(senders, replicas, receivers)``; quorum
 times are order statistics over the sender axis, taken by a selection network
 (:mod:`dtopt.twin.network`: a fixed sequence of ``np.minimum``/``np.maximum``
 over contiguous sender rows) or, as the reference, by ``np.partition``. The only
-Python loop is over consecutive rounds.
+Python loop is over consecutive rounds, one phase function per protocol step
+(:mod:`dtopt.twin.rounds`).
 
-The protocol rules (quorums, fast path, commit sending, message delays, proposer
-rotation, block finality) come from :mod:`dtopt.consensus.protocols`, the same
-description the message-level chain simulator follows.
+The rules (quorums, fast path, commit sending, message delays, timers, block
+filling, proposer rotation, block finality) come from the chain's
+:class:`~dtopt.consensus.config.ChainConfig` and
+:mod:`dtopt.consensus.protocols`, the same statements the message-level chain
+simulator follows.
 
 Transactions are tracked as a FIFO pool per replica: a count plus the arrival
 time of the oldest pooled transaction (the "cursor"). Between proposals, Poisson
@@ -26,35 +29,23 @@ are relative to the start of the horizon (0 = now).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
+from dtopt.consensus.config import ChainConfig
 from dtopt.consensus.limits import check_oracle_size, check_seed
-from dtopt.consensus.protocols import (
-    MessageCosts,
-    MessageKind,
-    ProtocolRules,
-    block_size_mb,
-    draw_jitter_s,
-    message_delay_s,
-    proposer_index,
-    quorum_size,
-)
-from dtopt.consensus.scenario import Scenario
 from dtopt.errors import DtoptError
 from dtopt.twin.network import SelectionNetwork
+from dtopt.twin.rounds import RoundLoop
 
-__all__ = ["ChainParams", "OraclePrediction", "OracleState", "RoundOracle"]
+__all__ = ["OraclePrediction", "OracleState", "RoundOracle"]
 
 # A prediction never runs more rounds than this per replica (guards a horizon far
 # longer than the rounds it would take, e.g. a stalled chain).
 _MAX_ROUNDS = 100_000
-
-# Pre-drawn jitter matrices per state that the replicas' vote phases sample from.
-_JITTER_POOL = 512
 
 # How order statistics over the sender axis are taken (same values, different speed).
 ORDER_STATISTICS = ("network", "partition")
@@ -66,74 +57,6 @@ def _positive(name: str, value: float, *, allow_zero: bool = False) -> float:
     if not ok:
         raise DtoptError(f"{name} must be a finite number {'>=' if allow_zero else '>'} 0, got {value!r}")
     return value
-
-
-@dataclass(frozen=True, eq=False)
-class ChainParams:
-    """The chain's public, static configuration the twin is allowed to know.
-
-    Attributes
-    ----------
-    validators : validator (block producer) names, in rotation order, length ``N``.
-    tx_size_mb : size of one transaction (MB).
-    max_block_mb : maximum block size (MB).
-    min_block_interval_s : minimum time between consecutive blocks (s).
-    round_timeout_s : a round that has not committed after this long changes round (s).
-    fast_path_timeout_s : BigFoot's fast-path timeout after the round starts (s).
-    costs : message sizes and validation times.
-    propagation_s : propagation latency between validators, shape ``(N, N)`` (s).
-    """
-
-    validators: tuple[str, ...]
-    tx_size_mb: float
-    max_block_mb: float
-    min_block_interval_s: float
-    round_timeout_s: float
-    fast_path_timeout_s: float
-    costs: MessageCosts = field(default_factory=MessageCosts)
-    propagation_s: NDArray[np.float64] = field(default_factory=lambda: np.zeros((0, 0)))
-
-    def __post_init__(self) -> None:
-        n = len(self.validators)
-        if n < 1 or len(set(self.validators)) != n:
-            raise DtoptError(f"validators must be non-empty and unique, got {self.validators!r}")
-        _positive("tx_size_mb", self.tx_size_mb)
-        _positive("max_block_mb", self.max_block_mb)
-        _positive("min_block_interval_s", self.min_block_interval_s, allow_zero=True)
-        _positive("round_timeout_s", self.round_timeout_s)
-        _positive("fast_path_timeout_s", self.fast_path_timeout_s)
-        if self.max_block_mb < self.tx_size_mb:
-            raise DtoptError("max_block_mb must hold at least one transaction (>= tx_size_mb)")
-        prop = np.asarray(self.propagation_s, dtype=float)
-        if prop.size == 0:
-            prop = np.zeros((n, n))
-        if prop.shape != (n, n) or not np.all(np.isfinite(prop)) or np.any(prop < 0):
-            raise DtoptError(f"propagation_s must be a finite ({n}, {n}) array >= 0, got shape {prop.shape}")
-        object.__setattr__(self, "propagation_s", prop)
-
-    # Same definitions as the chain's Scenario (they read only the static fields
-    # both classes share), so the two cannot drift apart.
-    block_capacity_tx = Scenario.block_capacity_tx
-    rules = Scenario.rules
-
-    @classmethod
-    def from_scenario(cls, scenario: Scenario) -> ChainParams:
-        """The static part of a :class:`dtopt.consensus.scenario.Scenario` (never its regimes).
-
-        Only the producers vote, so the propagation matrix is cut down to them.
-        """
-        index = [scenario.nodes.index(p) for p in scenario.producers]
-        prop = np.asarray(scenario.propagation_s, dtype=float)[np.ix_(index, index)]
-        return cls(
-            validators=tuple(scenario.producers),
-            tx_size_mb=scenario.tx_size_mb,
-            max_block_mb=scenario.max_block_mb,
-            min_block_interval_s=scenario.min_block_interval_s,
-            round_timeout_s=scenario.round_timeout_s,
-            fast_path_timeout_s=scenario.fast_path_timeout_s,
-            costs=scenario.costs,
-            propagation_s=prop,
-        )
 
 
 @dataclass(frozen=True, eq=False)
@@ -244,7 +167,7 @@ class RoundOracle:
 
     Parameters
     ----------
-    params : the chain's static configuration.
+    config : the chain's configuration (the protocol is chosen per prediction).
     replicas : Monte Carlo replicas ``R`` per state (>= 1).
     seed : seed of the random generator; every prediction restarts from it, so
         the same inputs always give the same prediction.
@@ -255,19 +178,19 @@ class RoundOracle:
     """
 
     def __init__(
-        self, params: ChainParams, replicas: int = 256, seed: int = 0, order_statistics: str = "network"
+        self, config: ChainConfig, replicas: int = 256, seed: int = 0, order_statistics: str = "network"
     ) -> None:
-        if not isinstance(params, ChainParams):
-            raise DtoptError(f"params must be a ChainParams, got {type(params).__name__}")
+        if not isinstance(config, ChainConfig):
+            raise DtoptError(f"config must be a ChainConfig, got {type(config).__name__}")
         if isinstance(replicas, bool) or int(replicas) != replicas or replicas < 1:
             raise DtoptError(f"replicas must be an integer >= 1, got {replicas!r}")
-        check_oracle_size(len(params.validators), replicas)
+        check_oracle_size(len(config.validators), replicas)
         seed = check_seed(seed)
         if order_statistics not in ORDER_STATISTICS:
             raise DtoptError(
                 f"order_statistics must be one of {', '.join(ORDER_STATISTICS)}, got {order_statistics!r}"
             )
-        self.params = params
+        self.config = config
         self.replicas = int(replicas)
         self.seed = int(seed)
         self.order_statistics = order_statistics
@@ -281,19 +204,19 @@ class RoundOracle:
         self, states: Sequence[OracleState], protocol: str, horizon_s: float
     ) -> tuple[OraclePrediction, ...]:
         """Predict several states at once (stacked along the replica axis)."""
-        rules = self.params.rules(protocol)
+        config = self.config.replace(protocol=protocol)
         horizon_s = _positive("horizon_s", horizon_s)
         states = list(states)
         if not states:
             raise DtoptError("need at least one state to predict")
-        n = len(self.params.validators)
+        n = self.config.n_validators
         for st in states:
             if not isinstance(st, OracleState) or st.online.shape != (n,):
                 raise DtoptError(f"each state must be an OracleState over the chain's {n} validators")
-        acc = self._simulate(states, rules, horizon_s)
+        acc = self._simulate(states, config, horizon_s)
         r = self.replicas
         return tuple(
-            _summarise(rules.name, horizon_s, r, {k: v[i * r : (i + 1) * r] for k, v in acc.items()})
+            _summarise(config.protocol, horizon_s, r, {k: v[i * r : (i + 1) * r] for k, v in acc.items()})
             for i in range(len(states))
         )
 
@@ -316,200 +239,15 @@ class RoundOracle:
         return [found[r].reshape(values.shape[1:]) for r in ranks]
 
     def _simulate(
-        self, states: list[OracleState], rules: ProtocolRules, horizon_s: float
+        self, states: list[OracleState], config: ChainConfig, horizon_s: float
     ) -> dict[str, NDArray[np.float64]]:
-        """Run the round loop for every replica of every state; per-replica accumulators.
-
-        Node-major layout: per-node quantities are ``(N, B)`` arrays (``B`` = states x
-        replicas), so every elementwise operation runs over contiguous replicas.
-        Absolute times are float64; the heavy ``(N, N, B)`` vote arrivals hold float32
-        times relative to the round's start, laid out ``[sender, receiver, replica]``
-        so each sender's arrivals are one contiguous row for the order statistics.
-        """
-        p = self.params
-        costs = p.costs
+        """Run the round loop for every replica of every state; per-replica accumulators."""
         rng = np.random.default_rng(self.seed)
-        n = len(p.validators)
-        q = quorum_size(n)
-        q_final = rules.block_finality_quorum(n)
-        f_skip = rules.round_skip_quorum(n)
-        reps = self.replicas
-        n_states = len(states)
-        scen = np.repeat(np.arange(n_states), reps)  # state of each replica
-        b = scen.size
-        rows = np.arange(b)
-
-        online = np.array([s.online for s in states]).T[:, scen]  # (N, B)
-        bw = np.array([s.bandwidth_mbps for s in states])  # (S, N)
-        rate = np.array([s.tx_rate_per_s for s in states])[scen]
-        jitter = np.array([s.jitter_s for s in states])
-        jitter32 = jitter.astype(np.float32)
-
-        # Random jitter (the chain's exponential jitter, drawn with unit mean and
-        # scaled per state) comes from pools of ``reps + _JITTER_POOL`` columns drawn
-        # once per prediction: every phase reads ``reps`` consecutive columns at a
-        # random offset in [0, _JITTER_POOL], so within a phase the replicas get
-        # distinct independent draws and the window is a plain slice (no gather).
-        # Without jitter one column serves all (broadcast).
-        shifts = _JITTER_POOL + 1 if np.any(jitter > 0) else 1
-        width = reps + shifts - 1 if shifts > 1 else 1
-
-        def jitter_pool(shape: tuple[int, ...]) -> NDArray[np.float32]:
-            return draw_jitter_s(rng, 1.0, (*shape, n_states, width), np.float32) * jitter32[:, None]
-
-        # Vote (PREPARE, COMMIT, ROUND-CHANGE) delays [sender, receiver, state, column];
-        # a node's own vote counts at once.
-        vote_s = np.asarray(
-            message_delay_s(
-                costs.size_mb(MessageKind.PREPARE),
-                bw.T[:, None, :],
-                p.propagation_s[:, :, None],
-                costs.validation_s(MessageKind.PREPARE),
-            )
-        )
-        vote_pool = (vote_s[..., None] + jitter_pool((n, n))).astype(np.float32)
-        vote_pool[np.arange(n), np.arange(n)] = 0.0
-        pre_pool = jitter_pool((n,)).astype(np.float32)  # PRE-PREPARE jitter [receiver, state, column]
-        arrive = np.empty((n, n, n_states, reps), dtype=np.float32)  # reused by every vote phase
-        column = rows % reps
-
-        def window(pool: NDArray[np.float32]) -> NDArray[np.float32]:
-            """``reps`` consecutive columns of ``pool`` at a random offset."""
-            offset = int(rng.integers(shifts))
-            if width == 1:  # no jitter: the one column serves every replica
-                return np.broadcast_to(pool, (*pool.shape[:-1], reps))
-            return pool[..., offset : offset + reps]
-
-        def vote_arrivals(send_rel: NDArray[np.float32]) -> NDArray[np.float32]:
-            """Arrival times ``(sender, receiver, B)`` of votes sent at ``send_rel`` ``(sender, B)``."""
-            np.add(window(vote_pool), send_rel.reshape(n, 1, n_states, reps), out=arrive)
-            return arrive.reshape(n, n, b)
-
-        # the PRE-PREPARE's validation and propagation, [receiver, proposer]
-        block_validation_s = np.ascontiguousarray(
-            (p.propagation_s + costs.validation_s(MessageKind.PRE_PREPARE)).T
-        )
-        prepare_ranks = (q - 1, n - 1) if rules.fast_path else (q - 1,)
-        unreachable = online.sum(axis=0) < q  # no quorum can ever form
-        # when each node started its current round (the height began at the last commit)
-        elapsed = np.array([s.round_elapsed_s for s in states])[scen]
-        entered = np.where(online, -elapsed, np.inf)
-        last_proposal = -np.array([s.since_proposal_s for s in states])[scen]
-        rc_ready = np.zeros(b)  # round > 0: when its proposer holds a ROUND-CHANGE quorum
-        height = np.array([s.next_height for s in states], dtype=np.int64)[scen]
-        round_ = np.zeros(b, dtype=np.int64)
-        pool = np.array([s.backlog_tx for s in states], dtype=np.int64)[scen]
-        cursor = -np.array([s.backlog_age_s for s in states])[scen]  # oldest pooled arrival
-        arrived_until = np.zeros(b)  # arrivals have been drawn up to this time
-        cap = p.block_capacity_tx
-        bw = bw.T[:, scen]  # (N, B)
-        diagonal = np.arange(n)
-
-        acc = {
-            "blocks": np.zeros(b),
-            "tx": np.zeros(b),
-            "latency_sum": np.zeros(b),
-            "served_s": np.zeros(b),
-            "last_commit": np.zeros(b),
-            "rounds": np.zeros(b),
-        }
+        rounds = RoundLoop(config, states, self.replicas, rng, self._select, horizon_s)
         for _ in range(_MAX_ROUNDS):
-            proposer = proposer_index(height, round_, n)
-            up = online[proposer, rows]
-            # Round 0 proposes after the previous block and the minimum block interval;
-            # a later round once its proposer holds a quorum of ROUND-CHANGEs.
-            start = np.where(
-                round_ == 0,
-                np.maximum(entered[proposer, rows], last_proposal + p.min_block_interval_s),
-                rc_ready,
-            )
-            begin = entered.min(axis=0)
-            active = (np.where(up, start, begin) < horizon_s) & ~unreachable
-            if not active.any():
+            if not rounds.step():
                 break
-            acc["rounds"] += active
-            committed = np.zeros(b, dtype=bool)
-            changed = ~up & active
-            if (up & active).any():
-                start = np.where(up, start, begin)
-                entered_rel = (entered - start).astype(np.float32)
-
-                # Pool: Poisson arrivals up to the proposal, then the oldest ones up to capacity.
-                dt = np.where(up & active, np.maximum(start - arrived_until, 0.0), 0.0)
-                pool += rng.poisson(rate * dt)
-                arrived_until = arrived_until + dt
-                taken = np.minimum(pool, cap)
-                share = np.divide(taken, pool, out=np.zeros(b), where=pool > 0)
-                span = arrived_until - cursor
-                mean_arrival = cursor + span * share / 2.0
-
-                # PRE-PREPARE: the proposer holds its block once created; the others after
-                # transmission, propagation, block validation and jitter.
-                send = costs.create_block_s
-                size_mb = costs.size_mb(MessageKind.PRE_PREPARE, block_size_mb(taken, p.tx_size_mb))
-                pre = block_validation_s[:, proposer] + (send + size_mb / bw[proposer, rows])
-                pre += window(pre_pool).reshape(n, -1)
-                pre[proposer, rows] = send
-                pre = np.where(online, pre, np.inf).astype(np.float32)
-
-                # A node counts votes once it has accepted the proposal.
-                prepares = self._select(vote_arrivals(pre), prepare_ranks)
-                quorum_prepare = np.maximum(prepares[0], pre)
-                if rules.fast_path:
-                    # every validator's PREPARE (inf if one is missing): the largest one
-                    fast = prepares[1].copy()
-                    commit_send = np.asarray(rules.commit_send_time_s(quorum_prepare, entered_rel))
-                    commit_send = np.where(commit_send < fast, commit_send, np.inf)
-                else:
-                    commit_send = quorum_prepare
-                commit_send = np.where(online, commit_send, np.inf).astype(np.float32)
-                if np.isfinite(commit_send).any():
-                    node_commit = np.maximum(self._select(vote_arrivals(commit_send), (q - 1,))[0], pre)
-                else:  # everyone committed on the fast path: no COMMIT is sent
-                    node_commit = np.full_like(pre, np.inf)
-                if rules.fast_path:
-                    node_commit = np.minimum(node_commit, fast)
-                node_commit = np.where(online, node_commit + start, np.inf)
-                # the block in flight at the horizon start had not committed before it
-                block_commit = np.maximum(self._select(node_commit.copy(), (q_final - 1,))[0], 0.0)
-                committed = up & active & np.isfinite(block_commit)
-                # A round that cannot commit (too few online) ends the replica.
-                unreachable |= up & active & ~committed
-
-                in_window = committed & (block_commit < horizon_s)
-                acc["blocks"] += in_window
-                acc["tx"] += np.where(in_window, taken, 0)
-                acc["latency_sum"] += np.where(in_window, taken * (block_commit - mean_arrival), 0.0)
-                acc["served_s"] += np.where(in_window, taken * (horizon_s - block_commit), 0.0)
-                acc["last_commit"][in_window] = block_commit[in_window]
-
-                pool -= np.where(committed, taken, 0)
-                cursor = np.where(committed, cursor + span * share, cursor)
-                entered = np.where(committed, node_commit, entered)
-                last_proposal = np.where(committed, start + send, last_proposal)
-            if changed.any():
-                # Offline proposer: each online node times out and sends ROUND-CHANGE;
-                # f + 1 of them from others make a node skip ahead before its own timer;
-                # the next proposer proposes on a quorum of them (its own included).
-                base = np.where(changed, begin, 0.0)
-                timer = (entered - base + p.round_timeout_s).astype(np.float32)
-                others = vote_arrivals(timer)
-                others[diagonal, diagonal] = np.inf
-                moved = np.minimum(timer, self._select(others, (f_skip - 1,))[0])
-                entered = np.where(changed & online, moved + base, entered)
-                nxt = proposer_index(height, round_ + 1, n)
-                offset = int(rng.integers(shifts))
-                at_next = vote_pool[:, nxt, scen, column + offset if width > 1 else 0] + moved
-                ready = self._select(at_next, (q - 1,))[0] + base
-                rc_ready = np.where(changed, ready, rc_ready)
-            height += committed
-            round_ = np.where(committed, 0, round_ + changed)
-        # Transaction-seconds spent waiting inside the horizon: the backlog and the
-        # arrivals (expected) wait until the horizon ends unless a block serves them.
-        backlog = np.array([s.backlog_tx for s in states], dtype=float)[scen]
-        acc["present_tx"] = backlog + rate * horizon_s
-        acc["wait_s"] = backlog * horizon_s + rate * horizon_s**2 / 2.0 - acc.pop("served_s")
-        return acc
+        return rounds.finish(states)
 
 
 def _summarise(

@@ -7,9 +7,10 @@ monitor (``chain.view``) -> analyse -> what-if scenarios -> plan (oracle) ->
 decide -> execute (``chain.request_switch``),
 
 with its knowledge (bandwidth estimates, backlog, the history of regime changes)
-kept between calls. Bad interval data never stops the run: the twin logs one
-line on the ``dtopt.twin`` logger, keeps the protocol in force and waits for the
-next interval.
+kept between calls. Bad interval data never stops the run: what the monitor and
+the analysis raise for it (:class:`~dtopt.twin.monitor.IntervalDataError`) makes
+the twin log one line on the ``dtopt.twin`` logger, keep the protocol in force and
+wait for the next interval. Any other exception is a bug and surfaces.
 """
 
 from __future__ import annotations
@@ -22,14 +23,15 @@ from typing import Any
 
 import numpy as np
 
-from dtopt.consensus.protocols import PROTOCOLS
+from dtopt.consensus.config import ChainConfig
+from dtopt.consensus.protocols import PROTOCOLS, get_protocol
 from dtopt.errors import DtoptError
 from dtopt.twin.analyse import Analyser, Estimate
 from dtopt.twin.anticipate import SeasonalForecaster
 from dtopt.twin.decide import Decider, Decision
 from dtopt.twin.execute import choose_producer, execute
-from dtopt.twin.monitor import IntervalData, Monitor
-from dtopt.twin.oracle import ChainParams, RoundOracle
+from dtopt.twin.monitor import IntervalData, IntervalDataError, Monitor, WatchedChain
+from dtopt.twin.oracle import RoundOracle
 from dtopt.twin.plan import Plan, make_plan
 from dtopt.twin.scenarios import AS_ESTIMATED, FORECAST, what_if_scenarios
 
@@ -39,10 +41,6 @@ __all__ = ["ANTICIPATION", "DigitalTwin", "TwinRecord"]
 ANTICIPATION = ("seasonal", "off")
 
 logger = logging.getLogger("dtopt.twin")
-
-# What malformed interval data can raise inside the analysis besides DtoptError
-# (e.g. a vote record of the wrong type); the twin must survive all of it.
-_BAD_DATA_ERRORS = (DtoptError, ValueError, TypeError, KeyError, IndexError, AttributeError)
 
 
 @dataclass(frozen=True)
@@ -106,7 +104,7 @@ class DigitalTwin:
 
     Parameters
     ----------
-    params : the chain's static configuration (:meth:`ChainParams.from_scenario`).
+    config : the chain's configuration (``scenario.config``).
     interval_s : twin interval TI (s), the oracle's horizon.
     protocols : candidate protocols.
     replicas : oracle Monte Carlo replicas per scenario.
@@ -129,7 +127,7 @@ class DigitalTwin:
 
     def __init__(
         self,
-        params: ChainParams,
+        config: ChainConfig,
         interval_s: float,
         *,
         protocols: Sequence[str] = tuple(PROTOCOLS),
@@ -142,21 +140,23 @@ class DigitalTwin:
         dropout: bool = False,
         recovered: bool = False,
     ) -> None:
-        self.params = params
+        if not isinstance(config, ChainConfig):
+            raise DtoptError(f"config must be a ChainConfig (scenario.config), got {type(config).__name__}")
+        self.config = config
         self.interval_s = float(interval_s)
-        self.protocols = tuple(params.rules(p).name for p in protocols)
+        self.protocols = tuple(get_protocol(p).name for p in protocols)
         if not self.protocols:
             raise DtoptError("the twin needs at least one candidate protocol")
-        self.oracle = RoundOracle(params, replicas=replicas, seed=seed)
-        self.monitor = Monitor(params.validators)
-        self.analyser = Analyser(params)
+        self.oracle = RoundOracle(config, replicas=replicas, seed=seed)
+        self.monitor = Monitor(config.validators)
+        self.analyser = Analyser(config)
         self.decider = Decider(hysteresis, criterion)
         if anticipate not in ANTICIPATION:
             raise DtoptError(f"anticipate must be one of {', '.join(ANTICIPATION)}, got {anticipate!r}")
         self.anticipate = anticipate
         self.forecaster = SeasonalForecaster(self.interval_s) if anticipate == "seasonal" else None
-        self.trusted = tuple(params.validators if trusted is None else trusted)
-        unknown = sorted(set(self.trusted) - set(params.validators))
+        self.trusted = tuple(config.validators if trusted is None else trusted)
+        unknown = sorted(set(self.trusted) - set(config.validators))
         if unknown or not self.trusted:
             raise DtoptError(f"trusted producers must be validators of the chain, got {list(self.trusted)}")
         self.dropout = bool(dropout)
@@ -167,23 +167,27 @@ class DigitalTwin:
     @classmethod
     def from_scenario(cls, scenario: Any, **kwargs: Any) -> DigitalTwin:
         """A twin for a :class:`~dtopt.consensus.scenario.Scenario`'s static configuration."""
-        return cls(ChainParams.from_scenario(scenario), scenario.twin_interval_s, **kwargs)
+        return cls(scenario.config, scenario.twin_interval_s, **kwargs)
 
-    def __call__(self, chain: Any, t_s: float) -> None:
+    def __call__(self, chain: WatchedChain, t_s: float) -> None:
         """One MAPE-K iteration at chain time ``t_s``."""
-        in_force = str(chain.protocol)
+        in_force, t_s = str(chain.protocol), float(t_s)
         try:
-            record = self._step(chain, float(t_s), in_force)
-        except _BAD_DATA_ERRORS as err:
+            data = self.monitor.observe(chain, t_s)
+            estimate = self.analyser.analyse(data)
+        except IntervalDataError as err:  # bad interval data: skip it (anything else is a bug)
             logger.warning("t=%gs: skipping interval (%s); keeping %s", t_s, err, in_force)
-            record = TwinRecord(
-                t_s=float(t_s), in_force=in_force, chosen=in_force, switched=False, error=str(err)
+            self.records.append(
+                TwinRecord(t_s=t_s, in_force=in_force, chosen=in_force, switched=False, error=str(err))
             )
-        self.records.append(record)
+            return
+        plan, decision = self.decide(data, estimate, in_force)
+        self.records.append(self._execute(chain, data, estimate, plan, decision, t_s, in_force))
 
-    def _step(self, chain: Any, t_s: float, in_force: str) -> TwinRecord:
-        data = self.monitor.observe(chain, t_s)
-        estimate, plan, decision = self.think(data, in_force)
+    def _execute(
+        self, chain: WatchedChain, data: IntervalData, estimate: Estimate, plan: Plan, decision: Decision,
+        t_s: float, in_force: str,
+    ) -> TwinRecord:
         # A producer asked earlier that has not proposed since still holds that
         # request: re-ask it with the current choice (dropped if already in force),
         # so a stale switch is never carried later.
@@ -195,7 +199,7 @@ class DigitalTwin:
         producer = None
         if decision.switch:
             state = plan.state(decision.scenario)
-            producer = choose_producer(state, self.params.validators, self.trusted)
+            producer = choose_producer(state, self.config.validators, self.trusted)
             if producer is None:
                 logger.warning("t=%gs: no trusted producer believed online; keeping %s", t_s, in_force)
             else:
@@ -218,13 +222,17 @@ class DigitalTwin:
     def think(self, data: IntervalData, in_force: str) -> tuple[Estimate, Plan, Decision]:
         """Analyse, generate what-if scenarios, plan and decide on one checked interval."""
         estimate = self.analyser.analyse(data)
+        return (estimate, *self.decide(data, estimate, in_force))
+
+    def decide(self, data: IntervalData, estimate: Estimate, in_force: str) -> tuple[Plan, Decision]:
+        """What-if scenarios, plan (oracle) and decision on an analysed interval."""
         outlook: dict[tuple[str, ...], float] = {}
         if self.forecaster is not None:
             self.forecaster.observe(data.view.start_s, estimate.offline)
             outlook = self.forecaster.forecast() or {}
         scenarios = what_if_scenarios(
             estimate,
-            self.params.validators,
+            self.config.validators,
             dropout=self.dropout,
             recovered=self.recovered,
             forecast_offline=list(outlook),
@@ -237,4 +245,4 @@ class DigitalTwin:
             decision = self.decider.decide(plan, in_force, names, weights=list(outlook.values()))
         else:
             decision = self.decider.decide(plan, in_force, AS_ESTIMATED)
-        return estimate, plan, decision
+        return plan, decision

@@ -1,0 +1,292 @@
+"""The chain's configuration: one frozen value that both simulators and the twin read.
+
+A :class:`ChainConfig` is what a block would carry when the configuration changes
+at run time: the protocol in force, the block limits, the timeouts, the message
+model, and the validator set with its propagation latencies. It is cheap to
+compare (the propagation matrix is compared by identity first) and to replace
+(:meth:`ChainConfig.replace` validates again).
+
+Beside it live the rules that read it, stated once for the message-level chain
+(:mod:`dtopt.consensus.chain`), the round oracle (:mod:`dtopt.twin.oracle`) and
+the twin's analysis (:mod:`dtopt.twin.analyse`): block filling, the minimum block
+interval, the round timer, message sizes, the message delay and its inverse.
+Each works elementwise on numpy arrays as well as on Python scalars.
+
+Units: seconds, MB, MB/s.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, Final
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from dtopt.consensus.protocols import (
+    MessageCosts,
+    MessageKind,
+    ProtocolRules,
+    get_protocol,
+    message_delay_s,
+)
+from dtopt.errors import DtoptError
+
+__all__ = ["BANDWIDTH_MODELS", "ChainConfig", "check_names", "check_number"]
+
+#: How a link's bandwidth is taken: the sender's upload (default) or the slower of
+#: sender and receiver (as some other simulators assume).
+BANDWIDTH_MODELS: Final = ("sender", "slower")
+
+_VOTES: Final = (MessageKind.PREPARE, MessageKind.COMMIT)  # the votes that may carry the block
+
+
+def _maximum(a: Any, b: Any) -> Any:
+    """``np.maximum`` for arrays (the oracle); for scalars (the event-driven chain) the builtin
+    ``max``, which returns one of its inputs and keeps a Python float a Python float."""
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return np.maximum(a, b)
+    return max(a, b)
+
+
+def check_number(where: str, name: str, value: Any, *, low: float = 0.0, strict: bool = False) -> float:
+    """``value`` as a finite float ``>= low`` (``> low`` if ``strict``), else one-line DtoptError."""
+    if isinstance(value, bool) or not isinstance(value, int | float | np.floating | np.integer):
+        raise DtoptError(f"{where}: {name} must be a number, got {value!r}")
+    value = float(value)
+    if not math.isfinite(value) or value < low or (strict and value == low):
+        relation = ">" if strict else ">="
+        raise DtoptError(f"{where}: {name} must be a finite number {relation} {low:g}, got {value!r}")
+    return value
+
+
+def check_names(where: str, name: str, values: Any) -> tuple[str, ...]:
+    """``values`` as a tuple of distinct non-empty strings, else one-line DtoptError."""
+    if isinstance(values, str) or not isinstance(values, Sequence):
+        raise DtoptError(f"{where}: {name} must be a list of node names, got {values!r}")
+    names = tuple(values)
+    for value in names:
+        if not isinstance(value, str) or not value:
+            raise DtoptError(f"{where}: {name} must hold non-empty strings, got {value!r}")
+    if len(set(names)) != len(names):
+        raise DtoptError(f"{where}: {name} lists a node twice")
+    return names
+
+
+@dataclass(frozen=True, eq=False, kw_only=True)
+class ChainConfig:
+    """The chain's configuration (validated on construction; bad values raise DtoptError).
+
+    Attributes
+    ----------
+    validators : the M block producers, in rotation order.
+    nodes : all K nodes (validators and followers); default: the validators.
+    propagation_s : one-way propagation latency between ``nodes``, shape ``(K, K)``
+        (s), zero diagonal; default all zero.
+    protocol : the consensus protocol in force (``"IBFT"`` or ``"BigFoot"``).
+    tx_size_mb : size of every transaction (MB).
+    max_block_mb : maximum block size (MB); a block holds ``floor(max_block_mb / tx_size_mb)`` tx.
+    min_block_interval_s : a proposer waits at least this long after the previous block's proposal.
+    round_timeout_s : a round that has not committed after this long (since it started) changes.
+    fast_path_timeout_s : a fast-path protocol's timeout, from the round start (< round_timeout_s).
+    costs : message sizes and validation/creation times.
+    votes_carry_block : PREPARE and COMMIT also carry the block (as SymBChainSim sends
+        them); default off: only the PRE-PREPARE does.
+    bandwidth_model : ``"sender"`` (a message leaves at the sender's upload
+        bandwidth, default) or ``"slower"`` (the slower of sender and receiver).
+    """
+
+    validators: tuple[str, ...]
+    nodes: tuple[str, ...] = ()
+    propagation_s: NDArray[np.float64] = field(default_factory=lambda: np.zeros((0, 0)))
+    protocol: str = "IBFT"
+    tx_size_mb: float = 0.005
+    max_block_mb: float = 1.0
+    min_block_interval_s: float = 0.1
+    round_timeout_s: float = 10.0
+    fast_path_timeout_s: float = 5.0
+    costs: MessageCosts = field(default_factory=MessageCosts)
+    votes_carry_block: bool = False
+    bandwidth_model: str = "sender"
+
+    def __post_init__(self) -> None:
+        where = "chain config"
+        validators = check_names(where, "validators (producers)", self.validators)
+        if not validators:
+            raise DtoptError(f"{where}: producers must not be empty")
+        nodes = check_names(where, "nodes", self.nodes) or validators
+        unknown = sorted(set(validators) - set(nodes))
+        if unknown:
+            raise DtoptError(f"{where}: producers {unknown} are not in nodes")
+        object.__setattr__(self, "validators", validators)
+        object.__setattr__(self, "nodes", nodes)
+        object.__setattr__(self, "protocol", get_protocol(self.protocol).name)
+        for name in ("tx_size_mb", "max_block_mb", "round_timeout_s", "fast_path_timeout_s"):
+            object.__setattr__(self, name, check_number(where, name, getattr(self, name), strict=True))
+        interval = check_number(where, "min_block_interval_s", self.min_block_interval_s)
+        object.__setattr__(self, "min_block_interval_s", interval)
+        if self.max_block_mb < self.tx_size_mb:
+            raise DtoptError(
+                f"{where}: max_block_mb ({self.max_block_mb:g}) is smaller than one transaction "
+                f"({self.tx_size_mb:g} MB)"
+            )
+        if self.fast_path_timeout_s >= self.round_timeout_s:
+            raise DtoptError(
+                f"{where}: fast_path_timeout_s ({self.fast_path_timeout_s:g}) must be below "
+                f"round_timeout_s ({self.round_timeout_s:g})"
+            )
+        if not isinstance(self.costs, MessageCosts):
+            raise DtoptError(f"{where}: costs must be a MessageCosts, got {type(self.costs).__name__}")
+        if not isinstance(self.votes_carry_block, bool):
+            raise DtoptError(f"{where}: votes_carry_block must be true or false, got "
+                             f"{self.votes_carry_block!r}")
+        if self.bandwidth_model not in BANDWIDTH_MODELS:
+            raise DtoptError(
+                f"{where}: bandwidth_model must be one of {', '.join(BANDWIDTH_MODELS)}, "
+                f"got {self.bandwidth_model!r}"
+            )
+        object.__setattr__(self, "propagation_s", self._checked_propagation(where, len(nodes)))
+
+    def _checked_propagation(self, where: str, n: int) -> NDArray[np.float64]:
+        prop = self.propagation_s
+        if isinstance(prop, np.ndarray) and not prop.flags.writeable and prop.shape == (n, n):
+            return prop  # already checked (a replace() keeps the same array)
+        try:
+            prop = np.array(prop, dtype=float)
+        except (TypeError, ValueError) as err:
+            raise DtoptError(f"{where}: propagation_s is not a numeric matrix ({err})") from None
+        if prop.size == 0:
+            prop = np.zeros((n, n))
+        if prop.shape != (n, n):
+            raise DtoptError(f"{where}: propagation_s must have shape ({n}, {n}), got {prop.shape}")
+        if not np.all(np.isfinite(prop)) or np.any(prop < 0):
+            raise DtoptError(f"{where}: propagation_s must be finite and >= 0")
+        prop.setflags(write=False)
+        return prop
+
+    def _key(self) -> tuple:
+        return tuple(getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "propagation_s")
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ChainConfig):
+            return NotImplemented
+        return self._key() == other._key() and (
+            self.propagation_s is other.propagation_s
+            or np.array_equal(self.propagation_s, other.propagation_s)
+        )
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def replace(self, **changes: Any) -> ChainConfig:
+        """A copy with some fields replaced (validated again)."""
+        return dataclasses.replace(self, **changes)
+
+    # ------------------------------------------------------------------ derived
+
+    @property
+    def n_validators(self) -> int:
+        return len(self.validators)
+
+    @cached_property
+    def validator_index(self) -> tuple[int, ...]:
+        """Index of each validator in :attr:`nodes`."""
+        return tuple(self.nodes.index(v) for v in self.validators)
+
+    @cached_property
+    def validator_propagation_s(self) -> NDArray[np.float64]:
+        """Propagation latency between validators only, shape ``(M, M)`` (s)."""
+        index = self.validator_index
+        prop = self.propagation_s[np.ix_(index, index)]
+        prop.setflags(write=False)
+        return prop
+
+    @cached_property
+    def rules(self) -> ProtocolRules:
+        """The rules of the protocol in force."""
+        return get_protocol(self.protocol)
+
+    # ------------------------------------------------------------------ block rules
+
+    @property
+    def block_capacity_tx(self) -> int:
+        """Transactions that fit in one block: ``floor(max_block_mb / tx_size_mb)``."""
+        return math.floor(self.max_block_mb / self.tx_size_mb + 1e-9)  # tolerate 1.0 / 0.005 rounding
+
+    def block_tx(self, pooled_tx: ArrayLike) -> Any:
+        """Transactions a proposer takes from a pool of ``pooled_tx``: the oldest, up to capacity."""
+        if not isinstance(pooled_tx, np.ndarray):
+            return min(pooled_tx, self.block_capacity_tx)
+        return np.minimum(pooled_tx, self.block_capacity_tx)
+
+    def block_size_mb(self, n_tx: ArrayLike) -> Any:
+        """Size of a block carrying ``n_tx`` transactions (MB); headers are neglected."""
+        return n_tx * self.tx_size_mb
+
+    def proposal_start_s(self, round_start_s: ArrayLike, parent_proposed_s: ArrayLike) -> Any:
+        """When round 0's proposer starts assembling: not before the minimum block interval."""
+        return _maximum(round_start_s, parent_proposed_s + self.min_block_interval_s)
+
+    def proposal_sent_s(self, start_s: ArrayLike) -> Any:
+        """When a proposal started at ``start_s`` is sent: after the block's creation time."""
+        return start_s + self.costs.create_block_s
+
+    def round_timer_s(self, round_start_s: ArrayLike) -> Any:
+        """When a round started at ``round_start_s`` times out."""
+        return round_start_s + self.round_timeout_s
+
+    def commit_send_time_s(self, quorum_prepare_time_s: ArrayLike, round_start_s: ArrayLike) -> Any:
+        """When a node sends COMMIT under the protocol in force (see :class:`ProtocolRules`)."""
+        return self.rules.commit_send_time_s(quorum_prepare_time_s, round_start_s, self.fast_path_timeout_s)
+
+    # ------------------------------------------------------------------ message rules
+
+    def message_size_mb(self, kind: MessageKind, block_mb: ArrayLike = 0.0) -> Any:
+        """Size of a message of ``kind`` about a block of ``block_mb``: the PRE-PREPARE
+        carries the block, and so do PREPARE and COMMIT under ``votes_carry_block``."""
+        if kind is MessageKind.PRE_PREPARE or (self.votes_carry_block and kind in _VOTES):
+            return self.costs.vote_size_mb + block_mb
+        return self.costs.vote_size_mb
+
+    def link_bandwidth_mbps(self, sender_mbps: ArrayLike, receiver_mbps: ArrayLike) -> Any:
+        """Bandwidth of a link under :attr:`bandwidth_model`."""
+        if self.bandwidth_model == "slower":
+            return np.minimum(sender_mbps, receiver_mbps)
+        return sender_mbps
+
+    def message_delay_s(
+        self,
+        kind: MessageKind,
+        block_mb: ArrayLike,
+        sender_mbps: ArrayLike,
+        receiver_mbps: ArrayLike,
+        propagation_s: ArrayLike,
+        jitter_s: ArrayLike | None = None,
+    ) -> Any:
+        """Send-to-processed delay of a message of ``kind`` (s): transmission over the
+        link, propagation, validation at the receiver, jitter. Broadcasts."""
+        return message_delay_s(
+            self.message_size_mb(kind, block_mb),
+            self.link_bandwidth_mbps(sender_mbps, receiver_mbps),
+            propagation_s,
+            self.costs.validation_s(kind),
+            jitter_s,
+        )
+
+    def pre_prepare_transmission_s(self, delay_s: ArrayLike, propagation_s: ArrayLike) -> Any:
+        """The inverse of the PRE-PREPARE delay: transmission plus jitter (s), given the
+        observed delay from proposal to the receiver's PREPARE and the propagation."""
+        return delay_s - propagation_s - self.costs.validation_s(MessageKind.PRE_PREPARE)
+
+    def sync_delay_s(
+        self, block_mb: Sequence[float], src_mbps: float, dst_mbps: float, there_s: float, back_s: float
+    ) -> float:
+        """Time for a node to fetch ``block_mb`` blocks from a peer: request, transfer of
+        the PRE-PREPAREs at the link bandwidth, validation of every block (s)."""
+        size = sum(self.message_size_mb(MessageKind.PRE_PREPARE, mb) for mb in block_mb)
+        bandwidth = self.link_bandwidth_mbps(src_mbps, dst_mbps)
+        return there_s + size / bandwidth + back_s + len(block_mb) * self.costs.validate_block_s
