@@ -14,12 +14,14 @@ from dtopt.errors import DtoptError
 from dtopt.placement import Evaluation, PlacementProblem, PlacementResult, evaluate
 from dtopt.solvers import available_methods, solve
 from dtopt.topology import Topology, list_topologies, load_topology
+from dtopt.topology.orlib import OrlibInstance, load_orlib, read_orlib
 
 __version__ = "0.1.0"
 
 __all__ = [
     "DtoptError",
     "Evaluation",
+    "OrlibInstance",
     "PlacementProblem",
     "PlacementResult",
     "Topology",
@@ -27,6 +29,8 @@ __all__ = [
     "available_methods",
     "evaluate",
     "list_topologies",
+    "load_orlib",
     "load_topology",
+    "read_orlib",
     "solve",
 ]

@@ -131,8 +131,12 @@ def _summary(problem: PlacementProblem, result: Any) -> str:
     if result.feasible:
         lines += [
             f"servers: {'; '.join(result.servers)}",
-            f"avg latency {result.avg_latency_ms:.4f} ms (max {result.max_latency_ms:.4f} ms); "
-            f"avg error {result.avg_error:.4f} (max {result.max_error:.4f})",
+            f"avg latency {result.avg_latency_ms:.4f} ms (max {result.max_latency_ms:.4f} ms)"
+            + (
+                f"; avg error {result.avg_error:.4f} (max {result.max_error:.4f})"
+                if result.avg_error is not None
+                else ""
+            ),
         ]
         if result.bound is not None:
             lines.append(f"lower bound {result.bound:.4f} ms, gap {result.gap:.2e}")
