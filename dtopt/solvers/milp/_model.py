@@ -20,7 +20,6 @@ from dtopt.placement.problem import PlacementProblem
 from dtopt.solvers.milp._classic import (
     build_model,
     compile_to_highs,
-    objective_coefficients,
     priced_relaxation,
 )
 from dtopt.solvers.milp._highs import new_highs, pass_arrays, run, y_values
@@ -46,7 +45,7 @@ def solve_classic(
     """The classic model over ``candidates``: priced LP relaxation, then the full model."""
     priced = priced_relaxation(problem, candidates, search, options, verbose)
     if priced is not None:
-        _relaxation_done(priced.highs, priced.y_columns, cap_ms, search, "priced LP relaxation")
+        _relaxation_done(priced.highs, priced.y_columns, cap_ms, search, "priced LP relaxation", 1)
         if search.proven(mip_gap) or search.deadline.expired():
             return _answer(search, mip_gap)
     compiled = compile_to_highs(build_model(problem, candidates), problem, mip_gap, options, verbose)
@@ -56,7 +55,9 @@ def solve_classic(
         closed.size, closed.astype(np.int32), np.zeros(closed.size), np.zeros(closed.size)
     )
     start = None if search.servers is None else compiled.start(problem, search.servers)
-    return _lp_then_mip(compiled.highs, compiled.y_columns, start, cap_ms, search, mip_gap, lp=priced is None)
+    return _lp_then_mip(
+        compiled.highs, compiled.y_columns, start, cap_ms, search, mip_gap, lp=priced is None, scale=1
+    )
 
 
 def solve_radius(
@@ -71,7 +72,7 @@ def solve_radius(
     """The radius model over ``candidates``, as arrays straight to HiGHS."""
     if not candidates.any(axis=1).all():
         return MethodOutput(None, "infeasible")  # a node without an admissible server
-    cost = np.where(candidates, objective_coefficients(problem), np.inf)
+    cost = np.where(candidates, problem.latency_ms, np.inf)  # totals (ms): well-scaled numbers
     model = radius_model(cost, problem.k)
     n, columns = problem.n, model.matrix.shape[1]
     upper = np.ones(columns)
@@ -90,7 +91,7 @@ def solve_radius(
     )
     search.note(f"radius model built ({columns - n} levels)")
     start = None if search.servers is None else model.start(cost, search.servers)
-    return _lp_then_mip(highs, np.arange(n), start, cap_ms, search, mip_gap, lp=True)
+    return _lp_then_mip(highs, np.arange(n), start, cap_ms, search, mip_gap, lp=True, scale=n)
 
 
 def _lp_then_mip(
@@ -102,7 +103,10 @@ def _lp_then_mip(
     mip_gap: float,
     *,
     lp: bool,
+    scale: float,
 ) -> MethodOutput:
+    """LP relaxation (if ``lp``), then branch and bound; the model's objective is
+    ``scale`` times the mean latency (ms)."""
     import highspy
 
     infeasible = highspy.HighsModelStatus.kInfeasible
@@ -111,11 +115,11 @@ def _lp_then_mip(
         if status == infeasible:
             return _no_solution(search, cap_ms, mip_gap)
         if status == highspy.HighsModelStatus.kOptimal:
-            _relaxation_done(highs, y_columns, cap_ms, search, "LP relaxation")
+            _relaxation_done(highs, y_columns, cap_ms, search, "LP relaxation", scale)
         if search.proven(mip_gap) or search.deadline.expired():
             return _answer(search, mip_gap)
     if np.isfinite(search.upper_ms):
-        highs.setOptionValue("objective_bound", search.upper_ms * (1 + 1e-9) + 1e-12)
+        highs.setOptionValue("objective_bound", scale * search.upper_ms * (1 + 1e-9))
     if start is not None:
         solution = highspy.HighsSolution()
         solution.col_value = start.tolist()
@@ -130,9 +134,9 @@ def _lp_then_mip(
     if status == highspy.HighsModelStatus.kOptimal and mip_gap <= OPTIMALITY_TOLERANCE:
         # Proven optimal; with the cut-off the solver may hold no solution below
         # the incumbent's value, and then the incumbent is the optimum.
-        _capped_bound(search, min(info.objective_function_value, search.upper_ms), cap_ms)
+        _capped_bound(search, min(info.objective_function_value / scale, search.upper_ms), cap_ms)
     elif np.isfinite(info.mip_dual_bound):
-        _capped_bound(search, info.mip_dual_bound, cap_ms)
+        _capped_bound(search, info.mip_dual_bound / scale, cap_ms)
     search.note("branch and bound")
     if status not in (
         highspy.HighsModelStatus.kOptimal,
@@ -147,11 +151,11 @@ def _lp_then_mip(
 
 
 def _relaxation_done(
-    highs: Any, y_columns: NDArray[np.intp], cap_ms: float, search: Search, step: str
+    highs: Any, y_columns: NDArray[np.intp], cap_ms: float, search: Search, step: str, scale: float
 ) -> None:
-    """Record an optimal LP relaxation's bound; an integral one's placement is offered
-    (it is optimal when it evaluates to the bound)."""
-    _capped_bound(search, float(highs.getInfo().objective_function_value), cap_ms)
+    """Record an optimal LP relaxation's bound (its objective is ``scale`` times the mean
+    latency); an integral one's placement is offered (optimal if it evaluates to the bound)."""
+    _capped_bound(search, float(highs.getInfo().objective_function_value) / scale, cap_ms)
     y = y_values(highs, y_columns)
     if y is not None and np.abs(y - np.round(y)).max() <= _INTEGRALITY_TOLERANCE:
         search.offer(np.flatnonzero(y > 0.5))

@@ -26,6 +26,9 @@ from scipy import sparse
 
 __all__ = ["RadiusModel", "radius_model"]
 
+# Costs closer than this fraction of the largest one are one level.
+_SAME_LEVEL = 1e-12
+
 
 @dataclass(frozen=True, eq=False)
 class RadiusModel:
@@ -65,9 +68,12 @@ def radius_model(cost: NDArray[np.float64], k: int) -> RadiusModel:
     order = np.argsort(cost, axis=1, kind="stable")
     ranked = np.take_along_axis(cost, order, axis=1)
     finite = np.isfinite(ranked)
-    new_level = finite & np.concatenate(
-        [np.ones((n, 1), dtype=bool), ranked[:, 1:] != ranked[:, :-1]], axis=1
-    )
+    # Costs within rounding of each other (sums along different paths) share a level,
+    # priced at the smallest: a level costing 1e-18 only troubles the LP.
+    tolerance = _SAME_LEVEL * float(ranked[finite].max(initial=0.0))
+    with np.errstate(invalid="ignore"):  # inf - inf past the last candidate
+        rises = ranked[:, 1:] - ranked[:, :-1] > tolerance
+    new_level = finite & np.concatenate([np.ones((n, 1), dtype=bool), rises], axis=1)
     level = np.cumsum(new_level, axis=1) - 1  # level (0-based) of each ranked candidate
     levels = new_level.sum(axis=1)  # m_i
     row_start = np.concatenate([[0], np.cumsum(levels)])
