@@ -54,7 +54,7 @@ HIGHS_DEFAULTS: dict[str, Any] = {"mip_heuristic_run_feasibility_jump": False}
 RADIUS_DEFAULTS: dict[str, Any] = {"presolve": "off", "mip_heuristic_effort": 0.01}
 
 # Share of the time left that the Lagrangian bound may take.
-_LAGRANGIAN_SHARE = 0.25
+_LAGRANGIAN_SHARE = 0.4
 
 
 @register(

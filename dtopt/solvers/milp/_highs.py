@@ -59,16 +59,24 @@ def pass_arrays(
     """Hand a model given as arrays to HiGHS (CSC matrix, ``integer`` marks integer columns)."""
     import highspy
 
-    lp = highspy.HighsLp()
-    lp.num_col_, lp.num_row_ = matrix.shape[1], matrix.shape[0]
-    lp.col_cost_, lp.offset_ = np.asarray(cost, dtype=float), float(offset)
-    lp.col_lower_, lp.col_upper_ = col_bounds
-    lp.row_lower_, lp.row_upper_ = row_bounds
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = matrix.indptr, matrix.indices, matrix.data
-    kinds = (highspy.HighsVarType.kContinuous, highspy.HighsVarType.kInteger)
-    lp.integrality_ = [kinds[flag] for flag in integer.tolist()]
-    highs.passModel(lp)
+    # addRows / addCols read numpy buffers directly; filling a HighsLp's vectors converted
+    # them element by element (1.2 s for pmed39's 34,000 columns).
+    rows, columns = matrix.shape
+    empty = np.zeros(0, dtype=np.int32)
+    highs.addRows(rows, *row_bounds, 0, np.zeros(rows, dtype=np.int32), empty, np.zeros(0))
+    highs.addCols(
+        columns,
+        np.asarray(cost, dtype=float),
+        *col_bounds,
+        matrix.nnz,
+        matrix.indptr[:-1].astype(np.int32),
+        matrix.indices.astype(np.int32),
+        matrix.data.astype(float),
+    )
+    highs.changeObjectiveOffset(float(offset))
+    columns = np.flatnonzero(integer).astype(np.int32)
+    kinds = np.full(columns.size, int(highspy.HighsVarType.kInteger), dtype=np.uint8)
+    highs.changeColsIntegrality(columns.size, columns, kinds)
 
 
 def run(highs: Any, deadline: Deadline, *, relaxation: bool) -> Any:

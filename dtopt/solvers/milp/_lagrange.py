@@ -80,28 +80,34 @@ def lagrangian_bound(
     Every step's opened servers are a placement too; ``upper`` falls to the cheapest.
     Stops at the deadline, when the step size has decayed, or when the bound meets ``upper``.
     """
-    lam = np.asarray(start, dtype=float).copy()
-    best_bound, best_lam, best_rho = -np.inf, lam, _server_costs(cost, lam)
+    # Steps in float32 (half the memory traffic); the bound returned is recomputed in
+    # float64 at the best multipliers, so it is exact for them whatever the rounding.
+    cost32 = cost.astype(np.float32)
+    lam = np.asarray(start, dtype=np.float32).copy()
+    best_bound, best_lam = -np.inf, lam
     factor, stall, step = 2.0, 0, 0
     best_value, best_placement = np.inf, np.arange(k)
     for step in range(1, _MAX_STEPS + 1):  # noqa: B007 (reported)
-        rho = _server_costs(cost, lam)
+        rho = _server_costs(cost32, lam)
         opened = np.argpartition(rho, k - 1)[:k]
-        bound = float(lam.sum() + rho[opened].sum())
+        bound = float(lam.sum(dtype=np.float64) + rho[opened].sum(dtype=np.float64))
         value = float(cost[:, opened].min(axis=1).sum())
         if value < best_value:
             best_value, best_placement = value, np.sort(opened)
         if bound > best_bound:
-            best_bound, best_lam, best_rho, stall = bound, lam, rho, 0
+            best_bound, best_lam, stall = bound, lam, 0
         else:
             stall += 1
             if stall >= _PATIENCE:
                 factor, stall = factor / 2, 0
         # Subgradient: 1 - (number of opened servers cheaper than lam_i for node i).
-        gradient = 1.0 - (cost[:, opened] < lam[:, None]).sum(axis=1)
+        gradient = 1.0 - (cost32[:, opened] < lam[:, None]).sum(axis=1)
         norm = float(gradient @ gradient)
         upper = min(upper, best_value)
         if norm == 0 or best_bound >= upper or factor < _SMALLEST_FACTOR or deadline.expired():
             break
-        lam = lam + factor * (upper - bound) / norm * gradient
-    return LagrangianBound(best_bound, best_lam, best_rho, step, best_placement, best_value)
+        lam = (lam + factor * (upper - bound) / norm * gradient).astype(np.float32)
+    multipliers = best_lam.astype(float)
+    rho = _server_costs(cost, multipliers)
+    exact = float(multipliers.sum() + np.partition(rho, k - 1)[:k].sum())
+    return LagrangianBound(exact, multipliers, rho, step, best_placement, best_value)

@@ -65,25 +65,23 @@ def radius_model(cost: NDArray[np.float64], k: int) -> RadiusModel:
     """The radius model of ``cost`` (shape ``(n, n)``, ``cost[i, j]`` of serving node i
     from j, ``+inf`` where j is no candidate for i; every node needs a candidate)."""
     n = cost.shape[0]
-    order = np.argsort(cost, axis=1, kind="stable")
-    ranked = np.take_along_axis(cost, order, axis=1)
-    finite = np.isfinite(ranked)
+    # Candidate pairs only (a few percent of all after the reductions), by node, then cost.
+    pair_node, pair_server = np.nonzero(np.isfinite(cost))
+    pair_cost = cost[pair_node, pair_server]
+    order = np.lexsort((pair_cost, pair_node))
+    pair_node, pair_server, pair_cost = pair_node[order], pair_server[order], pair_cost[order]
     # Costs within rounding of each other (sums along different paths) share a level,
     # priced at the smallest: a level costing 1e-18 only troubles the LP.
-    tolerance = _SAME_LEVEL * float(ranked[finite].max(initial=0.0))
-    with np.errstate(invalid="ignore"):  # inf - inf past the last candidate
-        rises = ranked[:, 1:] - ranked[:, :-1] > tolerance
-    new_level = finite & np.concatenate([np.ones((n, 1), dtype=bool), rises], axis=1)
-    level = np.cumsum(new_level, axis=1) - 1  # level (0-based) of each ranked candidate
-    levels = new_level.sum(axis=1)  # m_i
+    tolerance = _SAME_LEVEL * float(pair_cost.max(initial=0.0))
+    new_level = np.ones(pair_node.size, dtype=bool)
+    new_level[1:] = (pair_node[1:] != pair_node[:-1]) | (pair_cost[1:] - pair_cost[:-1] > tolerance)
+    row_of_pair = np.cumsum(new_level) - 1  # rows are numbered node by node, level by level
+    levels = np.bincount(pair_node[new_level], minlength=n)  # m_i
     row_start = np.concatenate([[0], np.cumsum(levels)])
     z_start = np.concatenate([[0], np.cumsum(levels - 1)])
     n_rows, n_z = int(row_start[-1]), int(z_start[-1])
-
     # y_j in the row of its level for node i.
-    node, rank = np.nonzero(finite)
-    y_rows = row_start[node] + level[node, rank]
-    y_cols = order[node, rank]
+    y_rows, y_cols = row_of_pair, pair_server
     # z_ih (h >= 1, 0-based) enters row h-1 with +1 and row h with -1.
     z_node = np.repeat(np.arange(n), levels - 1)
     z_level = np.arange(n_z) - z_start[z_node] + 1
@@ -96,7 +94,7 @@ def radius_model(cost: NDArray[np.float64], k: int) -> RadiusModel:
     values = np.concatenate([np.ones(y_rows.size), np.ones(n_z), -np.ones(n_z), np.ones(n)])
     matrix = sparse.csc_matrix((values, (rows, cols)), shape=(n_rows + 1, n + n_z))
 
-    distinct = ranked[new_level]  # row-major: node by node, ascending
+    distinct = pair_cost[new_level]  # node by node, ascending
     is_first = np.zeros(n_rows, dtype=bool)
     is_first[row_start[:-1]] = True
     level_cost = distinct[~is_first]
