@@ -30,10 +30,12 @@ class PlacementResult:
     max_latency_ms : largest such latency (ms), or ``None``.
     avg_error : mean twin error over nodes, or ``None``.
     max_error : largest twin error, or ``None``.
-    bound : proven lower bound on the optimal ``avg_latency_ms`` (ms), or ``None``.
-    gap : ``(avg_latency_ms - bound) / avg_latency_ms`` for exact methods; for a
-        heuristic given the optimum (``optimum_ms=``), its relative excess over it.
-    runtime_s : wall-clock time of the solve, model building included (s).
+    bound : proven lower bound on the optimal ``avg_latency_ms`` (ms), or ``None``:
+        the method's own (an exact method's), else a short Lagrangian bound computed by
+        :func:`~dtopt.solve` (``bound_time_s``), or the optimum the caller gave.
+    gap : ``(avg_latency_ms - bound) / avg_latency_ms`` for every method (0 when both
+        are 0); ``None`` without a placement or a bound.
+    runtime_s : wall-clock time of the solve, model building, scoring and bound included (s).
     options : the method's options as used, defaults filled in.
     reason : why there is no (optimal) answer, in one line; ``None`` otherwise.
     """
