@@ -11,7 +11,7 @@ import pytest
 
 import dtopt.solvers.milp as milp_module
 from dtopt import DtoptError, PlacementProblem, evaluate, load_orlib, solve
-from dtopt.solvers.milp import _lagrange, _model
+from dtopt.solvers.milp import _model
 from tests.conftest import random_topology
 from tests.test_exact import random_problem
 
@@ -23,7 +23,7 @@ def _stage_off(monkeypatch, stage: str) -> None:
     if stage == "weak_bound":
         # A few subgradient steps: a weak bound, so the reductions keep most pairs and the
         # model finishes the proof over them.
-        monkeypatch.setattr(_lagrange, "_MAX_STEPS", 3)
+        monkeypatch.setattr(milp_module, "_LAGRANGIAN_ITERATIONS", 3)
     elif stage == "model_only":
         # No incumbent, no Lagrangian, no covering shortcut, no LP proof: branch and bound
         # alone finds the optimum or proves infeasibility.
@@ -58,7 +58,7 @@ def test_every_formulation_and_stage_agrees_with_eopa(monkeypatch, formulation: 
 def test_larger_networks_agree_with_eopa(monkeypatch, formulation: str) -> None:
     # 20-35 nodes: the classic path prices pairs in (2 nearest per node to start).
     monkeypatch.setattr(milp_module._classic, "_NEAREST_PAIRS", 2)
-    monkeypatch.setattr(_lagrange, "_MAX_STEPS", 10)
+    monkeypatch.setattr(milp_module, "_LAGRANGIAN_ITERATIONS", 10)
     for seed in range(20):
         rng = np.random.default_rng(20_000 + seed)
         problem = PlacementProblem(

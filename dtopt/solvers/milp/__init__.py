@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -34,11 +34,13 @@ from dtopt.solvers._swap import Penalised, covering, greedy, local_search
 from dtopt.solvers.milp._classic import build_model
 from dtopt.solvers.milp._deadline import Deadline
 from dtopt.solvers.milp._highs import new_highs
-from dtopt.solvers.milp._lagrange import lagrangian_bound
 from dtopt.solvers.milp._model import solve_classic, solve_radius
 from dtopt.solvers.milp._pyomo import solve_with_pyomo
 from dtopt.solvers.milp._state import OPTIMALITY_TOLERANCE, Search
 from dtopt.solvers.registry import MethodOutput, register
+
+if TYPE_CHECKING:
+    from dtopt.solvers.lagrangian import LagrangianBound
 
 __all__ = ["FORMULATIONS", "HIGHS_DEFAULTS", "OPTIMALITY_TOLERANCE", "RADIUS_DEFAULTS", "build_model", "milp"]
 
@@ -53,8 +55,9 @@ HIGHS_DEFAULTS: dict[str, Any] = {"mip_heuristic_run_feasibility_jump": False}
 # incumbent from greedy + swap and the Lagrangian placements already is, nearly always.
 RADIUS_DEFAULTS: dict[str, Any] = {"presolve": "off", "mip_heuristic_effort": 0.01}
 
-# Share of the time left that the Lagrangian bound may take.
+# Share of the time left that the Lagrangian bound may take, and its iterations at most.
 _LAGRANGIAN_SHARE = 0.4
+_LAGRANGIAN_ITERATIONS = 1000
 
 
 @register(
@@ -152,23 +155,46 @@ def _reduce(problem: PlacementProblem, search: Search) -> tuple[NDArray[np.bool_
     """
     if search.servers is None:
         return problem.admissible, np.inf
+    from dtopt.solvers.lagrangian import lagrangian_bound
+
     n = problem.n
-    cost = problem.cost_ms  # totals over nodes (ms) keep the numbers well scaled
-    upper = search.upper_ms * n
+    cost = problem.cost_ms
     assigned = search.servers[np.argmin(cost[:, search.servers], axis=1)]
-    own = cost[np.arange(n), assigned]
     remaining = search.deadline.remaining_s()
-    budget = Deadline.after(None if remaining is None else _LAGRANGIAN_SHARE * remaining)
-    bound = lagrangian_bound(cost, problem.k, upper, own, budget)
-    search.raise_bound(bound.bound / n)
-    if bound.placement_cost < upper and search.offer(bound.placement):
+    bound = lagrangian_bound(
+        cost,
+        problem.k,
+        upper_bound_ms=search.upper_ms,
+        max_iterations=_LAGRANGIAN_ITERATIONS,
+        time_limit_s=None if remaining is None else _LAGRANGIAN_SHARE * remaining,
+        multipliers_ms=cost[np.arange(n), assigned],  # the incumbent's latencies: a fair start
+    )
+    search.raise_bound(bound.bound_ms)
+    if search.offer(bound.servers):
         search.offer(local_search(Penalised.of(problem), search.servers).servers)
-        upper = search.upper_ms * n
         assigned = search.servers[np.argmin(cost[:, search.servers], axis=1)]
-    candidates = bound.pair_bounds(cost, problem.k) <= upper * (1 + OPTIMALITY_TOLERANCE)
+    candidates = _pair_bounds(bound, cost) <= search.upper_ms * n * (1 + OPTIMALITY_TOLERANCE)
     candidates[np.arange(n), assigned] = True  # the incumbent, whatever the rounding
-    search.note(f"Lagrangian ({bound.steps} steps)")
+    search.note(f"Lagrangian ({bound.iterations} steps)")
     return candidates, search.upper_ms
+
+
+def _pair_bounds(bound: LagrangianBound, cost: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Shape ``(n, n)``: a lower bound on the total latency (ms) of every placement that
+    serves node i from j.
+
+    With multipliers ``u`` and server values ``V`` (totals), such a placement costs at
+    least ``L(u) + (c_ij - u_i)^+ + (V_j - V_[k])^+`` (``V_[k]`` the k-th smallest):
+    its Lagrangian value is its cost, node i's term adds ``(c_ij - u_i)^+`` over the
+    part of ``V_j`` it was counted in, and a set of k servers holding j sums to at
+    least the k smallest values with ``V_[k]`` traded for ``V_j``.
+    """
+    n = cost.shape[0]
+    values = bound.server_values_ms * n
+    kth = np.partition(values, bound.k - 1)[bound.k - 1]
+    with np.errstate(invalid="ignore"):
+        pair = np.maximum(cost - bound.multipliers_ms[:, None], 0.0)  # inf where inadmissible
+    return bound.bound_ms * n + pair + np.maximum(values - kth, 0.0)[None, :]
 
 
 def _stopped(search: Search, mip_gap: float) -> MethodOutput:
