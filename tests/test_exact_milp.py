@@ -117,7 +117,9 @@ def test_bad_options(agis, options: dict, message: str) -> None:
         solve(PlacementProblem(agis, 2), "milp", **options)
 
 
-@pytest.mark.parametrize("args", [["--time-limit", "0"], ["-o", "formulation=tight"]])
+@pytest.mark.parametrize(
+    "args", [["--time-limit", "0"], ["-o", "formulation=tight"], ["--formulation", "tight"]]
+)
 def test_cli_refuses_bad_options_in_one_line(args: list[str]) -> None:
     command = [sys.executable, "-m", "dtopt", "place", "--topology", "Agis", "-k", "2", "--method", "milp"]
     done = subprocess.run(command + args, capture_output=True, text=True, timeout=120)
