@@ -91,7 +91,7 @@ def solve_radius(
     )
     search.note(f"radius model built ({columns - n} levels)")
     start = None if search.servers is None else model.start(cost, search.servers)
-    return _lp_then_mip(highs, np.arange(n), start, cap_ms, search, mip_gap, lp=True, scale=n)
+    return _lp_then_mip(highs, np.arange(n), start, cap_ms, search, mip_gap, lp=False, scale=n)
 
 
 def _lp_then_mip(
