@@ -151,13 +151,6 @@ def test_milp_time_limit_and_gap_options(agis) -> None:
         solve(problem, "milp", solver="definitely-not-a-solver")
 
 
-def test_milp_warm_start(agis) -> None:
-    problem = PlacementProblem(agis, 4)
-    exact = solve(problem, "eopa")
-    warm = solve(problem, "milp", warm_start=exact.servers)
-    assert warm.avg_latency_ms == pytest.approx(exact.avg_latency_ms, rel=1e-9)
-
-
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
@@ -205,15 +198,3 @@ def test_no_nan_or_inf_in_results() -> None:
             result.gap,
         ):
             assert value is None or math.isfinite(value)
-
-
-def test_milp_highs_options(agis) -> None:
-    problem = PlacementProblem(agis, 3)
-    exact = solve(problem, "eopa")
-    # ("threads" is no example: HiGHS >= 1.16 fixes it at a process's first solve)
-    tuned = solve(problem, "milp", highs_options={"presolve": "off", "random_seed": 7})
-    assert tuned.avg_latency_ms == pytest.approx(exact.avg_latency_ms, rel=1e-9)
-    with pytest.raises(DtoptError, match="HiGHS rejected option"):
-        solve(problem, "milp", highs_options={"no_such_option": 1})
-    with pytest.raises(DtoptError, match="highs_options must be a dict"):
-        solve(problem, "milp", highs_options=["presolve"])
