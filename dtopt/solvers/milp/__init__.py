@@ -58,6 +58,9 @@ RADIUS_DEFAULTS: dict[str, Any] = {"presolve": "off", "mip_heuristic_effort": 0.
 # Share of the time left that the Lagrangian bound may take, and its iterations at most.
 _LAGRANGIAN_SHARE = 0.4
 _LAGRANGIAN_ITERATIONS = 1000
+# No model is built when less than this share of the time limit is left: HiGHS could
+# not even set it up in time (its MIP set-up does not watch the clock).
+_MODEL_SHARE = 0.1
 
 
 @register(
@@ -119,7 +122,8 @@ def milp(
     if solver != "highs":
         return _explained(problem, solve_with_pyomo(problem, solver, search, mip_gap, verbose))
     candidates, cap_ms = _reduce(problem, search)
-    if search.proven(mip_gap) or deadline.expired():
+    remaining = deadline.remaining_s()
+    if search.proven(mip_gap) or (remaining is not None and remaining < _MODEL_SHARE * deadline.limit_s):
         return _stopped(search, mip_gap)
     if formulation == "auto":
         # Measured faster on every network tried (TataNld, OR-Library pmed3..25): no Pyomo

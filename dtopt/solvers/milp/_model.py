@@ -10,6 +10,7 @@ model with no solution proves the incumbent optimal.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import numpy as np
@@ -29,6 +30,8 @@ from dtopt.solvers.registry import MethodOutput
 
 __all__ = ["solve_classic", "solve_radius"]
 
+# Branch and bound starts only if this many times the model's build time is left.
+_SETUP_FACTOR = 2.0
 # y values this close to 0 or 1 count as integral.
 _INTEGRALITY_TOLERANCE = 1e-9
 
@@ -48,6 +51,7 @@ def solve_classic(
         _relaxation_done(priced.highs, priced.y_columns, cap_ms, search, "priced LP relaxation", 1)
         if search.proven(mip_gap) or search.deadline.expired():
             return _answer(search, mip_gap)
+    built = time.perf_counter()
     compiled = compile_to_highs(build_model(problem, candidates), problem, mip_gap, options, verbose)
     search.note("classic model built")
     closed = compiled.y_columns[~candidates.any(axis=0)]
@@ -55,8 +59,17 @@ def solve_classic(
         closed.size, closed.astype(np.int32), np.zeros(closed.size), np.zeros(closed.size)
     )
     start = None if search.servers is None else compiled.start(problem, search.servers)
+    setup_s = _SETUP_FACTOR * (time.perf_counter() - built)
     return _lp_then_mip(
-        compiled.highs, compiled.y_columns, start, cap_ms, search, mip_gap, lp=priced is None, scale=1
+        compiled.highs,
+        compiled.y_columns,
+        start,
+        cap_ms,
+        search,
+        mip_gap,
+        lp=priced is None,
+        scale=1,
+        setup_s=setup_s,
     )
 
 
@@ -72,6 +85,7 @@ def solve_radius(
     """The radius model over ``candidates``, as arrays straight to HiGHS."""
     if not candidates.any(axis=1).all():
         return MethodOutput(None, "infeasible")  # a node without an admissible server
+    built = time.perf_counter()
     cost = np.where(candidates, problem.latency_ms, np.inf)  # totals (ms): well-scaled numbers
     model = radius_model(cost, problem.k)
     n, columns = problem.n, model.matrix.shape[1]
@@ -91,7 +105,10 @@ def solve_radius(
     )
     search.note(f"radius model built ({columns - n} levels)")
     start = None if search.servers is None else model.start(cost, search.servers)
-    return _lp_then_mip(highs, np.arange(n), start, cap_ms, search, mip_gap, lp=False, scale=n)
+    setup_s = _SETUP_FACTOR * (time.perf_counter() - built)
+    return _lp_then_mip(
+        highs, np.arange(n), start, cap_ms, search, mip_gap, lp=False, scale=n, setup_s=setup_s
+    )
 
 
 def _lp_then_mip(
@@ -104,9 +121,12 @@ def _lp_then_mip(
     *,
     lp: bool,
     scale: float,
+    setup_s: float,
 ) -> MethodOutput:
     """LP relaxation (if ``lp``), then branch and bound; the model's objective is
-    ``scale`` times the mean latency (ms)."""
+    ``scale`` times the mean latency (ms). HiGHS does not watch the clock while it sets
+    up a MIP (about as long as building the model took, measured on pmed39), so branch and
+    bound starts only if ``setup_s`` seconds are left."""
     import highspy
 
     infeasible = highspy.HighsModelStatus.kInfeasible
@@ -118,6 +138,10 @@ def _lp_then_mip(
             _relaxation_done(highs, y_columns, cap_ms, search, "LP relaxation", scale)
         if search.proven(mip_gap) or search.deadline.expired():
             return _answer(search, mip_gap)
+    remaining = search.deadline.remaining_s()
+    if remaining is not None and remaining < setup_s:
+        search.note("no time for branch and bound")
+        return _answer(search, mip_gap, stopped=True)
     if np.isfinite(search.upper_ms):
         highs.setOptionValue("objective_bound", scale * search.upper_ms * (1 + 1e-9))
     if start is not None:
@@ -175,11 +199,12 @@ def _no_solution(search: Search, cap_ms: float, mip_gap: float) -> MethodOutput:
     return _answer(search, mip_gap)
 
 
-def _answer(search: Search, mip_gap: float) -> MethodOutput:
+def _answer(search: Search, mip_gap: float, *, stopped: bool = False) -> MethodOutput:
+    """The result from what ``search`` holds; ``stopped``: cut short for lack of time."""
     bound = float(search.lower_ms) if np.isfinite(search.lower_ms) else None
     if search.servers is not None and search.proven(mip_gap):
         return MethodOutput(search.servers, "optimal" if search.proven() else "feasible", bound)
-    if search.deadline.expired():
+    if stopped or search.deadline.expired():
         return MethodOutput(
             search.servers, "time_limit", bound, reason=f"stopped by time_limit_s={search.deadline.limit_s:g}"
         )
