@@ -97,6 +97,7 @@ def test_time_limited_solve_returns_the_warm_start_and_a_bound(monkeypatch) -> N
 def test_a_deadline_during_the_incumbent_still_returns_it(monkeypatch) -> None:
     # The limit passes before the model is built: the greedy + swap placement comes back.
     monkeypatch.setattr(milp_module.Deadline, "expired", lambda self: True)
+    monkeypatch.setattr(milp_module.Deadline, "remaining_s", lambda self: 1e-3)
     result = solve(load_orlib("pmed16").problem, "milp", time_limit_s=1000)
     assert result.status == "time_limit" and result.servers and result.bound > 0
 
