@@ -43,6 +43,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--seed", type=int, help="random seed of a heuristic")
     parser.add_argument("--time-limit", type=float, help="time limit in s (milp)")
     parser.add_argument("--solver", help="Pyomo solver for milp (default highs)")
+    parser.add_argument("--formulation", help="milp formulation: auto (default), classic or radius")
     parser.add_argument(
         "--option",
         "-o",
@@ -78,7 +79,12 @@ def run(args: argparse.Namespace) -> int:
         rate_km_per_ms=args.rate,
     )
     options = dict(_option(text) for text in args.option)
-    for name, value in (("seed", args.seed), ("time_limit_s", args.time_limit), ("solver", args.solver)):
+    for name, value in (
+        ("seed", args.seed),
+        ("time_limit_s", args.time_limit),
+        ("solver", args.solver),
+        ("formulation", args.formulation),
+    ):
         if value is not None:
             options[name] = value
     result = solve(problem, args.method, **options)
