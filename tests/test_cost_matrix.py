@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 from dtopt import DtoptError, PlacementProblem, evaluate, solve
 from tests.conftest import random_topology
@@ -78,3 +81,27 @@ def test_node_names_must_match_the_matrix() -> None:
     assert solve(problem, "eopa").servers in (("a",), ("b",))
     with pytest.raises(DtoptError, match="name the 2 nodes"):
         PlacementProblem.from_cost_matrix([[0, 1], [1, 0]], 1, node_names=["a"])
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    hnp.arrays(
+        np.float64,
+        hnp.array_shapes(min_dims=1, max_dims=3, min_side=0, max_side=5),
+        elements=st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.sampled_from([0.0, 1.0])),
+    )
+)
+def test_any_array_is_a_problem_with_exactly_its_latencies_or_one_clear_line(latency) -> None:
+    valid = (
+        latency.ndim == 2
+        and latency.shape[0] == latency.shape[1] >= 2
+        and bool(np.all(np.isfinite(latency)) and np.all(latency >= 0))
+        and not np.diagonal(latency).any()
+    )
+    try:
+        problem = PlacementProblem.from_cost_matrix(latency, 1)
+    except DtoptError as err:
+        assert not valid and "\n" not in str(err)
+    else:
+        assert valid
+        np.testing.assert_array_equal(problem.latency_ms, latency)

@@ -37,6 +37,10 @@ def test_bound_never_exceeds_the_optimum_and_fixing_keeps_the_optimum(solved) ->
         closed, opened = run.fixed_servers(optimum * 1.01 + 1e-9)
         best = problem.topology.indices(exact.servers)
         assert not set(closed) & set(best) and set(opened) <= set(best), problem
+        # Pair bounds: every pair the optimum uses is bounded by the optimum.
+        assignment = problem.topology.indices(exact.assignment[name] for name in problem.topology.node_names)
+        pairs = run.pair_bounds_ms(problem.cost_ms)[np.arange(problem.n), assignment]
+        assert pairs.max() <= optimum * (1 + 1e-12) + 1e-12, problem
     assert constrained >= 60 and unconstrained >= 30
 
 

@@ -115,6 +115,21 @@ class LagrangianBound:
         fixed = forced >= threshold
         return np.flatnonzero(fixed & ~chosen), np.flatnonzero(fixed & chosen)
 
+    def pair_bounds_ms(self, cost_ms: ArrayLike) -> NDArray[np.float64]:
+        """Shape ``(n, n)``: a lower bound (ms) on the mean latency of every placement
+        that serves node i from server j.
+
+        Forcing ``x_ij = 1`` adds ``(c_ij - u_i)^+`` to the relaxed optimum and opening j
+        adds ``(V_j - V_[k])^+``; a pair whose bound exceeds an upper bound is used by no
+        better placement. ``cost_ms`` is the matrix the bound was computed on (+inf
+        pairs get +inf).
+        """
+        cost = _cost_matrix(cost_ms)
+        values = self.server_values_ms
+        kth = np.partition(values, self.k - 1)[self.k - 1]
+        pair = np.maximum(cost - self.multipliers_ms[:, None], 0.0) / len(values)
+        return self.bound_ms + pair + np.maximum(values - kth, 0.0)[None, :]
+
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dict (arrays as lists)."""
         return {
