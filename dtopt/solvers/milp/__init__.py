@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -38,9 +38,6 @@ from dtopt.solvers.milp._model import solve_classic, solve_radius
 from dtopt.solvers.milp._pyomo import solve_with_pyomo
 from dtopt.solvers.milp._state import OPTIMALITY_TOLERANCE, Search
 from dtopt.solvers.registry import MethodOutput, register
-
-if TYPE_CHECKING:
-    from dtopt.solvers.lagrangian import LagrangianBound
 
 __all__ = ["FORMULATIONS", "HIGHS_DEFAULTS", "OPTIMALITY_TOLERANCE", "RADIUS_DEFAULTS", "build_model", "milp"]
 
@@ -177,28 +174,10 @@ def _reduce(problem: PlacementProblem, search: Search) -> tuple[NDArray[np.bool_
     if search.offer(bound.servers):
         search.offer(local_search(Penalised.of(problem), search.servers).servers)
         assigned = search.servers[np.argmin(cost[:, search.servers], axis=1)]
-    candidates = _pair_bounds(bound, cost) <= search.upper_ms * n * (1 + OPTIMALITY_TOLERANCE)
+    candidates = bound.pair_bounds_ms(cost) <= search.upper_ms * (1 + OPTIMALITY_TOLERANCE)
     candidates[np.arange(n), assigned] = True  # the incumbent, whatever the rounding
     search.note(f"Lagrangian ({bound.iterations} steps)")
     return candidates, search.upper_ms
-
-
-def _pair_bounds(bound: LagrangianBound, cost: NDArray[np.float64]) -> NDArray[np.float64]:
-    """Shape ``(n, n)``: a lower bound on the total latency (ms) of every placement that
-    serves node i from j.
-
-    With multipliers ``u`` and server values ``V`` (totals), such a placement costs at
-    least ``L(u) + (c_ij - u_i)^+ + (V_j - V_[k])^+`` (``V_[k]`` the k-th smallest):
-    its Lagrangian value is its cost, node i's term adds ``(c_ij - u_i)^+`` over the
-    part of ``V_j`` it was counted in, and a set of k servers holding j sums to at
-    least the k smallest values with ``V_[k]`` traded for ``V_j``.
-    """
-    n = cost.shape[0]
-    values = bound.server_values_ms * n
-    kth = np.partition(values, bound.k - 1)[bound.k - 1]
-    with np.errstate(invalid="ignore"):
-        pair = np.maximum(cost - bound.multipliers_ms[:, None], 0.0)  # inf where inadmissible
-    return bound.bound_ms * n + pair + np.maximum(values - kth, 0.0)[None, :]
 
 
 def _stopped(search: Search, mip_gap: float) -> MethodOutput:
