@@ -4,13 +4,13 @@ One deadline (``time_limit_s``) covers the whole solve, in this order, each step
 handing what it learnt to the next and any step able to end it:
 
 1. **Incumbent**: greedy + swap interchange (and the caller's ``warm_start``).
-2. **Lagrangian bound** (:mod:`._lagrange`): a lower bound in milliseconds, and the
+2. **Lagrangian bound** (:mod:`dtopt.solvers.lagrangian`): a lower bound (ms) and the
    node-server pairs and servers it proves no better placement can use, which are
    left out of the model.
 3. **Model**: the classic formulation (:mod:`._classic`, built in Pyomo) or the
    radius formulation (:mod:`._radius`, arrays straight to HiGHS), over the pairs
-   left. Its LP relaxation is solved first (an integral one is a proof); then
-   HiGHS's branch and bound, started from the incumbent and cut off at its value.
+   left: HiGHS's branch and bound, started from the incumbent and cut off at its value
+   (the classic model first solves its priced LP relaxation; an integral one is a proof).
 
 At the deadline the best placement any step found comes back with status
 ``time_limit``, with the best bound any step proved.
@@ -151,7 +151,7 @@ def _reduce(problem: PlacementProblem, search: Search) -> tuple[NDArray[np.bool_
 
     Without an incumbent every admissible pair is a candidate. With one, the
     Lagrangian bound drops every pair and server that no placement better than the
-    incumbent can use (``_lagrange``): the model then holds every such placement,
+    incumbent can use (``LagrangianBound.pair_bounds_ms``): the model then holds every such placement,
     and its bounds count only up to the incumbent's cost.
     """
     if search.servers is None:
