@@ -162,7 +162,12 @@ def _network_rows(job: tuple[str, list[int], list[float | None], float]) -> list
                         "avg_latency_ms": result.avg_latency_ms,
                         "optimum_ms": optimum,
                         "milp_status": exact.status,
-                        "gap": result.gap,
+                        # Relative excess over the optimum (result.gap divides by the answer instead).
+                        "gap": None
+                        if optimum is None or result.avg_latency_ms is None
+                        else (result.avg_latency_ms - optimum) / optimum
+                        if optimum > 0
+                        else float(result.avg_latency_ms > 0),
                         "runtime_s": result.runtime_s,
                         "milp_runtime_s": exact.runtime_s,
                     }

@@ -254,6 +254,10 @@ def _spopt_once(
     servers = [j for j, var in enumerate(model.fac_vars) if (var.value() or 0) > 0.5]
     # Scored by dtopt.evaluate like every method, so objectives compare exactly.
     ev = dtopt.evaluate(problem, servers) if len(servers) == problem.k else None
+    # PuLP's HiGHS interface reports a run stopped by the time limit as "Optimal" with an
+    # integer-feasible solution: only sol_status tells a proven optimum.
+    if status == "Optimal" and model.problem.sol_status != pulp.LpSolutionOptimal:
+        status = "time_limit"
     return {
         "status": "optimal" if status == "Optimal" and ev is not None else status.lower().replace(" ", "_"),
         "avg_latency_ms": ev.avg_latency_ms if ev else None,

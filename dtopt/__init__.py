@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from dtopt.placement import Evaluation, PlacementProblem, PlacementResult, evaluate
     from dtopt.solvers import available_methods, solve
     from dtopt.topology import Topology, list_topologies, load_topology
+    from dtopt.topology.orlib import OrlibInstance, load_orlib, read_orlib
 
 __version__ = "0.1.0"
 
@@ -37,6 +38,9 @@ _LAZY = {
     "Topology": "dtopt.topology",
     "list_topologies": "dtopt.topology",
     "load_topology": "dtopt.topology",
+    "OrlibInstance": "dtopt.topology.orlib",
+    "load_orlib": "dtopt.topology.orlib",
+    "read_orlib": "dtopt.topology.orlib",
 }
 
 
@@ -50,6 +54,7 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "DtoptError",
     "Evaluation",
+    "OrlibInstance",
     "PlacementProblem",
     "PlacementResult",
     "Topology",
@@ -57,6 +62,8 @@ __all__ = [
     "available_methods",
     "evaluate",
     "list_topologies",
+    "load_orlib",
     "load_topology",
+    "read_orlib",
     "solve",
 ]

@@ -45,6 +45,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--time-limit-s", "--time-limit", dest="time_limit", type=float, help="time limit in s (milp)"
     )
     parser.add_argument("--solver", help="Pyomo solver for milp (default highs)")
+    parser.add_argument("--formulation", help="milp formulation: auto (default), classic or radius")
     parser.add_argument(
         "--option",
         "-o",
@@ -85,7 +86,12 @@ def run(args: argparse.Namespace) -> int:
         rate_km_per_ms=args.rate,
     )
     options = dict(_option(text) for text in args.option)
-    for name, value in (("seed", args.seed), ("time_limit_s", args.time_limit), ("solver", args.solver)):
+    for name, value in (
+        ("seed", args.seed),
+        ("time_limit_s", args.time_limit),
+        ("solver", args.solver),
+        ("formulation", args.formulation),
+    ):
         if value is not None:
             options[name] = value
     result = solve(problem, args.method, **options)
@@ -138,8 +144,12 @@ def _summary(problem: PlacementProblem, result: Any) -> str:
     if result.feasible:
         lines += [
             f"servers: {'; '.join(result.servers)}",
-            f"avg latency {result.avg_latency_ms:.4f} ms (max {result.max_latency_ms:.4f} ms); "
-            f"avg error {result.avg_error:.4f} (max {result.max_error:.4f})",
+            f"avg latency {result.avg_latency_ms:.4f} ms (max {result.max_latency_ms:.4f} ms)"
+            + (
+                f"; avg error {result.avg_error:.4f} (max {result.max_error:.4f})"
+                if result.avg_error is not None
+                else ""
+            ),
         ]
         if result.bound is not None:
             lines.append(f"lower bound {result.bound:.4f} ms, gap {result.gap:.2e}")

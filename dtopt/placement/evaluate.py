@@ -29,7 +29,7 @@ class Evaluation:
     avg_latency_ms, max_latency_ms : mean and maximum over nodes of the latency to
         the assigned server (ms); ``None`` when infeasible.
     avg_error, max_error : mean and maximum twin error over nodes; ``None`` when
-        infeasible.
+        infeasible or when the problem has no hop counts.
     """
 
     servers: NDArray[np.intp]
@@ -72,7 +72,8 @@ def evaluate(problem: PlacementProblem, servers: Iterable[int | str] | ArrayLike
         return Evaluation(idx, assignment, False, uncovered, None, None, None, None)
     rows = np.arange(problem.n)
     latency = problem.latency_ms[rows, assignment]
-    error = problem.error[rows, assignment]
+    # A problem given as a cost matrix without hop counts has no twin error.
+    error = problem.error[rows, assignment] if problem.error is not None else None
     return Evaluation(
         servers=idx,
         assignment=assignment,
@@ -80,8 +81,8 @@ def evaluate(problem: PlacementProblem, servers: Iterable[int | str] | ArrayLike
         uncovered=uncovered,
         avg_latency_ms=float(latency.mean()),
         max_latency_ms=float(latency.max()),
-        avg_error=float(error.mean()),
-        max_error=float(error.max()),
+        avg_error=float(error.mean()) if error is not None else None,
+        max_error=float(error.max()) if error is not None else None,
     )
 
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import numbers
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, fields, replace
 from functools import cached_property
 
 import networkx as nx
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
 from dtopt.errors import DtoptError
 from dtopt.topology import DEFAULT_RATE_KM_PER_MS, Topology, load_topology
@@ -69,6 +70,11 @@ class PlacementProblem:
                 raise DtoptError(f"{name} must be in [0, 1], got {value}")
             object.__setattr__(self, name, value)
         if self.eps_max is not None:
+            if not self.topology.has_hops:
+                raise DtoptError(
+                    f"eps_max needs hop counts, which {self.topology.name!r} lacks (a cost matrix given "
+                    "without hops): pass hops= or eps_max=None"
+                )
             eps_max = _real(self.eps_max, "eps_max")
             if eps_max < 0:
                 raise DtoptError(f"eps_max must be >= 0 (or None for no bound), got {eps_max}")
@@ -77,6 +83,41 @@ class PlacementProblem:
         if rate <= 0:
             raise DtoptError(f"rate_km_per_ms must be > 0, got {rate}")
         object.__setattr__(self, "rate_km_per_ms", rate)
+
+    @classmethod
+    def from_cost_matrix(
+        cls,
+        latency_ms: ArrayLike,
+        k: int,
+        hops: ArrayLike | None = None,
+        eps_max: float | None = None,
+        *,
+        alpha: float = DEFAULT_ALPHA,
+        beta: float = DEFAULT_BETA,
+        name: str = "cost matrix",
+        node_names: Iterable[str] | None = None,
+    ) -> PlacementProblem:
+        """A problem given by its latency matrix, for callers with no graph.
+
+        Parameters
+        ----------
+        latency_ms : shape ``(n, n)``, ``latency_ms[i, j]`` from node i to a server at j
+            (ms): finite, >= 0, zero on the diagonal; it need not be symmetric.
+        k : number of servers.
+        hops : shape ``(n, n)``, hop counts behind those latencies (for the twin error),
+            or ``None``. Without them no error can be computed: ``eps_max`` must be
+            ``None`` and results report no error (``avg_error`` is ``None``).
+        eps_max, alpha, beta : as in the constructor.
+        name : the network's name in results.
+        node_names : n distinct node names; ``"0" .. "n-1"`` by default.
+
+        The latencies are used exactly as given (the problem's rate is 1 km/ms and its
+        topology holds the matrix as distances, with no links).
+        """
+        topology = Topology.from_matrix(
+            latency_ms, hops=hops, name=name, node_names=node_names, what="latency_ms"
+        )
+        return cls(topology, k, eps_max, alpha=alpha, beta=beta, rate_km_per_ms=1.0)
 
     @property
     def n(self) -> int:
@@ -89,8 +130,11 @@ class PlacementProblem:
         return self.topology.latency_ms(self.rate_km_per_ms)
 
     @cached_property
-    def error(self) -> NDArray[np.float64]:
-        """``eps[i, j]``: twin error of node i served at j, shape ``(n, n)``."""
+    def error(self) -> NDArray[np.float64] | None:
+        """``eps[i, j]``: twin error of node i served at j, shape ``(n, n)``; ``None``
+        when the hop counts are unknown (:meth:`from_cost_matrix` without ``hops``)."""
+        if not self.topology.has_hops:
+            return None
         return error_of_hops(self.topology.hops, self.alpha, self.beta)
 
     @cached_property

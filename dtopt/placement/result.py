@@ -8,8 +8,8 @@ from typing import Any, Literal
 
 __all__ = ["STATUSES", "PlacementResult", "Status"]
 
-Status = Literal["optimal", "feasible", "time_limit", "infeasible"]
-STATUSES: tuple[Status, ...] = ("optimal", "feasible", "time_limit", "infeasible")
+Status = Literal["optimal", "feasible", "time_limit", "infeasible", "error"]
+STATUSES: tuple[Status, ...] = ("optimal", "feasible", "time_limit", "infeasible", "error")
 
 
 @dataclass(frozen=True)
@@ -21,17 +21,21 @@ class PlacementResult:
     method : the method's name (``"eopa"``, ``"milp"``, ``"isapa"``...).
     status : ``"optimal"`` (proven), ``"feasible"`` (a heuristic's answer, or an
         exact method stopped at a gap), ``"time_limit"`` (stopped by the time limit),
-        or ``"infeasible"`` (no placement of k servers meets eps_max).
+        ``"infeasible"`` (no placement of k servers meets eps_max), or ``"error"``
+        (the solver failed; ``reason`` has its message, and the best placement
+        found before, if any, is kept).
     servers : names of the server nodes, in node order; empty when none was found.
     assignment : node name -> name of the server it uses; empty when none was found.
     avg_latency_ms : mean latency from a node to its server (ms), or ``None``.
     max_latency_ms : largest such latency (ms), or ``None``.
     avg_error : mean twin error over nodes, or ``None``.
     max_error : largest twin error, or ``None``.
-    bound : proven lower bound on the optimal ``avg_latency_ms`` (ms), or ``None``.
-    gap : ``(avg_latency_ms - bound) / avg_latency_ms`` for exact methods; for a
-        heuristic given the optimum (``optimum_ms=``), its relative excess over it.
-    runtime_s : wall-clock time of the solve, model building included (s).
+    bound : proven lower bound on the optimal ``avg_latency_ms`` (ms), or ``None``:
+        the method's own (an exact method's), else a short Lagrangian bound computed by
+        :func:`~dtopt.solve` (``bound_time_s``), or the optimum the caller gave.
+    gap : ``(avg_latency_ms - bound) / avg_latency_ms`` for every method (0 when both
+        are 0); ``None`` without a placement or a bound.
+    runtime_s : wall-clock time of the solve, model building, scoring and bound included (s).
     options : the method's options as used, defaults filled in.
     reason : why there is no (optimal) answer, in one line; ``None`` otherwise.
     """

@@ -17,6 +17,7 @@ from dtopt.placement.evaluate import evaluate
 from dtopt.placement.feasibility import infeasibility_reason
 from dtopt.placement.problem import PlacementProblem
 from dtopt.placement.result import PlacementResult, Status
+from dtopt.solvers._checks import check_real
 
 __all__ = ["Method", "MethodOutput", "available_methods", "get_method", "register", "solve"]
 
@@ -67,6 +68,9 @@ class Method:
 
 _METHODS: dict[str, Method] = {}
 
+# Time allowed to the Lagrangian lower bound of methods that prove none (s).
+DEFAULT_BOUND_TIME_S = 0.05
+
 
 def register(
     name: str, *, exact: bool, summary: str
@@ -95,7 +99,12 @@ def get_method(name: str) -> Method:
 
 
 def solve(
-    problem: PlacementProblem, method: str = "milp", *, optimum_ms: float | None = None, **options: Any
+    problem: PlacementProblem,
+    method: str = "milp",
+    *,
+    optimum_ms: float | None = None,
+    bound_time_s: float = DEFAULT_BOUND_TIME_S,
+    **options: Any,
 ) -> PlacementResult:
     """Solve a placement problem with one method.
 
@@ -103,28 +112,40 @@ def solve(
     ----------
     problem : the problem.
     method : a name from :func:`available_methods` (``eopa``, ``milp``, ``isapa``,
-        ``kmpa``, ``rands``, ``interchange``).
-    optimum_ms : the known optimal mean latency (ms), if the caller has it; a
-        heuristic's ``gap`` is then its relative excess over it.
+        ``kmpa``, ``rands``, ``interchange``, ``lagrangian``).
+    optimum_ms : the known optimal mean latency (ms), if the caller has it: it is
+        the best lower bound there is, so ``bound`` becomes it (and no bound is
+        computed).
+    bound_time_s : when the method proves no lower bound of its own (the
+        heuristics; an exact method stopped early without one), a Lagrangian bound
+        (:func:`dtopt.solvers.lagrangian.lagrangian_bound`) is computed for at most
+        this long (s) and counted in ``runtime_s``; >= 0, 0 skips it.
     **options : the method's options (see its docstring); unknown names are an error.
+
+    Every result's ``bound`` is a proven lower bound on the optimal mean latency
+    (or ``None``), and ``gap`` is ``(avg_latency_ms - bound) / avg_latency_ms``,
+    whatever the method.
     """
     if not isinstance(problem, PlacementProblem):
         raise DtoptError(f"solve() takes a PlacementProblem, not {type(problem).__name__}")
     spec = get_method(method)
     resolved = spec.resolve_options(options)
+    bound_time_s = check_real("solve", "bound_time_s", bound_time_s, lambda v: v >= 0, "a number >= 0")
+    if optimum_ms is not None:
+        optimum_ms = check_real("solve", "optimum_ms", optimum_ms, lambda v: v >= 0, "a number >= 0")
     start = time.perf_counter()
     out = spec.func(problem, **resolved)
-    runtime_s = time.perf_counter() - start
-    return _result(problem, spec, out, runtime_s, resolved, optimum_ms)
+    return _result(problem, spec, out, start, resolved, optimum_ms, bound_time_s)
 
 
 def _result(
     problem: PlacementProblem,
     spec: Method,
     out: MethodOutput,
-    runtime_s: float,
+    start: float,
     options: dict[str, Any],
     optimum_ms: float | None,
+    bound_time_s: float,
 ) -> PlacementResult:
     names = problem.topology.node_names
     status, reason = out.status, out.reason
@@ -140,16 +161,10 @@ def _result(
             infeasibility_reason(problem) or f"{spec.name} found no placement meeting eps_max (one exists)"
         )
     avg = ev.avg_latency_ms if ev else None
-    bound = out.bound_ms if spec.exact else None
-    if spec.exact and status == "optimal" and avg is not None:
-        # The bound of an optimal answer is the answer (solvers report it to tolerance).
-        bound = avg if bound is None else min(bound, avg)
+    bound = _lower_bound(problem, spec, out, status, avg, optimum_ms, bound_time_s)
     gap = None
-    if avg is not None:
-        if spec.exact and bound is not None:
-            gap = max(0.0, (avg - bound) / avg) if avg > 0 else 0.0
-        elif optimum_ms is not None:
-            gap = (avg - optimum_ms) / optimum_ms if optimum_ms > 0 else float(avg > 0)
+    if avg is not None and bound is not None:
+        gap = (avg - bound) / avg if avg > 0 else 0.0
     return PlacementResult(
         method=spec.name,
         status=status,
@@ -161,10 +176,37 @@ def _result(
         max_error=ev.max_error if ev else None,
         bound=bound,
         gap=gap,
-        runtime_s=runtime_s,
+        runtime_s=time.perf_counter() - start,  # evaluation and bound included
         options={k: _jsonable(v) for k, v in options.items()},
         reason=reason,
     )
+
+
+def _lower_bound(
+    problem: PlacementProblem,
+    spec: Method,
+    out: MethodOutput,
+    status: Status,
+    avg: float | None,
+    optimum_ms: float | None,
+    bound_time_s: float,
+) -> float | None:
+    """The best proven lower bound on the optimal mean latency (ms) for a result."""
+    bound = out.bound_ms
+    if spec.exact and status == "optimal" and avg is not None:
+        # The bound of an optimal answer is the answer (solvers report it to tolerance).
+        bound = avg if bound is None else min(bound, avg)
+    if optimum_ms is not None:
+        bound = optimum_ms if bound is None else max(bound, optimum_ms)
+    elif bound is None and avg is not None and bound_time_s > 0:
+        from dtopt.solvers.lagrangian import lagrangian_bound  # it registers a method: import late
+
+        bound = lagrangian_bound(
+            problem.cost_ms, problem.k, upper_bound_ms=avg, time_limit_s=bound_time_s
+        ).bound_ms
+    if bound is not None and avg is not None:
+        bound = min(bound, avg)  # a bound above a feasible answer can only be rounding
+    return bound
 
 
 def _jsonable(value: Any) -> Any:
@@ -178,7 +220,7 @@ def _jsonable(value: Any) -> Any:
 
 
 # Modules whose import registers a method; imported on first use so `import dtopt` stays light.
-_BUILTIN_MODULES = ("eopa", "milp", "isapa", "kmpa", "rands", "interchange")
+_BUILTIN_MODULES = ("eopa", "milp", "isapa", "kmpa", "rands", "interchange", "lagrangian")
 
 
 def _load_builtin_methods() -> None:

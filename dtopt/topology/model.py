@@ -8,7 +8,7 @@ from functools import cached_property
 
 import networkx as nx
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
 from dtopt.errors import DtoptError
 from dtopt.topology.paths import shortest_paths
@@ -38,6 +38,9 @@ class Topology:
     dropped_nodes : nodes of the source left out by a loading policy.
     notes : one line per policy that changed the source (collapsed parallel links,
         imputed coordinates, dropped components...).
+    given_paths : ``(distance_km, hops)`` given instead of computed from links, for
+        networks known only by their distance matrix (:meth:`from_matrix`); ``hops``
+        may be ``None`` (unknown). ``None`` for a network built from its links.
     """
 
     name: str
@@ -48,13 +51,57 @@ class Topology:
     link_length_km: NDArray[np.float64]
     dropped_nodes: tuple[str, ...] = ()
     notes: tuple[str, ...] = field(default=())
+    given_paths: tuple[NDArray[np.float64], NDArray[np.int64] | None] | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_matrix(
+        cls,
+        distance_km: ArrayLike,
+        *,
+        hops: ArrayLike | None = None,
+        name: str = "matrix",
+        node_names: Iterable[str] | None = None,
+        what: str = "distance_km",
+    ) -> Topology:
+        """Nodes known only by their pairwise distances: no links, no coordinates.
+
+        Parameters
+        ----------
+        distance_km : shape ``(n, n)``, ``distance_km[i, j]`` from node i to j: finite,
+            >= 0, zero on the diagonal (it need not be symmetric nor metric).
+        hops : shape ``(n, n)``, hop counts of those paths (integers >= 0, zero on the
+            diagonal), or ``None`` when unknown (then no twin error can be computed).
+        name : the network's name.
+        node_names : n distinct names; ``"0" .. "n-1"`` by default.
+        what : the name of ``distance_km`` in error messages.
+        """
+        distance = _square_matrix(distance_km, what)
+        n = distance.shape[0]
+        hop_matrix = None
+        if hops is not None:
+            hop_matrix = _square_matrix(hops, "hops", shape=distance.shape)
+            if np.any(hop_matrix != np.round(hop_matrix)):
+                raise DtoptError("hops must hold whole numbers of hops")
+            hop_matrix = hop_matrix.astype(np.int64)
+        names = tuple(str(i) for i in range(n)) if node_names is None else tuple(node_names)
+        if len(names) != n:
+            raise DtoptError(f"node_names must name the {n} nodes of {what}, got {len(names)} names")
+        return cls(
+            name=name,
+            source="matrix",
+            node_names=names,
+            positions=np.full((n, 2), np.nan),
+            edges=np.empty((0, 2), dtype=np.intp),
+            link_length_km=np.empty(0),
+            given_paths=(distance, hop_matrix),
+        )
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip():
             raise DtoptError(f"a topology needs a non-empty name, got {self.name!r}")
         n = len(self.node_names)
         edges = np.asarray(self.edges)
-        if n < 2 or edges.size == 0:
+        if n < 2 or (edges.size == 0 and self.given_paths is None):
             raise DtoptError(f"topology {self.name!r} has no links (a placement needs a connected network)")
         if not all(isinstance(name, str) and name for name in self.node_names):
             raise DtoptError(f"topology {self.name!r}: node names must be non-empty strings")
@@ -64,7 +111,7 @@ class Topology:
             raise DtoptError(f"topology {self.name!r}: positions must have shape ({n}, 2)")
         if edges.ndim != 2 or edges.shape[1] != 2 or not np.issubdtype(edges.dtype, np.integer):
             raise DtoptError(f"topology {self.name!r}: edges must be integer node-index pairs, shape (m, 2)")
-        if edges.min() < 0 or edges.max() >= n or np.any(edges[:, 0] == edges[:, 1]):
+        if edges.size and (edges.min() < 0 or edges.max() >= n or np.any(edges[:, 0] == edges[:, 1])):
             raise DtoptError(f"topology {self.name!r}: edges must join two different nodes among 0..{n - 1}")
         try:
             lengths = np.asarray(self.link_length_km, dtype=float)
@@ -91,8 +138,15 @@ class Topology:
         return len(self.edges)
 
     @cached_property
-    def _paths(self) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
+    def _paths(self) -> tuple[NDArray[np.float64], NDArray[np.int64] | None]:
+        if self.given_paths is not None:
+            return self.given_paths
         return shortest_paths(self.n_nodes, self.edges, self.link_length_km)
+
+    @property
+    def has_hops(self) -> bool:
+        """Whether hop counts are known (always, unless built from a matrix without them)."""
+        return self._paths[1] is not None
 
     @property
     def distance_km(self) -> NDArray[np.float64]:
@@ -104,8 +158,12 @@ class Topology:
         """Hops on the latency-shortest path (ties: fewest hops), shape ``(n, n)``.
 
         Not the minimum hop count: a longer-hop path that is shorter in km wins.
+        A one-line error when they are unknown (see :attr:`has_hops`).
         """
-        return self._paths[1]
+        hops = self._paths[1]
+        if hops is None:
+            raise DtoptError(f"topology {self.name!r} was given as a distance matrix without hop counts")
+        return hops
 
     def latency_ms(self, rate_km_per_ms: float = DEFAULT_RATE_KM_PER_MS) -> NDArray[np.float64]:
         """Propagation latency along shortest paths (ms), shape ``(n, n)``."""
@@ -142,3 +200,30 @@ class Topology:
 
     def __repr__(self) -> str:
         return f"Topology({self.name!r}, n_nodes={self.n_nodes}, n_links={self.n_links})"
+
+
+def _square_matrix(values: ArrayLike, what: str, shape: tuple[int, ...] | None = None) -> NDArray[np.float64]:
+    """``values`` as a float matrix that is square (n >= 2), finite, >= 0, zero on the diagonal."""
+    try:
+        matrix = np.array(values, dtype=float)
+    except (TypeError, ValueError):
+        raise DtoptError(f"{what} must be a square matrix of numbers") from None
+    if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1] or matrix.shape[0] < 2:
+        raise DtoptError(f"{what} must be a square matrix of at least 2 x 2, got shape {matrix.shape}")
+    if shape is not None and matrix.shape != shape:
+        raise DtoptError(f"{what} must have shape {shape}, got {matrix.shape}")
+    bad = ~np.isfinite(matrix) | (matrix < 0)
+    if bad.any():
+        i, j = np.argwhere(bad)[0]
+        raise DtoptError(
+            f"{what} must hold finite numbers >= 0; {bad.sum()} do not, e.g. [{i}, {j}] = {matrix[i, j]}"
+        )
+    diagonal = np.flatnonzero(np.diagonal(matrix) != 0)
+    if diagonal.size:
+        i = diagonal[0]
+        raise DtoptError(
+            f"{what} must be zero on the diagonal; {diagonal.size} entries are not, e.g. [{i}, {i}] = "
+            f"{matrix[i, i]}"
+        )
+    matrix.setflags(write=False)
+    return matrix

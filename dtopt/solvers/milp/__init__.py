@@ -1,0 +1,212 @@
+"""Exact placement as a mixed-integer program: ``solve(problem, "milp")``.
+
+One deadline (``time_limit_s``) covers the whole solve, in this order, each step
+handing what it learnt to the next and any step able to end it:
+
+1. **Incumbent**: greedy + swap interchange (and the caller's ``warm_start``).
+2. **Lagrangian bound** (:mod:`dtopt.solvers.lagrangian`): a lower bound (ms) and the
+   node-server pairs and servers it proves no better placement can use, which are
+   left out of the model.
+3. **Model**: the classic formulation (:mod:`._classic`, built in Pyomo) or the
+   radius formulation (:mod:`._radius`, arrays straight to HiGHS), over the pairs
+   left: HiGHS's branch and bound, started from the incumbent and cut off at its value
+   (the classic model first solves its priced LP relaxation; an integral one is a proof).
+
+At the deadline the best placement any step found comes back with status
+``time_limit``, with the best bound any step proved.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from dtopt.errors import DtoptError
+from dtopt.placement.evaluate import server_indices
+from dtopt.placement.feasibility import infeasibility_reason
+from dtopt.placement.problem import PlacementProblem
+from dtopt.solvers._checks import check_bool, check_choice, check_real
+from dtopt.solvers._swap import Penalised, covering, greedy, local_search
+from dtopt.solvers.milp._classic import build_model
+from dtopt.solvers.milp._deadline import Deadline
+from dtopt.solvers.milp._highs import new_highs
+from dtopt.solvers.milp._model import solve_classic, solve_radius
+from dtopt.solvers.milp._pyomo import solve_with_pyomo
+from dtopt.solvers.milp._state import OPTIMALITY_TOLERANCE, Search
+from dtopt.solvers.registry import MethodOutput, register
+
+__all__ = ["FORMULATIONS", "HIGHS_DEFAULTS", "OPTIMALITY_TOLERANCE", "RADIUS_DEFAULTS", "build_model", "milp"]
+
+FORMULATIONS = ("auto", "classic", "radius")
+
+# The p-median LP relaxation is (nearly) integral, so HiGHS's feasibility-jump
+# primal heuristic only delays the root LP that finds the optimum anyway.
+HIGHS_DEFAULTS: dict[str, Any] = {"mip_heuristic_run_feasibility_jump": False}
+
+# The radius model's HiGHS defaults (measured on OR-Library pmed16): presolve's probing
+# took 18 of 20 s and removed 4% of the rows; the primal heuristics hunt for what the
+# incumbent from greedy + swap and the Lagrangian placements already is, nearly always.
+RADIUS_DEFAULTS: dict[str, Any] = {"presolve": "off", "mip_heuristic_effort": 0.01}
+
+# Share of the time left that the Lagrangian bound may take, and its iterations at most.
+_LAGRANGIAN_SHARE = 0.4
+_LAGRANGIAN_ITERATIONS = 1000
+# No model is built when less than this share of the time limit is left: HiGHS could
+# not even set it up in time (its MIP set-up does not watch the clock).
+_MODEL_SHARE = 0.1
+
+
+@register(
+    "milp",
+    exact=True,
+    summary="exact: MILP (classic Pyomo model or radius formulation) on HiGHS or any Pyomo solver",
+)
+def milp(
+    problem: PlacementProblem,
+    *,
+    solver: str = "highs",
+    formulation: str = "auto",
+    time_limit_s: float | None = 600.0,
+    mip_gap: float = 0.0,
+    warm_start: Iterable[int | str] | None = None,
+    highs_options: dict[str, Any] | None = None,
+    verbose: bool = False,
+) -> MethodOutput:
+    """Solve the placement MILP.
+
+    Options
+    -------
+    solver : ``"highs"`` (default; HiGHS via highspy) or the name of any Pyomo
+        solver installed here (``"appsi_highs"``, ``"cbc"``, ``"glpk"``, ``"gurobi"``...),
+        which solves the classic model.
+    formulation : ``"classic"`` (the Pyomo model), ``"radius"`` (HiGHS only) or
+        ``"auto"`` (radius with HiGHS, classic with any other solver).
+    time_limit_s : wall-clock limit of the whole solve (s), or ``None`` for none. At
+        the limit the best placement found so far comes back with status
+        ``time_limit`` and the best lower bound proved.
+    mip_gap : relative optimality gap at which to stop (0 = prove optimality).
+    warm_start : a placement (node names or indices) to start from (HiGHS only).
+    highs_options : further HiGHS options by name, overriding :data:`HIGHS_DEFAULTS`
+        (HiGHS only), e.g. ``{"random_seed": 7}``.
+    verbose : print the solver's log.
+    """
+    deadline = Deadline.after(time_limit_s if _valid_limit(time_limit_s) else None)
+    _check_options(solver, time_limit_s, mip_gap, verbose)
+    formulation = check_choice("milp", "formulation", formulation, FORMULATIONS)
+    if highs_options is not None and (solver != "highs" or not isinstance(highs_options, dict)):
+        raise DtoptError("milp option highs_options must be a dict of HiGHS options, with solver='highs'")
+    if solver != "highs" and formulation == "radius":
+        raise DtoptError("milp option formulation='radius' needs solver='highs'")
+    start = None if warm_start is None else server_indices(problem, warm_start)
+    if start is not None and solver != "highs":
+        raise DtoptError("warm_start is supported with solver='highs' only")
+
+    options = {**HIGHS_DEFAULTS, **(highs_options or {})}
+    if solver == "highs":
+        new_highs(False, mip_gap, options)  # refuses unknown options before any work
+    search = Search(problem, deadline, progress=not verbose and sys.stderr.isatty())
+    _incumbent(problem, search, start)
+    if search.servers is None:
+        # Greedy + swap repaired by the exact maximum-coverage program covers every
+        # node when some placement can: the covering programs say why none can.
+        reason = infeasibility_reason(problem)
+        if reason is not None:
+            return MethodOutput(None, "infeasible", reason=reason)
+    if solver != "highs":
+        return _explained(problem, solve_with_pyomo(problem, solver, search, mip_gap, verbose))
+    candidates, cap_ms = _reduce(problem, search)
+    remaining = deadline.remaining_s()
+    if search.proven(mip_gap) or (remaining is not None and remaining < _MODEL_SHARE * deadline.limit_s):
+        return _stopped(search, mip_gap)
+    if formulation == "auto":
+        # Measured faster on every network tried (TataNld, OR-Library pmed3..25): no Pyomo
+        # build, and a row per distance level instead of one per pair.
+        formulation = "radius"
+    if formulation == "classic":
+        out = solve_classic(problem, candidates, cap_ms, search, mip_gap, options, verbose)
+    else:
+        options = {**HIGHS_DEFAULTS, **RADIUS_DEFAULTS, **(highs_options or {})}
+        out = solve_radius(problem, candidates, cap_ms, search, mip_gap, options, verbose)
+    return _explained(problem, out)
+
+
+def _incumbent(problem: PlacementProblem, search: Search, start: NDArray[np.intp] | None) -> None:
+    """Greedy + swap interchange (repaired to cover every node where it can), and ``start``."""
+    cost = Penalised.of(problem)
+    state = local_search(cost, greedy(cost, problem.k))
+    if state.d1.max() >= cost.penalty_ms:
+        state = local_search(cost, covering(problem, cost, state.servers).servers)
+    search.offer(state.servers)
+    search.offer(start)
+    search.note("greedy + swap")
+
+
+def _reduce(problem: PlacementProblem, search: Search) -> tuple[NDArray[np.bool_], float]:
+    """The candidate pairs, shape ``(n, n)``, and the cost (ms) above which the model
+    may exclude placements (inf: it excludes none).
+
+    Without an incumbent every admissible pair is a candidate. With one, the
+    Lagrangian bound drops every pair and server that no placement better than the
+    incumbent can use (``LagrangianBound.pair_bounds_ms``): the model then holds every such placement,
+    and its bounds count only up to the incumbent's cost.
+    """
+    if search.servers is None:
+        return problem.admissible, np.inf
+    from dtopt.solvers.lagrangian import lagrangian_bound
+
+    n = problem.n
+    cost = problem.cost_ms
+    assigned = search.servers[np.argmin(cost[:, search.servers], axis=1)]
+    remaining = search.deadline.remaining_s()
+    bound = lagrangian_bound(
+        cost,
+        problem.k,
+        upper_bound_ms=search.upper_ms,
+        max_iterations=_LAGRANGIAN_ITERATIONS,
+        time_limit_s=None if remaining is None else _LAGRANGIAN_SHARE * remaining,
+        multipliers_ms=cost[np.arange(n), assigned],  # the incumbent's latencies: a fair start
+    )
+    search.raise_bound(bound.bound_ms)
+    if search.offer(bound.servers):
+        search.offer(local_search(Penalised.of(problem), search.servers).servers)
+        assigned = search.servers[np.argmin(cost[:, search.servers], axis=1)]
+    candidates = bound.pair_bounds_ms(cost) <= search.upper_ms * (1 + OPTIMALITY_TOLERANCE)
+    candidates[np.arange(n), assigned] = True  # the incumbent, whatever the rounding
+    search.note(f"Lagrangian ({bound.iterations} steps)")
+    return candidates, search.upper_ms
+
+
+def _stopped(search: Search, mip_gap: float) -> MethodOutput:
+    """The answer when no model needs to run, or there is no time for one."""
+    bound = float(search.lower_ms) if np.isfinite(search.lower_ms) else None
+    if search.proven(mip_gap):
+        return MethodOutput(search.servers, "optimal" if search.proven() else "feasible", bound)
+    return MethodOutput(
+        search.servers, "time_limit", bound, reason=f"stopped by time_limit_s={search.deadline.limit_s:g}"
+    )
+
+
+def _explained(problem: PlacementProblem, out: MethodOutput) -> MethodOutput:
+    """``out``, with the reason of an infeasible problem worked out inside the solve's time."""
+    if out.status == "infeasible" and out.reason is None:
+        return MethodOutput(None, "infeasible", reason=infeasibility_reason(problem))
+    return out
+
+
+def _valid_limit(time_limit_s: object) -> bool:
+    return isinstance(time_limit_s, int | float) and not isinstance(time_limit_s, bool) and time_limit_s > 0
+
+
+def _check_options(solver: object, time_limit_s: object, mip_gap: object, verbose: object) -> None:
+    if not isinstance(solver, str) or not solver:
+        raise DtoptError(f"milp option solver must be a solver name, got {solver!r}")
+    if time_limit_s is not None:
+        check_real(
+            "milp", "time_limit_s", time_limit_s, lambda t: t > 0, "a positive number of seconds or None"
+        )
+    check_real("milp", "mip_gap", mip_gap, lambda g: 0 <= g < 1, "in [0, 1)")
+    check_bool("milp", "verbose", verbose)
