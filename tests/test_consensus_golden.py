@@ -56,7 +56,7 @@ def chain_case(preset: str, protocol: str, seed: int) -> dict[str, Any]:
     scenario = load_scenario(preset, DURATION_S, seed=seed)
     run = run_chain(scenario, protocol, DURATION_S, seed=seed)
     return {
-        "metrics": run.metrics.as_dict(),
+        "metrics": run.metrics.to_dict(),
         "blocks_sha256": _block_fingerprint(run),
         "messages": run.chain.messages_sent,
     }
@@ -67,7 +67,7 @@ def twin_case() -> dict[str, Any]:
     twin = DigitalTwin.from_scenario(scenario, replicas=32, seed=5)
     run = run_chain(scenario, "IBFT", DURATION_S, seed=4, controller=twin)
     return {
-        "metrics": run.metrics.as_dict(),
+        "metrics": run.metrics.to_dict(),
         "blocks_sha256": _block_fingerprint(run),
         "records": [[r.t_s, r.chosen, r.switched, r.producer, r.predicted_latency_s] for r in twin.records],
     }
