@@ -13,6 +13,7 @@ chain) and :mod:`dtopt.twin` (the digital twin).
 from dtopt.errors import DtoptError
 from dtopt.placement import Evaluation, PlacementProblem, PlacementResult, evaluate
 from dtopt.solvers import available_methods, solve
+from dtopt.solvers.pareto import ParetoFront, pareto
 from dtopt.topology import Topology, list_topologies, load_topology
 
 __version__ = "0.1.0"
@@ -20,6 +21,7 @@ __version__ = "0.1.0"
 __all__ = [
     "DtoptError",
     "Evaluation",
+    "ParetoFront",
     "PlacementProblem",
     "PlacementResult",
     "Topology",
@@ -28,5 +30,6 @@ __all__ = [
     "evaluate",
     "list_topologies",
     "load_topology",
+    "pareto",
     "solve",
 ]

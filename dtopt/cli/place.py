@@ -7,9 +7,11 @@ import json
 from typing import Any
 
 from dtopt.errors import DtoptError
+from dtopt.placement.evaluate import evaluate
+from dtopt.placement.failures import SingleFailures
 from dtopt.placement.problem import DEFAULT_ALPHA, DEFAULT_BETA, DEFAULT_EPS_MAX, PlacementProblem
 from dtopt.solvers import available_methods, solve
-from dtopt.topology import DEFAULT_RATE_KM_PER_MS, load_topology
+from dtopt.topology import DEFAULT_RATE_KM_PER_MS, Topology, load_topology
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -18,9 +20,6 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="place k digital-twin servers on a network",
         description="Place k digital-twin servers so that the mean synchronisation latency is minimal "
         "while every node's twin error stays within eps_max.",
-    )
-    parser.add_argument(
-        "--topology", "-t", required=True, help="topohub key, Topology Zoo name, or GML/GraphML path"
     )
     parser.add_argument("-k", type=int, required=True, help="number of servers")
     parser.add_argument(
@@ -31,14 +30,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=str(DEFAULT_EPS_MAX),
         help=f"twin-error bound, or 'none' (default {DEFAULT_EPS_MAX})",
     )
+    add_problem_arguments(parser)
     parser.add_argument(
-        "--alpha", type=float, default=DEFAULT_ALPHA, help=f"error scale (default {DEFAULT_ALPHA})"
+        "--failure-prob", type=float, help="reliable placement: each server fails with this probability q"
     )
     parser.add_argument(
-        "--beta", type=float, default=DEFAULT_BETA, help=f"per-hop loss (default {DEFAULT_BETA})"
-    )
-    parser.add_argument(
-        "--rate", type=float, default=DEFAULT_RATE_KM_PER_MS, help="propagation rate in km/ms (default 200)"
+        "--failures", choices=("single",), help="also score every single server and link failure"
     )
     parser.add_argument("--seed", type=int, help="random seed of a heuristic")
     parser.add_argument("--time-limit", type=float, help="time limit in s (milp)")
@@ -51,6 +48,28 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="NAME=VALUE",
         help="any method option (repeatable)",
     )
+    parser.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    parser.set_defaults(func=run)
+
+
+def add_problem_arguments(parser: argparse.ArgumentParser) -> None:
+    """The network and model arguments shared by ``place`` and ``pareto``."""
+    parser.add_argument(
+        "--topology", "-t", required=True, help="topohub key, Topology Zoo name, or GML/GraphML path"
+    )
+    parser.add_argument(
+        "--alpha", type=float, default=DEFAULT_ALPHA, help=f"error scale (default {DEFAULT_ALPHA})"
+    )
+    parser.add_argument(
+        "--beta", type=float, default=DEFAULT_BETA, help=f"per-hop loss (default {DEFAULT_BETA})"
+    )
+    parser.add_argument(
+        "--rate", type=float, default=DEFAULT_RATE_KM_PER_MS, help="propagation rate in km/ms (default 200)"
+    )
+    parser.add_argument(
+        "--capacity",
+        help="twins per server: one integer, or one per node comma-separated (default unlimited)",
+    )
     parser.add_argument(
         "--missing-coordinates",
         default="refuse",
@@ -59,34 +78,78 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--components", default="largest", help="disconnected input: largest (default) or refuse"
     )
-    parser.add_argument("--json", action="store_true", help="print the result as one JSON object")
-    parser.set_defaults(func=run)
 
 
-def run(args: argparse.Namespace) -> int:
-    topology = load_topology(
+def topology_of(args: argparse.Namespace) -> Topology:
+    """The network named by :func:`add_problem_arguments`' arguments."""
+    return load_topology(
         args.topology,
         missing_coordinates=_missing_coordinates(args.missing_coordinates),
         components=args.components,
     )
+
+
+def capacity_value(text: str | None) -> int | tuple[int, ...] | None:
+    """``--capacity``: ``None``, one integer, or comma-separated integers (validated by the problem)."""
+    if text is None:
+        return None
+    try:
+        values = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise DtoptError(
+            f"--capacity must be a positive integer or comma-separated integers, got {text!r}"
+        ) from None
+    return values[0] if len(values) == 1 else values
+
+
+def run(args: argparse.Namespace) -> int:
     problem = PlacementProblem(
-        topology,
+        topology_of(args),
         args.k,
         eps_max=_eps_max(args.eps_max),
         alpha=args.alpha,
         beta=args.beta,
         rate_km_per_ms=args.rate,
+        capacity=capacity_value(args.capacity),
+        failure_prob=args.failure_prob,
     )
     options = dict(_option(text) for text in args.option)
     for name, value in (("seed", args.seed), ("time_limit_s", args.time_limit), ("solver", args.solver)):
         if value is not None:
             options[name] = value
     result = solve(problem, args.method, **options)
+    failures = None
+    if args.failures and result.feasible:
+        failures = evaluate(problem, result.servers, failures=args.failures).failures
     if args.json:
-        print(result.to_json())
+        payload = result.to_dict()
+        if failures is not None:
+            payload["failures"] = failures.to_dict()
+        print(json.dumps(payload, allow_nan=False))
         return 0
     print(_summary(problem, result))
+    if failures is not None:
+        print(_failure_summary(failures))
     return 0
+
+
+def _failure_summary(failures: SingleFailures) -> str:
+    servers = (
+        f"server failures: avg latency mean {failures.mean_avg_latency_ms:.4f} ms, "
+        f"worst {failures.worst_avg_latency_ms:.4f} ms"
+        if failures.worst_avg_latency_ms is not None
+        else "server failures: the only server down leaves every node without a twin"
+    )
+    return "\n".join(
+        [
+            servers,
+            f"link failures: avg latency mean {failures.mean_link_avg_latency_ms:.4f} ms, "
+            f"worst {failures.worst_link_avg_latency_ms:.4f} ms",
+            f"over all single failures: worst max latency {failures.worst_max_latency_ms:.4f} ms, "
+            f"worst max error {failures.worst_max_error:.4f}, up to {failures.worst_beyond_eps} node(s) "
+            f"beyond eps_max, up to {failures.worst_lost} node(s) cut off",
+        ]
+    )
 
 
 def _eps_max(text: str) -> float | None:
@@ -134,6 +197,11 @@ def _summary(problem: PlacementProblem, result: Any) -> str:
             f"avg latency {result.avg_latency_ms:.4f} ms (max {result.max_latency_ms:.4f} ms); "
             f"avg error {result.avg_error:.4f} (max {result.max_error:.4f})",
         ]
+        if result.expected_latency_ms is not None:
+            lines.append(
+                f"expected avg latency {result.expected_latency_ms:.4f} ms over server failures "
+                f"(q={problem.failure_prob:g})"
+            )
         if result.bound is not None:
             lines.append(f"lower bound {result.bound:.4f} ms, gap {result.gap:.2e}")
         elif result.gap is not None:

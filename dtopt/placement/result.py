@@ -28,12 +28,15 @@ class PlacementResult:
     max_latency_ms : largest such latency (ms), or ``None``.
     avg_error : mean twin error over nodes, or ``None``.
     max_error : largest twin error, or ``None``.
-    bound : proven lower bound on the optimal ``avg_latency_ms`` (ms), or ``None``.
-    gap : ``(avg_latency_ms - bound) / avg_latency_ms`` for exact methods; for a
-        heuristic given the optimum (``optimum_ms=``), its relative excess over it.
+    bound : proven lower bound on the optimal objective (ms): ``avg_latency_ms``, or
+        ``expected_latency_ms`` for a reliable problem; ``None`` if unknown.
+    gap : ``(objective - bound) / objective`` for exact methods; for a heuristic
+        given the optimum (``optimum_ms=``), its relative excess over it.
     runtime_s : wall-clock time of the solve, model building included (s).
     options : the method's options as used, defaults filled in.
     reason : why there is no (optimal) answer, in one line; ``None`` otherwise.
+    expected_latency_ms : reliable problems (``failure_prob``): the expected mean
+        latency over independent server failures (ms), the objective; else ``None``.
     """
 
     method: str
@@ -49,6 +52,7 @@ class PlacementResult:
     runtime_s: float
     options: dict[str, Any] = field(default_factory=dict)
     reason: str | None = None
+    expected_latency_ms: float | None = None
 
     @property
     def feasible(self) -> bool:

@@ -95,6 +95,14 @@ def milp(
     verbose : print the solver's log.
     """
     _check_options(solver, time_limit_s, mip_gap, verbose)
+    if problem.variant is not None:  # capacities or failures: their own models
+        from dtopt.solvers.milp_variants import solve_variant
+
+        if warm_start is not None or highs_options is not None:
+            raise DtoptError(f"warm_start and highs_options do not apply to {problem.variant} problems")
+        return solve_variant(
+            problem, solver=solver, time_limit_s=time_limit_s, mip_gap=mip_gap, verbose=verbose
+        )
     if highs_options is not None and (solver != "highs" or not isinstance(highs_options, dict)):
         raise DtoptError("milp option highs_options must be a dict of HiGHS options, with solver='highs'")
     start = None if warm_start is None else server_indices(problem, warm_start)

@@ -111,6 +111,11 @@ def solve(
     if not isinstance(problem, PlacementProblem):
         raise DtoptError(f"solve() takes a PlacementProblem, not {type(problem).__name__}")
     spec = get_method(method)
+    if problem.variant is not None and spec.name not in VARIANT_METHODS:
+        raise DtoptError(
+            f"method {spec.name!r} does not solve {problem.variant} problems; "
+            f"use one of: {', '.join(VARIANT_METHODS)}"
+        )
     resolved = spec.resolve_options(options)
     start = time.perf_counter()
     out = spec.func(problem, **resolved)
@@ -139,23 +144,23 @@ def _result(
         reason = (
             infeasibility_reason(problem) or f"{spec.name} found no placement meeting eps_max (one exists)"
         )
-    avg = ev.avg_latency_ms if ev else None
+    objective = ev.objective_ms if ev else None
     bound = out.bound_ms if spec.exact else None
-    if spec.exact and status == "optimal" and avg is not None:
+    if spec.exact and status == "optimal" and objective is not None:
         # The bound of an optimal answer is the answer (solvers report it to tolerance).
-        bound = avg if bound is None else min(bound, avg)
+        bound = objective if bound is None else min(bound, objective)
     gap = None
-    if avg is not None:
+    if objective is not None:
         if spec.exact and bound is not None:
-            gap = max(0.0, (avg - bound) / avg) if avg > 0 else 0.0
+            gap = max(0.0, (objective - bound) / objective) if objective > 0 else 0.0
         elif optimum_ms is not None:
-            gap = (avg - optimum_ms) / optimum_ms if optimum_ms > 0 else float(avg > 0)
+            gap = (objective - optimum_ms) / optimum_ms if optimum_ms > 0 else float(objective > 0)
     return PlacementResult(
         method=spec.name,
         status=status,
         servers=tuple(names[i] for i in ev.servers) if ev else (),
         assignment={names[i]: names[a] for i, a in enumerate(ev.assignment)} if ev else {},
-        avg_latency_ms=avg,
+        avg_latency_ms=ev.avg_latency_ms if ev else None,
         max_latency_ms=ev.max_latency_ms if ev else None,
         avg_error=ev.avg_error if ev else None,
         max_error=ev.max_error if ev else None,
@@ -164,6 +169,7 @@ def _result(
         runtime_s=runtime_s,
         options={k: _jsonable(v) for k, v in options.items()},
         reason=reason,
+        expected_latency_ms=ev.expected_latency_ms if ev else None,
     )
 
 
@@ -176,6 +182,9 @@ def _jsonable(value: Any) -> Any:
         return list(value)
     return value
 
+
+# The methods that solve the capacitated and reliable variants (dispatching on problem.variant).
+VARIANT_METHODS = ("milp", "interchange")
 
 # Modules whose import registers a method; imported on first use so `import dtopt` stays light.
 _BUILTIN_MODULES = ("eopa", "milp", "isapa", "kmpa", "rands", "interchange")
