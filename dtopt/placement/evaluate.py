@@ -86,6 +86,8 @@ def evaluate(
     """
     if failures not in (None, "single"):
         raise DtoptError(f"failures must be None or 'single', got {failures!r}")
+    if failures is not None and problem.capacity is not None:
+        raise DtoptError("failures='single' is not defined for capacitated problems (no room is reserved)")
     idx = server_indices(problem, servers)
     rows = np.arange(problem.n)
     if problem.capacity is not None:

@@ -20,7 +20,6 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from dtopt.errors import DtoptError
 from dtopt.placement.problem import PlacementProblem, error_of_hops
 from dtopt.topology.paths import TIE_TOLERANCE_KM, shortest_paths
 
@@ -85,8 +84,6 @@ class SingleFailures:
 
 def single_failures(problem: PlacementProblem, servers: NDArray[np.intp]) -> SingleFailures:
     """Score ``servers`` (shape ``(k,)``, node indices) after each single failure."""
-    if problem.capacity is not None:
-        raise DtoptError("failures='single' is not defined for capacitated problems (no room is reserved)")
     names = problem.topology.node_names
     latency, hops = problem.latency_ms, problem.topology.hops
     scenarios = []
