@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -106,3 +107,16 @@ def test_failures_option_is_validated() -> None:
         evaluate(problem, [0, 1, 2], failures="double")
     with pytest.raises(DtoptError, match="capacitated"):
         evaluate(problem.with_(capacity=20), [0, 1, 2], failures="single")
+
+
+def test_pareto_cli_writes_table_json_and_figure(tmp_path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "dtopt", "pareto", "-t", "Eenet", "-k", "1..3", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "| k | eps bound |" in proc.stdout
+    front = json.loads((tmp_path / "front.json").read_text())
+    assert front["points"] and all(p["status"] == "optimal" for p in front["points"])
+    assert (tmp_path / "pareto.png").stat().st_size > 0

@@ -17,6 +17,7 @@ on normal-boundary intersection", 1999).
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
@@ -30,7 +31,11 @@ from dtopt.placement.problem import DEFAULT_ALPHA, DEFAULT_BETA, PlacementProble
 from dtopt.solvers.registry import get_method, solve
 from dtopt.topology import DEFAULT_RATE_KM_PER_MS, Topology, load_topology
 
-__all__ = ["ParetoFront", "ParetoPoint", "pareto"]
+__all__ = ["ENUMERATE_AT_MOST", "ParetoFront", "ParetoPoint", "pareto"]
+
+# With method="milp", k whose C(n, k) placements are at most this are solved by
+# enumeration instead: as exact, and faster than the MILP's set-up there (k = 1, 2).
+ENUMERATE_AT_MOST = 200_000
 
 
 @dataclass(frozen=True)
@@ -46,6 +51,7 @@ class ParetoPoint:
     avg_latency_ms, max_latency_ms : the optimum's mean and largest latency (ms).
     avg_error, max_error : its mean and largest twin error (``max_error <= eps_max``).
     servers : its server names.
+    method : the method that solved it.
     status : the method's status (``optimal`` = proven optimum of that problem).
     bound : proven lower bound on the mean latency (ms), exact methods.
     runtime_s : time of that solve (s).
@@ -60,6 +66,7 @@ class ParetoPoint:
     avg_error: float
     max_error: float
     servers: tuple[str, ...]
+    method: str
     status: str
     bound: float | None
     runtime_s: float
@@ -151,7 +158,8 @@ def pareto(
     capacity : optional server capacity (see :class:`~dtopt.PlacementProblem`);
         values of k whose total capacity is below n are skipped.
     method : the method solving each epsilon-constraint problem (``milp`` proves
-        each point; a heuristic gives an approximate front).
+        each point, through EOPA's enumeration where C(n, k) is at most
+        ``ENUMERATE_AT_MOST``; a heuristic gives an approximate front).
     **options : the method's options (e.g. ``time_limit_s``).
     """
     started = time.perf_counter()
@@ -200,14 +208,17 @@ def _chain(
     """Every distinct epsilon-constraint optimum of one k, from the loosest bound down."""
     out: list[ParetoPoint] = []
     level = len(errors) - 1
-    start: tuple[str, ...] | None = None
+    previous: tuple[str, ...] | None = None
+    enumerate_ = (
+        method == "milp" and problem.variant is None and math.comb(problem.n, problem.k) <= ENUMERATE_AT_MOST
+    )
     while level >= 0:
         eps = float(errors[level])
         bounded = problem.with_(eps_max=eps)
-        extra = dict(options)
-        if start is not None and method == "milp" and problem.variant is None:
-            extra["warm_start"] = start
-        result = solve(bounded, method, **extra)
+        extra = {} if enumerate_ else dict(options)
+        if previous is not None and not enumerate_ and method == "milp" and problem.variant is None:
+            extra["warm_start"] = _repaired(bounded, previous)
+        result = solve(bounded, "eopa" if enumerate_ else method, **extra)
         if not result.feasible:
             break
         # The largest radius with the optimum's error (errors are all equal when beta = 0).
@@ -222,16 +233,25 @@ def _chain(
                 avg_error=result.avg_error,
                 max_error=result.max_error,  # type: ignore[arg-type]
                 servers=result.servers,
+                method=result.method,
                 status=result.status,
                 bound=result.bound,
                 runtime_s=result.runtime_s,
             )
         )
-        start = result.servers
+        previous = result.servers
         # The optimum holds for every bound down to its own max error: skip to the next value below it.
         below = np.flatnonzero(errors < result.max_error - 1e-12)  # type: ignore[operator]
         level = int(below[-1]) if below.size else -1
     return out
+
+
+def _repaired(problem: PlacementProblem, servers: tuple[str, ...]) -> np.ndarray:
+    """The looser neighbour's servers improved by swaps under the tighter bound: a feasible
+    incumbent for the MILP (the neighbour itself breaks the new bound)."""
+    from dtopt.solvers._swap import Penalised, local_search
+
+    return np.sort(local_search(Penalised.of(problem), problem.topology.indices(servers)).servers)
 
 
 def _non_dominated(points: list[ParetoPoint]) -> list[ParetoPoint]:
