@@ -34,6 +34,7 @@ __all__ = [
     "new_figure",
     "out_dir",
     "progress",
+    "report_check",
     "run_main",
     "save_figure",
     "show_progress",
@@ -189,6 +190,16 @@ def progress(total: int, desc: str, *, force: bool = False) -> Any:
     from tqdm import tqdm
 
     return tqdm(total=total, desc=desc, unit="case", disable=not show_progress(force), file=sys.stderr)
+
+
+def report_check(problems: Sequence[str], passed: str) -> int:
+    """``--check``'s verdict: each problem on stderr and status 1, else ``passed`` and 0."""
+    for problem in problems:
+        print(f"check failed: {problem}", file=sys.stderr)
+    if problems:
+        return 1
+    print(f"check passed: {passed}")
+    return 0
 
 
 def run_main(
