@@ -112,10 +112,17 @@ class ParetoFront:
         import matplotlib.pyplot as plt
 
         fig, ax = plt.subplots(figsize=(6.0, 4.2))
-        for k in sorted({p.k for p in self.points}):
+        ks = sorted({p.k for p in self.points})
+        for i, k in enumerate(ks):
             curve = sorted((p for p in self.points if p.k == k), key=lambda p: p.max_error)
+            color = plt.cm.viridis(i / max(1, len(ks) - 1))  # one colour per k, however many
             ax.plot(
-                [p.max_error for p in curve], [p.avg_latency_ms for p in curve], "o-", ms=3, label=f"k={k}"
+                [p.max_error for p in curve],
+                [p.avg_latency_ms for p in curve],
+                "o-",
+                ms=3,
+                color=color,
+                label=f"k={k}",
             )
             knees = [p for p in curve if p.knee]
             ax.plot(
