@@ -9,9 +9,12 @@ import sys
 import networkx as nx
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import dtopt
 from dtopt import DtoptError, PlacementProblem, evaluate, solve
+from dtopt.cli.pareto import parse_k_range
 from dtopt.placement.problem import error_of_hops
 from tests.conftest import random_topology
 
@@ -31,9 +34,7 @@ def _brute_front(topology: dtopt.Topology, ks: list[int]) -> set[tuple[int, floa
             result = solve(PlacementProblem(topology, k, eps_max=float(eps)), "eopa")
             if result.feasible:
                 points.append((k, result.max_error, result.avg_latency_ms))
-    front = {
-        p for p in points if not any(_dominates(q, p) for q in points)
-    }
+    front = {p for p in points if not any(_dominates(q, p) for q in points)}
     return {(k, round(e, 9), round(lat, 9)) for k, e, lat in front}
 
 
@@ -120,3 +121,13 @@ def test_pareto_cli_writes_table_json_and_figure(tmp_path) -> None:
     front = json.loads((tmp_path / "front.json").read_text())
     assert front["points"] and all(p["status"] == "optimal" for p in front["points"])
     assert (tmp_path / "pareto.png").stat().st_size > 0
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.integers(-3, 30), st.integers(-3, 30))
+def test_k_range_parser(lo: int, hi: int) -> None:
+    if lo <= hi:
+        assert parse_k_range(f"{lo}..{hi}") == list(range(lo, hi + 1))
+    else:
+        with pytest.raises(DtoptError, match="empty"):
+            parse_k_range(f"{lo}..{hi}")
