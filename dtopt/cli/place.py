@@ -187,7 +187,9 @@ def _summary(problem: PlacementProblem, result: Any) -> str:
     topo = problem.topology
     eps = "none" if problem.eps_max is None else f"{problem.eps_max:g}"
     lines = [
-        f"{topo.name}: {topo.n_nodes} nodes, {topo.n_links} links; k={problem.k}, eps_max={eps}",
+        f"{topo.name}: {topo.n_nodes} nodes, {topo.n_links} links; k={problem.k}, eps_max={eps}"
+        + (f", capacity={problem.capacity}" if problem.capacity is not None else "")
+        + (f", failure_prob={problem.failure_prob:g}" if problem.failure_prob is not None else ""),
         f"{result.method}: {result.status} in {result.runtime_s:.3f} s",
     ]
     lines += [f"note: {note}" for note in topo.notes]
