@@ -130,9 +130,12 @@ def check_rows(rows: Sequence[dict[str, Any]]) -> list[str]:
     return problems
 
 
-def fronts(networks: Sequence[str], out: Path | None) -> tuple[list[dict[str, Any]], list[str]]:
+def fronts(
+    networks: Sequence[str], out: Path | None, show_progress: bool = False
+) -> tuple[list[dict[str, Any]], list[str]]:
     """The exact front of each network; summary rows and check violations."""
     rows, problems = [], []
+    bar = _output.progress(len(networks), "fronts", force=show_progress)
     for network in networks:
         cpu = time.process_time()
         front = dtopt.pareto(network, FRONT_K)
@@ -154,12 +157,17 @@ def fronts(networks: Sequence[str], out: Path | None) -> tuple[list[dict[str, An
         if out is not None:
             front.plot(out / f"front_{front.topology}.png")
             (out / f"front_{front.topology}.json").write_text(front.to_json(indent=2) + "\n")
+        bar.update()
+    bar.close()
     return rows, problems
 
 
-def resilience(networks: Sequence[str], failure_prob: float, out: Path | None) -> list[dict[str, Any]]:
+def resilience(
+    networks: Sequence[str], failure_prob: float, out: Path | None, show_progress: bool = False
+) -> list[dict[str, Any]]:
     """Standard vs reliable optimum per network and k, scored under every single server failure."""
     rows = []
+    bar = _output.progress(len(networks), "resilience", force=show_progress)
     for network in networks:
         for k in RESILIENCE_K:
             base = dtopt.PlacementProblem(network, k, eps_max=None)
@@ -179,6 +187,8 @@ def resilience(networks: Sequence[str], failure_prob: float, out: Path | None) -
                         "failure_worst_ms": ev.failures.worst_avg_latency_ms,  # type: ignore[union-attr]
                     }
                 )
+        bar.update()
+    bar.close()
     if out is not None:
         _resilience_figure(rows, out / "resilience.png")
     return rows
@@ -283,13 +293,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         table = _output.markdown_table(rows, TABLE_COLUMNS)
         print(table)
         sections.append(("MILP vs interchange", table))
-    front_rows, front_problems = fronts(FIG3_NETWORKS, out) if args.fronts else ([], [])
+    front_rows, front_problems = fronts(FIG3_NETWORKS, out, args.progress) if args.fronts else ([], [])
     problems += front_problems
     if front_rows:
         table = _output.markdown_table(front_rows, list(front_rows[0]))
         print(f"\n{table}")
         sections.append(("Exact Pareto fronts, k = 1..10", table))
-    resilience_rows = resilience(FIG3_NETWORKS, args.failure_prob, out) if args.resilience else []
+    resilience_rows = (
+        resilience(FIG3_NETWORKS, args.failure_prob, out, args.progress) if args.resilience else []
+    )
     if resilience_rows:
         table = _output.markdown_table(resilience_rows, list(resilience_rows[0]))
         print(f"\n{table}")
