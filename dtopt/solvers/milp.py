@@ -461,6 +461,9 @@ def _solve_pyomo(
         opt.options[time_name] = time_limit_s
     if gap_name:
         opt.options[gap_name] = mip_gap
+    if solver == "appsi_highs":
+        # HiGHS also stops at an absolute gap of 1e-6 (ms here): ~1e-6 relative on sub-ms objectives.
+        opt.options["mip_abs_gap"] = 0.0
     results = opt.solve(model, tee=verbose, load_solutions=False)
     condition = results.solver.termination_condition
     if condition in (TerminationCondition.infeasible, TerminationCondition.infeasibleOrUnbounded):
