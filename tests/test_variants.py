@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import math
 
+import networkx as nx
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -63,6 +64,8 @@ def _agrees(problem: PlacementProblem) -> bool:
 def test_capacitated_milp_matches_enumeration() -> None:
     feasible = [_agrees(_instance(seed, capacity="random")) for seed in range(N_INSTANCES)]
     assert 0 < sum(feasible) < len(feasible)  # infeasible instances are exercised too
+    # Infeasible by capacity alone (covering is possible): see the star test below.
+    assert [_agrees(_star(leaves, leaves - 2)) for leaves in (5, 6, 7)] == [False] * 3
 
 
 def test_reliable_milp_matches_enumeration() -> None:
@@ -142,11 +145,22 @@ def test_heuristic_on_reference_networks_stays_close() -> None:
     assert heuristic.avg_latency_ms <= exact.avg_latency_ms * 1.01
 
 
+def _star(leaves: int, capacity: int) -> PlacementProblem:
+    """A star, every node within one hop of the centre, k = 2: {centre, leaf} covers every
+    node, but the centre must then host every other leaf."""
+    graph = nx.star_graph(leaves)
+    nx.set_edge_attributes(graph, 100.0, "dist")
+    graph.graph["name"] = f"star-{leaves}"
+    return PlacementProblem(dtopt.load_topology(graph), 2, eps_max=0.01, capacity=capacity)
+
+
 def test_capacitated_infeasibility_names_the_nodes_without_room() -> None:
-    problem = PlacementProblem("Agis", 2, eps_max=0.03, capacity=13)
-    result = solve(problem, "milp")
-    assert result.status == "infeasible"
-    assert "full" in result.reason or "covering" in result.reason
+    for leaves in (5, 6, 7):
+        problem = _star(leaves, leaves - 2)
+        assert brute_force(problem) is None
+        result = solve(problem, "milp")
+        assert result.status == "infeasible" and "full" in result.reason
+        assert solve(problem.with_(capacity=leaves - 1), "milp").status == "optimal"
 
 
 @pytest.mark.parametrize(
