@@ -37,6 +37,7 @@ __all__ = [
     "new_figure",
     "out_dir",
     "progress",
+    "report_check",
     "report_written",
     "run_main",
     "save_figure",
@@ -212,6 +213,14 @@ class BenchmarkParser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:  # type: ignore[override]
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+def report_check(problems: Sequence[str], passed: str) -> int:
+    """``--check``'s verdict: each problem on stderr and status 1, else ``passed`` and 0."""
+    for problem in problems:
+        print(f"check failed: {problem}", file=sys.stderr)
+    if problems:
+        return 1
+    print(f"check passed: {passed}")
+    return 0
 
 
 def run_main(

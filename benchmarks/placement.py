@@ -736,11 +736,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.out:
         _write_outputs(Path(args.out), args, settings, rows, summary, problems, wall_s)
     if args.check:
-        for problem in problems:
-            print(f"check failed: {problem}", file=sys.stderr)
-        if problems:
-            return 1
-        print("check passed: exact methods agree and no heuristic beats the optimum.")
+        return _output.report_check(problems, "exact methods agree and no heuristic beats the optimum.")
     return 0
 
 

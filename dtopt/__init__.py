@@ -20,6 +20,7 @@ from dtopt.errors import DtoptError
 if TYPE_CHECKING:
     from dtopt.placement import Evaluation, PlacementProblem, PlacementResult, evaluate
     from dtopt.solvers import available_methods, solve
+    from dtopt.solvers.pareto import ParetoFront, pareto
     from dtopt.topology import Topology, list_topologies, load_topology
     from dtopt.topology.orlib import OrlibInstance, load_orlib, read_orlib
 
@@ -41,6 +42,8 @@ _LAZY = {
     "OrlibInstance": "dtopt.topology.orlib",
     "load_orlib": "dtopt.topology.orlib",
     "read_orlib": "dtopt.topology.orlib",
+    "ParetoFront": "dtopt.solvers.pareto",
+    "pareto": "dtopt.solvers.pareto",
 }
 
 
@@ -55,6 +58,7 @@ __all__ = [
     "DtoptError",
     "Evaluation",
     "OrlibInstance",
+    "ParetoFront",
     "PlacementProblem",
     "PlacementResult",
     "Topology",
@@ -64,6 +68,7 @@ __all__ = [
     "list_topologies",
     "load_orlib",
     "load_topology",
+    "pareto",
     "read_orlib",
     "solve",
 ]

@@ -16,7 +16,7 @@ from dtopt.errors import DtoptError
 __all__ = ["main"]
 
 # Sub-command modules, in the order ``dtopt --help`` lists them.
-_COMMANDS = ("place", "topologies", "chain", "twin")
+_COMMANDS = ("place", "pareto", "topologies", "chain", "twin")
 
 
 class _Parser(argparse.ArgumentParser):

@@ -7,9 +7,11 @@ import json
 from typing import Any
 
 from dtopt.errors import DtoptError
+from dtopt.placement.evaluate import evaluate
+from dtopt.placement.failures import SingleFailures
 from dtopt.placement.problem import DEFAULT_ALPHA, DEFAULT_BETA, DEFAULT_EPS_MAX, PlacementProblem
 from dtopt.solvers import available_methods, solve
-from dtopt.topology import DEFAULT_RATE_KM_PER_MS, load_topology
+from dtopt.topology import DEFAULT_RATE_KM_PER_MS, Topology, load_topology
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -18,9 +20,6 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="place k digital-twin servers on a network",
         description="Place k digital-twin servers so that the mean synchronisation latency is minimal "
         "while every node's twin error stays within eps_max.",
-    )
-    parser.add_argument(
-        "--topology", "-t", required=True, help="topohub key, Topology Zoo name, or GML/GraphML path"
     )
     parser.add_argument("-k", type=int, required=True, help="number of servers")
     parser.add_argument(
@@ -31,14 +30,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=str(DEFAULT_EPS_MAX),
         help=f"twin-error bound, or 'none' (default {DEFAULT_EPS_MAX})",
     )
+    add_problem_arguments(parser)
     parser.add_argument(
-        "--alpha", type=float, default=DEFAULT_ALPHA, help=f"error scale (default {DEFAULT_ALPHA})"
+        "--failure-prob", type=float, help="reliable placement: each server fails with this probability q"
     )
     parser.add_argument(
-        "--beta", type=float, default=DEFAULT_BETA, help=f"per-hop loss (default {DEFAULT_BETA})"
-    )
-    parser.add_argument(
-        "--rate", type=float, default=DEFAULT_RATE_KM_PER_MS, help="propagation rate in km/ms (default 200)"
+        "--failures", choices=("single",), help="also score every single server and link failure"
     )
     parser.add_argument("--seed", type=int, help="random seed of a heuristic")
     parser.add_argument(
@@ -54,6 +51,28 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="NAME=VALUE",
         help="any method option (repeatable)",
     )
+    parser.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    parser.set_defaults(func=run)
+
+
+def add_problem_arguments(parser: argparse.ArgumentParser) -> None:
+    """The network and model arguments shared by ``place`` and ``pareto``."""
+    parser.add_argument(
+        "--topology", "-t", required=True, help="topohub key, Topology Zoo name, or GML/GraphML path"
+    )
+    parser.add_argument(
+        "--alpha", type=float, default=DEFAULT_ALPHA, help=f"error scale (default {DEFAULT_ALPHA})"
+    )
+    parser.add_argument(
+        "--beta", type=float, default=DEFAULT_BETA, help=f"per-hop loss (default {DEFAULT_BETA})"
+    )
+    parser.add_argument(
+        "--rate", type=float, default=DEFAULT_RATE_KM_PER_MS, help="propagation rate in km/ms (default 200)"
+    )
+    parser.add_argument(
+        "--capacity",
+        help="twins per server: one integer, or one per node comma-separated (default unlimited)",
+    )
     parser.add_argument(
         "--missing-coordinates",
         default="refuse",
@@ -66,24 +85,41 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--length-attribute", metavar="NAME", help="link attribute holding the length in km (default: dist, "
         "length_km, else great-circle distances from coordinates)"
     )
-    parser.add_argument("--json", action="store_true", help="print the result as one JSON object")
-    parser.set_defaults(func=run)
 
 
-def run(args: argparse.Namespace) -> int:
-    topology = load_topology(
+def topology_of(args: argparse.Namespace) -> Topology:
+    """The network named by :func:`add_problem_arguments`' arguments."""
+    return load_topology(
         args.topology,
         missing_coordinates=_missing_coordinates(args.missing_coordinates),
         components=args.components,
         length_attribute=args.length_attribute,
     )
+
+
+def capacity_value(text: str | None) -> int | tuple[int, ...] | None:
+    """``--capacity``: ``None``, one integer, or comma-separated integers (validated by the problem)."""
+    if text is None:
+        return None
+    try:
+        values = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise DtoptError(
+            f"--capacity must be a positive integer or comma-separated integers, got {text!r}"
+        ) from None
+    return values[0] if len(values) == 1 else values
+
+
+def run(args: argparse.Namespace) -> int:
     problem = PlacementProblem(
-        topology,
+        topology_of(args),
         args.k,
         eps_max=_eps_max(args.eps_max),
         alpha=args.alpha,
         beta=args.beta,
         rate_km_per_ms=args.rate,
+        capacity=capacity_value(args.capacity),
+        failure_prob=args.failure_prob,
     )
     options = dict(_option(text) for text in args.option)
     for name, value in (
@@ -95,11 +131,38 @@ def run(args: argparse.Namespace) -> int:
         if value is not None:
             options[name] = value
     result = solve(problem, args.method, **options)
+    failures = None
+    if args.failures and result.feasible:
+        failures = evaluate(problem, result.servers, failures=args.failures).failures
     if args.json:
-        print(result.to_json())
+        payload = result.to_dict()
+        if failures is not None:
+            payload["failures"] = failures.to_dict()
+        print(json.dumps(payload, allow_nan=False))
         return 0
     print(_summary(problem, result))
+    if failures is not None:
+        print(_failure_summary(failures))
     return 0
+
+
+def _failure_summary(failures: SingleFailures) -> str:
+    servers = (
+        f"server failures: avg latency mean {failures.mean_avg_latency_ms:.4f} ms, "
+        f"worst {failures.worst_avg_latency_ms:.4f} ms"
+        if failures.worst_avg_latency_ms is not None
+        else "server failures: the only server down leaves every node without a twin"
+    )
+    return "\n".join(
+        [
+            servers,
+            f"link failures: avg latency mean {failures.mean_link_avg_latency_ms:.4f} ms, "
+            f"worst {failures.worst_link_avg_latency_ms:.4f} ms",
+            f"over all single failures: worst max latency {failures.worst_max_latency_ms:.4f} ms, "
+            f"worst max error {failures.worst_max_error:.4f}, up to {failures.worst_beyond_eps} node(s) "
+            f"beyond eps_max, up to {failures.worst_lost} node(s) cut off",
+        ]
+    )
 
 
 def _eps_max(text: str) -> float | None:
@@ -137,7 +200,9 @@ def _summary(problem: PlacementProblem, result: Any) -> str:
     topo = problem.topology
     eps = "none" if problem.eps_max is None else f"{problem.eps_max:g}"
     lines = [
-        f"{topo.name}: {topo.n_nodes} nodes, {topo.n_links} links; k={problem.k}, eps_max={eps}",
+        f"{topo.name}: {topo.n_nodes} nodes, {topo.n_links} links; k={problem.k}, eps_max={eps}"
+        + (f", capacity={problem.capacity}" if problem.capacity is not None else "")
+        + (f", failure_prob={problem.failure_prob:g}" if problem.failure_prob is not None else ""),
         f"{result.method}: {result.status} in {result.runtime_s:.3f} s",
     ]
     lines += [f"note: {note}" for note in topo.notes]
@@ -151,6 +216,11 @@ def _summary(problem: PlacementProblem, result: Any) -> str:
                 else ""
             ),
         ]
+        if result.expected_latency_ms is not None:
+            lines.append(
+                f"expected avg latency {result.expected_latency_ms:.4f} ms over server failures "
+                f"(q={problem.failure_prob:g})"
+            )
         if result.bound is not None:
             lines.append(f"lower bound {result.bound:.4f} ms, gap {result.gap:.2e}")
         elif result.gap is not None:

@@ -10,7 +10,9 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from dtopt.errors import DtoptError
+from dtopt.placement.failures import SingleFailures, single_failures
 from dtopt.placement.problem import PlacementProblem
+from dtopt.placement.variants import capacitated_assignment, expected_totals, level_weights
 
 __all__ = ["Evaluation", "batch_total_cost", "evaluate", "server_indices"]
 
@@ -23,13 +25,17 @@ class Evaluation:
     ----------
     servers : node indices of the servers, ascending, shape ``(k,)``.
     assignment : shape ``(n,)``, index of the server each node uses (its
-        lowest-latency admissible server; -1 where it has none).
-    feasible : every node has an admissible server.
-    uncovered : indices of the nodes without an admissible server.
+        lowest-latency admissible server; with capacities, the transportation
+        problem's assignment; -1 where it has none).
+    feasible : every node has an admissible server (with room).
+    uncovered : indices of the nodes without one.
     avg_latency_ms, max_latency_ms : mean and maximum over nodes of the latency to
         the assigned server (ms); ``None`` when infeasible.
     avg_error, max_error : mean and maximum twin error over nodes; ``None`` when
         infeasible or when the problem has no hop counts.
+    expected_latency_ms : reliable problems: the expected mean latency over
+        server failures (ms, the objective); ``None`` otherwise or when infeasible.
+    failures : with ``failures="single"``, every single server and link failure.
     """
 
     servers: NDArray[np.intp]
@@ -40,6 +46,14 @@ class Evaluation:
     max_latency_ms: float | None
     avg_error: float | None
     max_error: float | None
+    expected_latency_ms: float | None = None
+    failures: SingleFailures | None = None
+
+    @property
+    def objective_ms(self) -> float | None:
+        """What the problem minimises: the expected mean latency for a reliable
+        problem, the mean latency otherwise (ms); ``None`` when infeasible."""
+        return self.avg_latency_ms if self.expected_latency_ms is None else self.expected_latency_ms
 
 
 def server_indices(problem: PlacementProblem, servers: Iterable[int | str] | ArrayLike) -> NDArray[np.intp]:
@@ -60,20 +74,40 @@ def server_indices(problem: PlacementProblem, servers: Iterable[int | str] | Arr
     return np.sort(idx)
 
 
-def evaluate(problem: PlacementProblem, servers: Iterable[int | str] | ArrayLike) -> Evaluation:
-    """Assign every node to its best admissible server in ``servers`` and score it."""
+def evaluate(
+    problem: PlacementProblem, servers: Iterable[int | str] | ArrayLike, *, failures: str | None = None
+) -> Evaluation:
+    """Assign every node to its best admissible server in ``servers`` and score it.
+
+    With capacities the assignment is the transportation problem's (see
+    :mod:`dtopt.placement.variants`); a reliable problem also gets its expected
+    mean latency. ``failures="single"`` adds every single server and link failure
+    (:mod:`dtopt.placement.failures`).
+    """
+    if failures not in (None, "single"):
+        raise DtoptError(f"failures must be None or 'single', got {failures!r}")
+    if failures is not None and problem.capacity is not None:
+        raise DtoptError("failures='single' is not defined for capacitated problems (no room is reserved)")
     idx = server_indices(problem, servers)
-    cost = problem.cost_ms[:, idx]
-    best = np.argmin(cost, axis=1)
-    covered = np.isfinite(cost[np.arange(problem.n), best])
-    assignment = np.where(covered, idx[best], -1)
+    rows = np.arange(problem.n)
+    if problem.capacity is not None:
+        assignment, _ = capacitated_assignment(problem, idx)
+        covered = assignment >= 0
+    else:
+        best = np.argmin(problem.cost_ms[:, idx], axis=1)
+        covered = np.isfinite(problem.cost_ms[rows, idx[best]])
+        assignment = np.where(covered, idx[best], -1)
     uncovered = np.flatnonzero(~covered)
     if uncovered.size:
         return Evaluation(idx, assignment, False, uncovered, None, None, None, None)
-    rows = np.arange(problem.n)
     latency = problem.latency_ms[rows, assignment]
     # A problem given as a cost matrix without hop counts has no twin error.
     error = problem.error[rows, assignment] if problem.error is not None else None
+    expected = None
+    if problem.failure_prob is not None:
+        weights = level_weights(problem.failure_prob, problem.k)
+        totals = expected_totals(problem.cost_ms.T, problem.latency_ms.T, idx[None, :], weights)
+        expected = float(totals[0]) / problem.n
     return Evaluation(
         servers=idx,
         assignment=assignment,
@@ -83,6 +117,8 @@ def evaluate(problem: PlacementProblem, servers: Iterable[int | str] | ArrayLike
         max_latency_ms=float(latency.max()),
         avg_error=float(error.mean()) if error is not None else None,
         max_error=float(error.max()) if error is not None else None,
+        expected_latency_ms=expected,
+        failures=single_failures(problem, idx) if failures == "single" else None,
     )
 
 

@@ -15,7 +15,13 @@ from numpy.typing import NDArray
 
 from dtopt.placement.problem import PlacementProblem, error_of_hops
 
-__all__ = ["infeasibility_reason", "max_coverage", "min_feasible_eps_max", "min_servers_to_cover"]
+__all__ = [
+    "capacitated_max_assignment",
+    "infeasibility_reason",
+    "max_coverage",
+    "min_feasible_eps_max",
+    "min_servers_to_cover",
+]
 
 
 def min_servers_to_cover(admissible: NDArray[np.bool_]) -> int:
@@ -86,13 +92,65 @@ def _reason(problem: PlacementProblem) -> str | None:
         return None
     needed = min_servers_to_cover(problem.admissible)
     if needed <= problem.k:
-        return None
+        return None if problem.capacity is None else _capacity_reason(problem)
     _, uncovered = max_coverage(problem.admissible, problem.k)
-    names = problem.topology.node_names
-    listed = ", ".join(repr(names[i]) for i in uncovered[:6]) + (", ..." if uncovered.size > 6 else "")
+    listed = _listed(problem, uncovered)
     return (
         f"no placement of k={problem.k} servers keeps every node within eps_max={problem.eps_max:g}: "
         f"covering all nodes needs {needed} servers; the best {problem.k} leave {uncovered.size} node(s) "
         f"uncovered ({listed}); the smallest feasible eps_max for k={problem.k} is "
         f"{min_feasible_eps_max(problem):.6g}"
+    )
+
+
+def _listed(problem: PlacementProblem, nodes: NDArray[np.intp]) -> str:
+    names = problem.topology.node_names
+    return ", ".join(repr(names[i]) for i in nodes[:6]) + (", ..." if nodes.size > 6 else "")
+
+
+def capacitated_max_assignment(problem: PlacementProblem) -> NDArray[np.intp]:
+    """The nodes left without room by the k servers that host the most twins within eps_max.
+
+    Variables: ``y_j`` (server), binary ``x_ij`` for admissible pairs; maximise
+    ``sum x`` subject to ``sum_j x_ij <= 1``, ``sum_i x_ij <= C_j y_j``, ``sum y = k``.
+    """
+    from scipy.optimize import Bounds, LinearConstraint, milp
+    from scipy.sparse import coo_array
+
+    n = problem.n
+    node, server = np.nonzero(problem.admissible)
+    m = len(node)
+    pairs = np.arange(m)
+    once = coo_array((np.ones(m), (node, n + pairs)), shape=(n, n + m))
+    room = coo_array(
+        (
+            np.concatenate([np.ones(m), -problem.capacities.astype(float)]),
+            (np.concatenate([server, np.arange(n)]), np.concatenate([n + pairs, np.arange(n)])),
+        ),
+        shape=(n, n + m),
+    )
+    count = np.concatenate([np.ones(n), np.zeros(m)])[None, :]
+    res = milp(
+        c=np.concatenate([np.zeros(n), -np.ones(m)]),
+        constraints=[
+            LinearConstraint(once.tocsr(), -np.inf, 1),
+            LinearConstraint(room.tocsr(), -np.inf, 0),
+            LinearConstraint(count, problem.k, problem.k),
+        ],
+        integrality=np.ones(n + m),
+        bounds=Bounds(0, 1),
+    )
+    hosted = np.zeros(n, dtype=bool)
+    hosted[node[res.x[n:] > 0.5]] = True
+    return np.flatnonzero(~hosted)
+
+
+def _capacity_reason(problem: PlacementProblem) -> str | None:
+    left = capacitated_max_assignment(problem)
+    if left.size == 0:
+        return None
+    return (
+        f"no placement of k={problem.k} servers with capacity {problem.capacity} hosts every twin within "
+        f"eps_max={problem.eps_max:g}: the best leaves {left.size} node(s) whose admissible servers are "
+        f"full ({_listed(problem, left)})"
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numbers
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields, replace
 from functools import cached_property
 
@@ -42,6 +42,13 @@ class PlacementProblem:
     alpha : error scale in ``[0, 1]``.
     beta : per-hop loss probability in ``[0, 1]``.
     rate_km_per_ms : propagation rate (km/ms), > 0; 200 is light in fibre.
+    capacity : twins a server hosts at most: a positive integer, or one per node
+        (shape ``(n,)``); ``None`` for unlimited. Then each node's twin goes to
+        exactly one admissible server with room (see docs/placement.md, variants).
+    failure_prob : probability q in ``[0, 1)`` that a server fails, independently;
+        ``None`` for the paper's model. Then every node has a primary and ordered
+        backup servers and the objective is the expected mean latency (the
+        reliable p-median). Cannot be combined with ``capacity``.
     """
 
     topology: Topology
@@ -50,6 +57,8 @@ class PlacementProblem:
     alpha: float = DEFAULT_ALPHA
     beta: float = DEFAULT_BETA
     rate_km_per_ms: float = DEFAULT_RATE_KM_PER_MS
+    capacity: int | Sequence[int] | None = None
+    failure_prob: float | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.topology, str | os.PathLike | nx.Graph):
@@ -83,6 +92,7 @@ class PlacementProblem:
         if rate <= 0:
             raise DtoptError(f"rate_km_per_ms must be > 0, got {rate}")
         object.__setattr__(self, "rate_km_per_ms", rate)
+        _check_variant(self)
 
     @classmethod
     def from_cost_matrix(
@@ -124,6 +134,20 @@ class PlacementProblem:
         """Number of nodes."""
         return self.topology.n_nodes
 
+    @property
+    def variant(self) -> str | None:
+        """``"capacitated"``, ``"reliable"`` or ``None`` (the paper's model)."""
+        if self.capacity is not None:
+            return "capacitated"
+        return None if self.failure_prob is None else "reliable"
+
+    @cached_property
+    def capacities(self) -> NDArray[np.int64]:
+        """Twins each node could host as a server, shape ``(n,)`` (``n`` when unlimited)."""
+        if self.capacity is None:
+            return np.full(self.n, self.n, dtype=np.int64)
+        return np.broadcast_to(np.asarray(self.capacity, dtype=np.int64), (self.n,)).copy()
+
     @cached_property
     def latency_ms(self) -> NDArray[np.float64]:
         """``L[i, j]``: latency from node i to a server at j (ms), shape ``(n, n)``."""
@@ -162,7 +186,10 @@ class PlacementProblem:
     def __repr__(self) -> str:
         return (
             f"PlacementProblem({self.topology.name!r}, k={self.k}, eps_max={self.eps_max}, "
-            f"alpha={self.alpha}, beta={self.beta}, rate_km_per_ms={self.rate_km_per_ms})"
+            f"alpha={self.alpha}, beta={self.beta}, rate_km_per_ms={self.rate_km_per_ms}"
+            + (f", capacity={self.capacity}" if self.capacity is not None else "")
+            + (f", failure_prob={self.failure_prob}" if self.failure_prob is not None else "")
+            + ")"
         )
 
 
@@ -173,6 +200,39 @@ def error_of_hops(hops: NDArray[np.integer], alpha: float, beta: float) -> NDArr
         if beta < 1
         else np.where(np.asarray(hops) > 0, alpha, 0.0)
     )
+
+
+def _check_variant(problem: PlacementProblem) -> None:
+    """Validate (and normalise) ``capacity`` and ``failure_prob``."""
+    if problem.capacity is not None and problem.failure_prob is not None:
+        raise DtoptError("capacity and failure_prob cannot be combined: the reliable model has no capacities")
+    if problem.failure_prob is not None:
+        q = _real(problem.failure_prob, "failure_prob")
+        if not 0.0 <= q < 1.0:
+            raise DtoptError(f"failure_prob must be in [0, 1), got {q}")
+        object.__setattr__(problem, "failure_prob", q)
+    if problem.capacity is None:
+        return
+    capacity = problem.capacity
+    uniform = isinstance(capacity, numbers.Integral)
+    scalar = uniform or isinstance(capacity, str | numbers.Number)
+    values = [capacity] if scalar else list(np.ravel(np.asarray(capacity, dtype=object)))
+    positive = [isinstance(c, numbers.Integral) and not isinstance(c, bool) and c > 0 for c in values]
+    if not values or not all(positive):
+        raise DtoptError(
+            f"capacity must be a positive integer number of twins per server (or one per node), "
+            f"got {capacity!r}"
+        )
+    if not uniform and len(values) != problem.n:
+        raise DtoptError(f"capacity needs one value per node ({problem.n}), got {len(values)}")
+    normalised = int(values[0]) if uniform else tuple(int(c) for c in values)
+    object.__setattr__(problem, "capacity", normalised)
+    largest = int(np.sort(problem.capacities)[::-1][: problem.k].sum())
+    if largest < problem.n:
+        raise DtoptError(
+            f"total capacity {largest} of the {problem.k} largest servers is below the "
+            f"{problem.n} twins to host: raise capacity or k"
+        )
 
 
 def _real(value: object, name: str) -> float:

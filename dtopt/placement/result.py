@@ -30,14 +30,18 @@ class PlacementResult:
     max_latency_ms : largest such latency (ms), or ``None``.
     avg_error : mean twin error over nodes, or ``None``.
     max_error : largest twin error, or ``None``.
-    bound : proven lower bound on the optimal ``avg_latency_ms`` (ms), or ``None``:
-        the method's own (an exact method's), else a short Lagrangian bound computed by
-        :func:`~dtopt.solve` (``bound_time_s``), or the optimum the caller gave.
-    gap : ``(avg_latency_ms - bound) / avg_latency_ms`` for every method (0 when both
-        are 0); ``None`` without a placement or a bound.
+    bound : proven lower bound on the optimal objective (ms): ``avg_latency_ms``, or
+        ``expected_latency_ms`` for a reliable problem; ``None`` if unknown: the
+        method's own (an exact method's), else a short Lagrangian bound computed by
+        :func:`~dtopt.solve` (``bound_time_s``; not for reliable problems), or the
+        optimum the caller gave.
+    gap : ``(objective - bound) / objective`` for every method (0 when both are 0);
+        ``None`` without a placement or a bound.
     runtime_s : wall-clock time of the solve, model building, scoring and bound included (s).
     options : the method's options as used, defaults filled in.
     reason : why there is no (optimal) answer, in one line; ``None`` otherwise.
+    expected_latency_ms : reliable problems (``failure_prob``): the expected mean
+        latency over independent server failures (ms), the objective; else ``None``.
     """
 
     method: str
@@ -53,6 +57,7 @@ class PlacementResult:
     runtime_s: float
     options: dict[str, Any] = field(default_factory=dict)
     reason: str | None = None
+    expected_latency_ms: float | None = None
 
     @property
     def feasible(self) -> bool:

@@ -21,6 +21,7 @@ import numpy as np
 from dtopt.placement.problem import PlacementProblem
 from dtopt.solvers._checks import check_int, check_seed
 from dtopt.solvers._swap import Penalised, covering, greedy, local_search, random_placements
+from dtopt.solvers._variant_swap import variant_interchange
 from dtopt.solvers.registry import MethodOutput, register
 
 __all__ = ["interchange"]
@@ -38,9 +39,13 @@ def interchange(problem: PlacementProblem, *, n_starts: int = 8, seed: int = 0) 
         admissible server (single swaps are weak at tight covering constraints), one
         more starts from a covering placement (see ``_swap.covering``).
     seed : seed of the random starts (unused when ``n_starts`` is 1).
+
+    Capacitated and reliable problems are searched by :mod:`dtopt.solvers._variant_swap`.
     """
     n_starts = check_int("interchange", "n_starts", n_starts, minimum=1)
     seed = check_seed("interchange", seed)
+    if problem.variant is not None:  # capacities or failures: whole-placement scoring
+        return MethodOutput(variant_interchange(problem, n_starts, seed), "feasible")
     cost = Penalised.of(problem)
     starts = [greedy(cost, problem.k)]
     if n_starts > 1:

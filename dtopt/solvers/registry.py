@@ -129,6 +129,11 @@ def solve(
     if not isinstance(problem, PlacementProblem):
         raise DtoptError(f"solve() takes a PlacementProblem, not {type(problem).__name__}")
     spec = get_method(method)
+    if problem.variant is not None and spec.name not in VARIANT_METHODS:
+        raise DtoptError(
+            f"method {spec.name!r} does not solve {problem.variant} problems; "
+            f"use one of: {', '.join(VARIANT_METHODS)}"
+        )
     resolved = spec.resolve_options(options)
     bound_time_s = check_real("solve", "bound_time_s", bound_time_s, lambda v: v >= 0, "a number >= 0")
     if optimum_ms is not None:
@@ -160,17 +165,17 @@ def _result(
         reason = (
             infeasibility_reason(problem) or f"{spec.name} found no placement meeting eps_max (one exists)"
         )
-    avg = ev.avg_latency_ms if ev else None
-    bound = _lower_bound(problem, spec, out, status, avg, optimum_ms, bound_time_s)
+    objective = ev.objective_ms if ev else None
+    bound = _lower_bound(problem, spec, out, status, objective, optimum_ms, bound_time_s)
     gap = None
-    if avg is not None and bound is not None:
-        gap = (avg - bound) / avg if avg > 0 else 0.0
+    if objective is not None and bound is not None:
+        gap = (objective - bound) / objective if objective > 0 else 0.0
     return PlacementResult(
         method=spec.name,
         status=status,
         servers=tuple(names[i] for i in ev.servers) if ev else (),
         assignment={names[i]: names[a] for i, a in enumerate(ev.assignment)} if ev else {},
-        avg_latency_ms=avg,
+        avg_latency_ms=ev.avg_latency_ms if ev else None,
         max_latency_ms=ev.max_latency_ms if ev else None,
         avg_error=ev.avg_error if ev else None,
         max_error=ev.max_error if ev else None,
@@ -179,6 +184,7 @@ def _result(
         runtime_s=time.perf_counter() - start,  # evaluation and bound included
         options={k: _jsonable(v) for k, v in options.items()},
         reason=reason,
+        expected_latency_ms=ev.expected_latency_ms if ev else None,
     )
 
 
@@ -191,14 +197,16 @@ def _lower_bound(
     optimum_ms: float | None,
     bound_time_s: float,
 ) -> float | None:
-    """The best proven lower bound on the optimal mean latency (ms) for a result."""
+    """The best proven lower bound on the optimal objective (ms) for a result."""
     bound = out.bound_ms
     if spec.exact and status == "optimal" and avg is not None:
         # The bound of an optimal answer is the answer (solvers report it to tolerance).
         bound = avg if bound is None else min(bound, avg)
     if optimum_ms is not None:
         bound = optimum_ms if bound is None else max(bound, optimum_ms)
-    elif bound is None and avg is not None and bound_time_s > 0:
+    elif bound is None and avg is not None and bound_time_s > 0 and problem.variant != "reliable":
+        # Dropping capacities only lowers the optimum, so the p-median bound holds for them;
+        # a reliable placement's backups may sit outside the error bound, so it need not.
         from dtopt.solvers.lagrangian import lagrangian_bound  # it registers a method: import late
 
         bound = lagrangian_bound(
@@ -218,6 +226,9 @@ def _jsonable(value: Any) -> Any:
         return list(value)
     return value
 
+
+# The methods that solve the capacitated and reliable variants (dispatching on problem.variant).
+VARIANT_METHODS = ("milp", "interchange")
 
 # Modules whose import registers a method; imported on first use so `import dtopt` stays light.
 _BUILTIN_MODULES = ("eopa", "milp", "isapa", "kmpa", "rands", "interchange", "lagrangian")

@@ -105,6 +105,16 @@ def milp(
     if start is not None and solver != "highs":
         raise DtoptError("warm_start is supported with solver='highs' only")
 
+    if problem.variant is not None:  # capacities or failures: their own models
+        from dtopt.solvers.milp_variants import solve_variant
+
+        if warm_start is not None or highs_options is not None or formulation != "auto":
+            raise DtoptError(
+                f"warm_start, highs_options and formulation do not apply to {problem.variant} problems"
+            )
+        return solve_variant(
+            problem, solver=solver, time_limit_s=deadline.remaining_s(), mip_gap=mip_gap, verbose=verbose
+        )
     options = {**HIGHS_DEFAULTS, **(highs_options or {})}
     if solver == "highs":
         new_highs(False, mip_gap, options)  # refuses unknown options before any work
