@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import numbers
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -15,31 +17,39 @@ from dtopt.placement.problem import PlacementProblem
 __all__ = ["Evaluation", "batch_total_cost", "evaluate", "server_indices"]
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True)
 class Evaluation:
-    """A placement scored against a problem.
+    """A placement scored against a problem, by node name like :class:`PlacementResult`.
 
     Attributes
     ----------
-    servers : node indices of the servers, ascending, shape ``(k,)``.
-    assignment : shape ``(n,)``, index of the server each node uses (its
-        lowest-latency admissible server; -1 where it has none).
+    servers : names of the server nodes, in node order.
+    assignment : node name -> name of the server it uses (its lowest-latency
+        admissible server), for every node that has one.
     feasible : every node has an admissible server.
-    uncovered : indices of the nodes without an admissible server.
+    uncovered : names of the nodes without an admissible server, in node order.
     avg_latency_ms, max_latency_ms : mean and maximum over nodes of the latency to
         the assigned server (ms); ``None`` when infeasible.
     avg_error, max_error : mean and maximum twin error over nodes; ``None`` when
         infeasible.
     """
 
-    servers: NDArray[np.intp]
-    assignment: NDArray[np.intp]
+    servers: tuple[str, ...]
+    assignment: dict[str, str]
     feasible: bool
-    uncovered: NDArray[np.intp]
+    uncovered: tuple[str, ...]
     avg_latency_ms: float | None
     max_latency_ms: float | None
     avg_error: float | None
     max_error: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready dict with exactly this dataclass's fields."""
+        return asdict(self)
+
+    def to_json(self, **kwargs: Any) -> str:
+        """One JSON object with exactly this dataclass's fields."""
+        return json.dumps(self.to_dict(), allow_nan=False, **kwargs)
 
 
 def server_indices(problem: PlacementProblem, servers: Iterable[int | str] | ArrayLike) -> NDArray[np.intp]:
@@ -61,23 +71,29 @@ def server_indices(problem: PlacementProblem, servers: Iterable[int | str] | Arr
 
 
 def evaluate(problem: PlacementProblem, servers: Iterable[int | str] | ArrayLike) -> Evaluation:
-    """Assign every node to its best admissible server in ``servers`` and score it."""
+    """Assign every node to its best admissible server in ``servers`` and score it.
+
+    ``servers`` are node names or node indices; the answer speaks names, as
+    :func:`dtopt.solve` does.
+    """
     idx = server_indices(problem, servers)
+    names = problem.topology.node_names
     cost = problem.cost_ms[:, idx]
     best = np.argmin(cost, axis=1)
-    covered = np.isfinite(cost[np.arange(problem.n), best])
-    assignment = np.where(covered, idx[best], -1)
-    uncovered = np.flatnonzero(~covered)
-    if uncovered.size:
-        return Evaluation(idx, assignment, False, uncovered, None, None, None, None)
     rows = np.arange(problem.n)
-    latency = problem.latency_ms[rows, assignment]
-    error = problem.error[rows, assignment]
+    covered = np.isfinite(cost[rows, best])
+    assignment = {names[i]: names[idx[best[i]]] for i in np.flatnonzero(covered)}
+    server_names = tuple(names[j] for j in idx)
+    if not covered.all():
+        uncovered = tuple(names[i] for i in np.flatnonzero(~covered))
+        return Evaluation(server_names, assignment, False, uncovered, None, None, None, None)
+    latency = problem.latency_ms[rows, idx[best]]
+    error = problem.error[rows, idx[best]]
     return Evaluation(
-        servers=idx,
+        servers=server_names,
         assignment=assignment,
         feasible=True,
-        uncovered=uncovered,
+        uncovered=(),
         avg_latency_ms=float(latency.mean()),
         max_latency_ms=float(latency.max()),
         avg_error=float(error.mean()),

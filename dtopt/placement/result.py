@@ -8,8 +8,8 @@ from typing import Any, Literal
 
 __all__ = ["STATUSES", "PlacementResult", "Status"]
 
-Status = Literal["optimal", "feasible", "time_limit", "infeasible"]
-STATUSES: tuple[Status, ...] = ("optimal", "feasible", "time_limit", "infeasible")
+Status = Literal["optimal", "feasible", "time_limit", "infeasible", "no_solution_found"]
+STATUSES: tuple[Status, ...] = ("optimal", "feasible", "time_limit", "infeasible", "no_solution_found")
 
 
 @dataclass(frozen=True)
@@ -21,7 +21,9 @@ class PlacementResult:
     method : the method's name (``"eopa"``, ``"milp"``, ``"isapa"``...).
     status : ``"optimal"`` (proven), ``"feasible"`` (a heuristic's answer, or an
         exact method stopped at a gap), ``"time_limit"`` (stopped by the time limit),
-        or ``"infeasible"`` (no placement of k servers meets eps_max).
+        ``"infeasible"`` (an exact method proved that no placement of k servers
+        meets eps_max), or ``"no_solution_found"`` (a heuristic found no placement
+        meeting eps_max; it proves nothing, and ``reason`` says whether one exists).
     servers : names of the server nodes, in node order; empty when none was found.
     assignment : node name -> name of the server it uses; empty when none was found.
     avg_latency_ms : mean latency from a node to its server (ms), or ``None``.

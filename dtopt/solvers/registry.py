@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from dtopt._validate import check_real
 from dtopt.errors import DtoptError
 from dtopt.placement.evaluate import evaluate
 from dtopt.placement.feasibility import infeasibility_reason
@@ -104,12 +105,14 @@ def solve(
     problem : the problem.
     method : a name from :func:`available_methods` (``eopa``, ``milp``, ``isapa``,
         ``kmpa``, ``rands``, ``interchange``).
-    optimum_ms : the known optimal mean latency (ms), if the caller has it; a
-        heuristic's ``gap`` is then its relative excess over it.
+    optimum_ms : the known optimal mean latency (ms), a finite number > 0, if the
+        caller has it; a heuristic's ``gap`` is then its relative excess over it.
     **options : the method's options (see its docstring); unknown names are an error.
     """
     if not isinstance(problem, PlacementProblem):
         raise DtoptError(f"solve() takes a PlacementProblem, not {type(problem).__name__}")
+    if optimum_ms is not None:
+        optimum_ms = check_real("optimum_ms", optimum_ms, lambda v: v > 0, "a finite number of ms > 0")
     spec = get_method(method)
     resolved = spec.resolve_options(options)
     start = time.perf_counter()
@@ -126,18 +129,16 @@ def _result(
     options: dict[str, Any],
     optimum_ms: float | None,
 ) -> PlacementResult:
-    names = problem.topology.node_names
     status, reason = out.status, out.reason
     ev = evaluate(problem, out.servers) if out.servers is not None else None
     if ev is not None and not ev.feasible:
-        # Only heuristics can end here: they may fail to find what exists.
-        ev = None
-        status = "infeasible"
-    if ev is None and status in ("optimal", "feasible"):
-        status = "infeasible"
-    if status == "infeasible" and reason is None:
-        reason = (
-            infeasibility_reason(problem) or f"{spec.name} found no placement meeting eps_max (one exists)"
+        ev = None  # only heuristics end here: they may fail to find what exists
+    if ev is None and status in ("optimal", "feasible", "infeasible"):
+        # Only an exact method's search proves that no placement exists.
+        status = "infeasible" if spec.exact else "no_solution_found"
+    if status in ("infeasible", "no_solution_found") and reason is None:
+        reason = infeasibility_reason(problem) or (
+            f"{spec.name} found no placement meeting eps_max, but one exists (try 'milp' or 'interchange')"
         )
     avg = ev.avg_latency_ms if ev else None
     bound = out.bound_ms if spec.exact else None
@@ -149,12 +150,12 @@ def _result(
         if spec.exact and bound is not None:
             gap = max(0.0, (avg - bound) / avg) if avg > 0 else 0.0
         elif optimum_ms is not None:
-            gap = (avg - optimum_ms) / optimum_ms if optimum_ms > 0 else float(avg > 0)
+            gap = (avg - optimum_ms) / optimum_ms
     return PlacementResult(
         method=spec.name,
         status=status,
-        servers=tuple(names[i] for i in ev.servers) if ev else (),
-        assignment={names[i]: names[a] for i, a in enumerate(ev.assignment)} if ev else {},
+        servers=ev.servers if ev else (),
+        assignment=ev.assignment if ev else {},
         avg_latency_ms=avg,
         max_latency_ms=ev.max_latency_ms if ev else None,
         avg_error=ev.avg_error if ev else None,
