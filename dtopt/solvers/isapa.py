@@ -227,24 +227,23 @@ class PlacementAnnealer(Annealer):
         return self.state.energy
 
     def move(self) -> None:
-        """Swap a random server for a non-server, preferring the removed server's neighbours."""
+        """Add a node (often a neighbour of a random server) and drop the server whose removal costs least."""
         state, n = self.state, self.cost.n
         if state.arrays is None:  # built once per state, shared by every move tried from it
             state.arrays = Servers.of(self.cost, state.servers)
         arrays = state.arrays
-        position = int(self._uniform() * len(state.servers))
-        removed = state.servers[position]
-        around = self.indices[self.indptr[removed] : self.indptr[removed + 1]]
-        around = around[~state.is_server[around]]
-        if around.size and self._uniform() < self.p_neighbour:
-            added = int(around[int(self._uniform() * around.size)])
-        else:
+        added = -1
+        if self._uniform() < self.p_neighbour:  # a free neighbour of a random server, if it has one
+            server = state.servers[int(self._uniform() * len(state.servers))]
+            around = self.indices[self.indptr[server] : self.indptr[server + 1]]
+            around = around[~state.is_server[around]]
+            if around.size:
+                added = int(around[int(self._uniform() * around.size)])
+        while added < 0 or state.is_server[added]:  # rejection sampling: uniform over non-servers
             added = int(self._uniform() * n)
-            while state.is_server[added]:  # rejection sampling: uniform over non-servers
-                added = int(self._uniform() * n)
+        position, costs = arrays.best_removal(self.cost, added)
         mask = state.is_server.copy()
-        mask[removed], mask[added] = False, True
-        costs = arrays.swap_costs(self.cost, position, added)
+        mask[state.servers[position]], mask[added] = False, True
         self.state = _State(arrays.swapped(position, added), mask, costs, float(costs.sum()) / n)
 
     def _uniform(self) -> float:
