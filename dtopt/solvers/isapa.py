@@ -1,9 +1,12 @@
 """ISAPA: improved simulated annealing placement (seed 001, Algorithm 2), built on ``simanneal``.
 
-The algorithm: a state is a set of k servers; a move swaps one server for a
-non-server (with probability ``p_neighbour`` a graph neighbour of the removed
-server). The energy is the mean penalised cost (ms): the mean latency, plus a
-penalty of twice the largest latency for each node without an admissible
+The algorithm: a state is a set of k servers; a move adds a non-server (with
+probability ``p_neighbour`` a graph neighbour of a random server) and drops the
+server whose removal costs least (exact, O(n): random entering and best leaving
+node, as Chiyoshi and Galvão's annealing for the p-median does; the paper swaps a
+random server for a random node, which rarely finds the few moves out of a local
+optimum under a tight error bound: see docs/methods-heuristics.md). The energy
+is the mean penalised cost (ms): the mean latency, plus a penalty of twice the largest latency for each node without an admissible
 server. That is finite, so at high temperature the chain can cross infeasible
 placements (single swaps between feasible ones may not exist when eps_max is
 tight), and it is above every admissible cost, so low temperatures drive
@@ -54,8 +57,8 @@ is the greedy placement (repaired to cover every node) rather than k random
 nodes, and the best placement is polished at the end by swap local search
 (``interchange``'s). The others always apply: the finite penalty with a separate
 feasible memory (the paper rejects infeasible neighbours), the per-level move
-cap, and neighbour-biased moves (``p_neighbour=0`` gives uniform moves).
-Temperatures are relative to the instance's latency scale (the greedy
+cap, and add-then-drop-the-best moves, neighbour-biased (``p_neighbour=0`` adds
+uniform nodes). Temperatures are relative to the instance's latency scale (the greedy
 placement's mean latency), so one default serves 10 and 700 nodes.
 """
 
@@ -110,8 +113,8 @@ def isapa(
     num_max : accepted worse moves (since the last improvement of the best) that
         end a temperature level; >= 1.
     steps_per_level : cap on the moves per level; ``None`` for ``max(80, n // 2)``.
-    p_neighbour : probability that the node added is a graph neighbour of the
-        server removed (when it has a non-server neighbour); in [0, 1].
+    p_neighbour : probability that the node added is a non-server graph neighbour
+        of a random server (when it has one; else a uniform non-server); in [0, 1].
     init : ``"greedy"`` (default: the greedy placement, repaired to cover every
         node when it does not and some placement can) or ``"random"`` (the paper's
         start).
