@@ -5,18 +5,18 @@ probability ``p_neighbour`` a graph neighbour of a random server) and drops the
 server whose removal costs least (exact, O(n): random entering and best leaving
 node, as Chiyoshi and Galvão's annealing for the p-median does; the paper swaps a
 random server for a random node, which rarely finds the few moves out of a local
-optimum under a tight error bound: see docs/methods-heuristics.md). The energy
-is the mean penalised cost (ms): the mean latency, plus a penalty of twice the largest latency for each node without an admissible
-server. That is finite, so at high temperature the chain can cross infeasible
-placements (single swaps between feasible ones may not exist when eps_max is
-tight), and it is above every admissible cost, so low temperatures drive
-infeasible placements out. The best placement meeting eps_max is remembered
-separately from simanneal's best-energy state. At each
-temperature T, moves are accepted by the Metropolis rule ``exp(-delta / T) > u``,
-u uniform in [0, 1) (the paper reuses its random number as the temperature: a
-typo we do not copy). A counter of accepted worse moves is reset whenever the
-best placement improves; the temperature level ends when it reaches ``num_max``
-(or after ``steps_per_level`` moves, a cap the paper lacks: at low T worse moves
+optimum under a tight error bound: see docs/methods-heuristics.md). The energy is
+the mean penalised cost (ms): the mean latency, plus a penalty of twice the largest
+latency for each node without an admissible server. That is finite, so at high
+temperature the chain can cross infeasible placements (single swaps between feasible
+ones may not exist when eps_max is tight), and it is above every admissible cost, so
+low temperatures drive infeasible placements out. The best placement meeting eps_max
+is remembered separately from simanneal's best-energy state. At each temperature T,
+moves are accepted by the Metropolis rule ``exp(-delta / T) > u``, u uniform in [0,
+1) (the paper reuses its random number as the temperature: a typo we do not copy). A
+counter of accepted worse moves is reset whenever the best placement improves; the
+temperature level ends when it reaches ``num_max`` (or after ``steps_per_level``
+moves, a cap the paper lacks: at low T worse moves
 are almost never accepted, so the counter alone might never end a level). Then
 ``T <- rho * T``, from ``T0`` down to ``T_final``.
 
