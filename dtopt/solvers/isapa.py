@@ -12,13 +12,13 @@ temperature the chain can cross infeasible placements (single swaps between feas
 ones may not exist when eps_max is tight), and it is above every admissible cost, so
 low temperatures drive infeasible placements out. The best placement meeting eps_max
 is remembered separately from simanneal's best-energy state. At each temperature T,
-moves are accepted by the Metropolis rule ``exp(-delta / T) > u``, u uniform in [0,
-1) (the paper reuses its random number as the temperature: a typo we do not copy). A
-counter of accepted worse moves is reset whenever the best placement improves; the
-temperature level ends when it reaches ``num_max`` (or after ``steps_per_level``
-moves, a cap the paper lacks: at low T worse moves
-are almost never accepted, so the counter alone might never end a level). Then
-``T <- rho * T``, from ``T0`` down to ``T_final``.
+moves are accepted by the Metropolis rule ``exp(-delta / T) > u``, u uniform in
+[0, 1) (the paper reuses its random number as the temperature: a typo we do not
+copy). A counter of accepted worse moves is reset whenever the best placement
+improves; the temperature level ends when it reaches ``num_max`` (or after
+``steps_per_level`` moves, a cap the paper lacks: at low T worse moves are almost
+never accepted, so the counter alone might never end a level). Then ``T <- rho *
+T``, from ``T0`` down to ``T_final``.
 
 How much of simanneal is reused, and why. ``Annealer.anneal()`` is one loop with
 an exponential schedule tied to the step count (``T = Tmax * exp(-log(Tmax/Tmin)
