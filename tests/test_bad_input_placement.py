@@ -60,6 +60,7 @@ SOLVES = [
     *[(m, {"seed": -1}, "seed must be an integer >= 0") for m in ("isapa", "kmpa", "rands", "interchange")],
     *[(m, {"seed": 2.0}, "seed must be an integer >= 0") for m in ("isapa", "kmpa", "rands", "interchange")],
     *[(m, {"seed": None}, "seed must be an integer >= 0") for m in ("isapa", "kmpa", "rands", "interchange")],
+    ("kmpa", {"seed": 2**32}, "seed must be an integer <= 4,294,967,295"),
     ("rands", {"n_samples": 0}, "n_samples must be an integer >= 1"),
     ("rands", {"n_samples": 1e6}, "n_samples must be an integer >= 1"),
     ("rands", {"batch_elements": 0}, "batch_elements must be an integer >= 1"),
