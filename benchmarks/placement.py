@@ -352,7 +352,8 @@ def add_gaps(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
     best_bound_ms : the largest lower bound proven by an exact registered method.
     gap : ``(avg_latency_ms - best_bound_ms) / best_bound_ms``, the relative excess
-        over the best proven bound (0 for a proven optimum).
+        over the best proven bound (0 for a proven optimum); ``None`` when the bound
+        is 0 and the objective is above it (a relative excess is undefined).
     best : the row reaches the instance's best objective (relative ``REL_TOL``).
     """
     groups: dict[tuple[Any, ...], list[dict[str, Any]]] = defaultdict(list)
@@ -368,8 +369,9 @@ def add_gaps(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         bound = max(bounds) if bounds else None
         obj = row["avg_latency_ms"]
         gap = None
-        if obj is not None and bound is not None:
-            gap = max(0.0, (obj - bound) / bound) if bound > 0 else float(obj > bound)
+        if obj is not None and bound is not None and (bound > 0 or obj <= bound):
+            # Relative to a zero bound, only "no excess" is defined; an excess stays None.
+            gap = max(0.0, (obj - bound) / bound) if bound > 0 else 0.0
         best = obj is not None and obj <= min(objectives) * (1 + REL_TOL) + 1e-12
         out.append(row | {"best_bound_ms": bound, "gap": gap, "best": best})
     return out

@@ -103,15 +103,13 @@ def test_evaluate_assigns_lowest_latency_admissible_server() -> None:
     one_hop = 1 - 0.99  # error after one hop with beta = 0.01
     problem = PlacementProblem(graph, 2, eps_max=one_hop)
     ev = evaluate(problem, ["a", "d"])
-    names = problem.topology.node_names
-    assigned = {names[i]: names[j] for i, j in enumerate(ev.assignment)}
-    assert assigned == {"a": "a", "b": "a", "c": "d", "d": "d", "e": "d"}
+    assert ev.assignment == {"a": "a", "b": "a", "c": "d", "d": "d", "e": "d"}
     assert ev.feasible and ev.max_error == pytest.approx(one_hop)
     unconstrained = evaluate(problem.with_(eps_max=None), ["a", "d"])
-    assert names[unconstrained.assignment[1]] == "d"
+    assert unconstrained.assignment["b"] == "d"
     infeasible = evaluate(problem, ["a", "b"])
     assert not infeasible.feasible and infeasible.avg_latency_ms is None
-    assert [names[i] for i in infeasible.uncovered] == ["d", "e"]
+    assert infeasible.uncovered == ("d", "e") and infeasible.assignment == {"a": "a", "b": "b", "c": "b"}
 
 
 def test_infeasible_reason_names_nodes_and_smallest_eps(agis) -> None:

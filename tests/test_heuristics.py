@@ -73,10 +73,12 @@ def instance(request) -> tuple[PlacementProblem, dtopt.PlacementResult]:
 @pytest.mark.parametrize(("method", "options"), VARIANTS, ids=lambda v: str(v) if isinstance(v, str) else "")
 def test_no_heuristic_beats_the_optimum_and_all_stay_feasible(instance, method, options) -> None:
     problem, exact = instance
-    result = solve(problem, method, optimum_ms=exact.avg_latency_ms, seed=3, **options)
-    assert result.status in ("feasible", "infeasible")
+    optimum = exact.avg_latency_ms
+    result = solve(problem, method, optimum_ms=optimum or None, seed=3, **options)
+    assert result.status in ("feasible", "no_solution_found")
     if exact.status == "infeasible":
-        assert result.status == "infeasible" and result.servers == ()
+        assert result.status == "no_solution_found" and result.servers == ()
+        assert result.reason.startswith("no placement of k=")
         return
     assert result.status == "feasible", result.reason
     ev = dtopt.evaluate(problem, result.servers)
@@ -84,7 +86,6 @@ def test_no_heuristic_beats_the_optimum_and_all_stay_feasible(instance, method, 
     if problem.eps_max is not None:
         assert ev.max_error <= problem.eps_max + 1e-12
     assert result.avg_latency_ms >= exact.avg_latency_ms - 1e-9
-    optimum = exact.avg_latency_ms
     # A known optimum is the bound, and the gap is measured against the answer, as for every method.
     assert result.bound == pytest.approx(min(optimum, result.avg_latency_ms))
     avg = result.avg_latency_ms
@@ -184,7 +185,17 @@ def test_rands_finds_nothing_when_no_sample_is_feasible() -> None:
     problem = make_problem("tree", 16, 10, 3, 0.0)
     for method in HEURISTICS:
         result = solve(problem, method)
-        assert result.status == "infeasible" and result.servers == () and result.reason
+        assert result.status == "no_solution_found" and result.servers == ()
+        assert result.reason.startswith("no placement of k=3 servers")
+
+
+def test_a_heuristic_that_misses_a_feasible_placement_says_none_found() -> None:
+    # Two hops allowed on a 24-node tree: a feasible placement exists, one random sample misses it.
+    problem = make_problem("tree", 14, 24, 5, 0.02)
+    assert solve(problem, "milp").status == "optimal"
+    result = solve(problem, "rands", n_samples=1)
+    assert result.status == "no_solution_found" and result.servers == () and result.avg_latency_ms is None
+    assert "rands found no placement meeting eps_max, but one exists" in result.reason
 
 
 def test_swap_deltas_match_full_evaluation() -> None:
@@ -292,3 +303,23 @@ def test_kmpa_completes_duplicate_medoids(key: str, k: int) -> None:
     result = dtopt.solve(problem, "kmpa")
     assert result.status == "feasible" and len(set(result.servers)) == k
     assert result.avg_latency_ms >= dtopt.solve(problem, "eopa").avg_latency_ms * (1 - 1e-9)
+
+
+def test_isapa_leaves_the_error_bound_trap_on_every_seed() -> None:
+    # The optimum is three swaps from a local optimum where a random swap move ended on most
+    # seeds (6.6% above); only one order of those swaps keeps the error bound on the way.
+    problem = dtopt.PlacementProblem("VtlWavenet2008", 9, eps_max=0.05)
+    optimum = solve(problem, "milp").avg_latency_ms
+    gaps = [solve(problem, "isapa", seed=seed, optimum_ms=optimum).gap for seed in range(8)]
+    assert max(gaps) <= 0.01, gaps
+
+
+def test_best_removal_matches_every_swap_scored_in_full() -> None:
+    problem = make_problem("gnp", 21, 16, 4, 0.03)
+    cost = Penalised.of(problem, soft=True)
+    state = Servers.of(cost, greedy(cost, 4))
+    for add in np.setdiff1d(np.arange(problem.n), state.servers):
+        position, costs = state.best_removal(cost, int(add))
+        totals = [Servers.of(cost, state.swapped(p, int(add))).total for p in range(4)]
+        assert costs.sum() == pytest.approx(min(totals), rel=1e-12)
+        assert totals[position] == pytest.approx(min(totals), rel=1e-12)

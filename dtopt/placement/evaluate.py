@@ -1,10 +1,16 @@
-"""Scoring placements: one in detail, or many at once as a vectorised batch."""
+"""Scoring placements: one in detail, or many at once as a vectorised batch.
+
+:func:`evaluate` is the public answer, by node name like :func:`dtopt.solve`;
+:func:`score` is the same scoring by node index, which the solvers use internally.
+"""
 
 from __future__ import annotations
 
+import json
 import numbers
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -14,21 +20,21 @@ from dtopt.placement.failures import SingleFailures, single_failures
 from dtopt.placement.problem import PlacementProblem
 from dtopt.placement.variants import capacitated_assignment, expected_totals, level_weights
 
-__all__ = ["Evaluation", "batch_total_cost", "evaluate", "server_indices"]
+__all__ = ["Evaluation", "Scores", "batch_total_cost", "evaluate", "score", "server_indices"]
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True)
 class Evaluation:
-    """A placement scored against a problem.
+    """A placement scored against a problem, by node name like :class:`PlacementResult`.
 
     Attributes
     ----------
-    servers : node indices of the servers, ascending, shape ``(k,)``.
-    assignment : shape ``(n,)``, index of the server each node uses (its
-        lowest-latency admissible server; with capacities, the transportation
-        problem's assignment; -1 where it has none).
+    servers : names of the server nodes, in node order.
+    assignment : node name -> name of the server it uses (its lowest-latency
+        admissible server; with capacities, the transportation problem's
+        assignment), for every node that has one.
     feasible : every node has an admissible server (with room).
-    uncovered : indices of the nodes without one.
+    uncovered : names of the nodes without one, in node order.
     avg_latency_ms, max_latency_ms : mean and maximum over nodes of the latency to
         the assigned server (ms); ``None`` when infeasible.
     avg_error, max_error : mean and maximum twin error over nodes; ``None`` when
@@ -36,6 +42,41 @@ class Evaluation:
     expected_latency_ms : reliable problems: the expected mean latency over
         server failures (ms, the objective); ``None`` otherwise or when infeasible.
     failures : with ``failures="single"``, every single server and link failure.
+    """
+
+    servers: tuple[str, ...]
+    assignment: dict[str, str]
+    feasible: bool
+    uncovered: tuple[str, ...]
+    avg_latency_ms: float | None
+    max_latency_ms: float | None
+    avg_error: float | None
+    max_error: float | None
+    expected_latency_ms: float | None = None
+    failures: SingleFailures | None = None
+
+    @property
+    def objective_ms(self) -> float | None:
+        """What the problem minimises: the expected mean latency for a reliable
+        problem, the mean latency otherwise (ms); ``None`` when infeasible."""
+        return self.avg_latency_ms if self.expected_latency_ms is None else self.expected_latency_ms
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready dict with exactly this dataclass's fields."""
+        return asdict(self)
+
+    def to_json(self, **kwargs: Any) -> str:
+        """One JSON object with exactly this dataclass's fields."""
+        return json.dumps(self.to_dict(), allow_nan=False, **kwargs)
+
+
+@dataclass(frozen=True, eq=False)
+class Scores:
+    """:class:`Evaluation` by node index (what the solvers work with).
+
+    ``servers``: ascending indices, shape ``(k,)``; ``assignment``: shape ``(n,)``,
+    the index of each node's server, -1 where it has none; ``uncovered``: indices.
+    The other fields are :class:`Evaluation`'s.
     """
 
     servers: NDArray[np.intp]
@@ -51,9 +92,24 @@ class Evaluation:
 
     @property
     def objective_ms(self) -> float | None:
-        """What the problem minimises: the expected mean latency for a reliable
-        problem, the mean latency otherwise (ms); ``None`` when infeasible."""
+        """See :attr:`Evaluation.objective_ms`."""
         return self.avg_latency_ms if self.expected_latency_ms is None else self.expected_latency_ms
+
+    def named(self, problem: PlacementProblem) -> Evaluation:
+        """The same scores by node name."""
+        names = problem.topology.node_names
+        return Evaluation(
+            servers=tuple(names[j] for j in self.servers),
+            assignment={names[i]: names[a] for i, a in enumerate(self.assignment) if a >= 0},
+            feasible=self.feasible,
+            uncovered=tuple(names[i] for i in self.uncovered),
+            avg_latency_ms=self.avg_latency_ms,
+            max_latency_ms=self.max_latency_ms,
+            avg_error=self.avg_error,
+            max_error=self.max_error,
+            expected_latency_ms=self.expected_latency_ms,
+            failures=self.failures,
+        )
 
 
 def server_indices(problem: PlacementProblem, servers: Iterable[int | str] | ArrayLike) -> NDArray[np.intp]:
@@ -79,6 +135,17 @@ def evaluate(
 ) -> Evaluation:
     """Assign every node to its best admissible server in ``servers`` and score it.
 
+    ``servers`` are node names or node indices; the answer speaks names, as
+    :func:`dtopt.solve` does. See :func:`score` for the rest.
+    """
+    return score(problem, servers, failures=failures).named(problem)
+
+
+def score(
+    problem: PlacementProblem, servers: Iterable[int | str] | ArrayLike, *, failures: str | None = None
+) -> Scores:
+    """:func:`evaluate` by node index.
+
     With capacities the assignment is the transportation problem's (see
     :mod:`dtopt.placement.variants`); a reliable problem also gets its expected
     mean latency. ``failures="single"`` adds every single server and link failure
@@ -99,7 +166,7 @@ def evaluate(
         assignment = np.where(covered, idx[best], -1)
     uncovered = np.flatnonzero(~covered)
     if uncovered.size:
-        return Evaluation(idx, assignment, False, uncovered, None, None, None, None)
+        return Scores(idx, assignment, False, uncovered, None, None, None, None)
     latency = problem.latency_ms[rows, assignment]
     # A problem given as a cost matrix without hop counts has no twin error.
     error = problem.error[rows, assignment] if problem.error is not None else None
@@ -108,7 +175,7 @@ def evaluate(
         weights = level_weights(problem.failure_prob, problem.k)
         totals = expected_totals(problem.cost_ms.T, problem.latency_ms.T, idx[None, :], weights)
         expected = float(totals[0]) / problem.n
-    return Evaluation(
+    return Scores(
         servers=idx,
         assignment=assignment,
         feasible=True,

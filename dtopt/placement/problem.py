@@ -12,6 +12,7 @@ import networkx as nx
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from dtopt._validate import check_real
 from dtopt.errors import DtoptError
 from dtopt.topology import DEFAULT_RATE_KM_PER_MS, Topology, load_topology
 
@@ -236,6 +237,4 @@ def _check_variant(problem: PlacementProblem) -> None:
 
 
 def _real(value: object, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(float(value)):
-        raise DtoptError(f"{name} must be a finite number, got {value!r}")
-    return float(value)
+    return check_real(name, value, lambda _: True, "a finite number")

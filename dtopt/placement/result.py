@@ -8,8 +8,10 @@ from typing import Any, Literal
 
 __all__ = ["STATUSES", "PlacementResult", "Status"]
 
-Status = Literal["optimal", "feasible", "time_limit", "infeasible", "error"]
-STATUSES: tuple[Status, ...] = ("optimal", "feasible", "time_limit", "infeasible", "error")
+Status = Literal["optimal", "feasible", "time_limit", "infeasible", "no_solution_found", "error"]
+STATUSES: tuple[Status, ...] = (
+    "optimal", "feasible", "time_limit", "infeasible", "no_solution_found", "error"
+)
 
 
 @dataclass(frozen=True)
@@ -21,9 +23,11 @@ class PlacementResult:
     method : the method's name (``"eopa"``, ``"milp"``, ``"isapa"``...).
     status : ``"optimal"`` (proven), ``"feasible"`` (a heuristic's answer, or an
         exact method stopped at a gap), ``"time_limit"`` (stopped by the time limit),
-        ``"infeasible"`` (no placement of k servers meets eps_max), or ``"error"``
-        (the solver failed; ``reason`` has its message, and the best placement
-        found before, if any, is kept).
+        ``"infeasible"`` (an exact method proved that no placement of k servers
+        meets eps_max), ``"no_solution_found"`` (a heuristic found no placement
+        meeting eps_max; it proves nothing, and ``reason`` says whether one exists),
+        or ``"error"`` (the solver failed; ``reason`` has its message, and the best
+        placement found before, if any, is kept).
     servers : names of the server nodes, in node order; empty when none was found.
     assignment : node name -> name of the server it uses; empty when none was found.
     avg_latency_ms : mean latency from a node to its server (ms), or ``None``.

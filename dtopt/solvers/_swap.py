@@ -113,6 +113,21 @@ class Servers:
         kept = np.where(self.nearest == position, self.d2, self.d1)
         return np.minimum(cost.rows[add], kept)
 
+    def best_removal(self, cost: Penalised, add: int) -> tuple[int, NDArray[np.float64]]:
+        """Adding node ``add``: the position of the server whose removal costs least, and
+        each node's cost after that swap, shape ``(n,)``; O(n) (Whitaker's fast interchange
+        for one entering node).
+
+        A node's cost becomes ``min(c_add, d1)``, or ``min(c_add, d2)`` when its nearest
+        server is the one removed; the difference, summed per server, is what removing
+        that server loses.
+        """
+        row = cost.rows[add]
+        kept = np.minimum(row, self.d1)
+        extra = np.minimum(row, self.d2) - kept  # >= 0; finite, as the penalised row is
+        position = int(np.bincount(self.nearest, weights=extra, minlength=len(self.servers)).argmin())
+        return position, np.add(kept, extra, out=kept, where=self.nearest == position)
+
     def swapped(self, position: int, add: int) -> NDArray[np.intp]:
         """The server indices after replacing ``servers[position]`` by ``add``."""
         servers = self.servers.copy()

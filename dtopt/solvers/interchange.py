@@ -16,6 +16,8 @@ MILP (``solve(p, "milp", warm_start=result.servers)``).
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from dtopt.placement.problem import PlacementProblem
@@ -47,10 +49,12 @@ def interchange(problem: PlacementProblem, *, n_starts: int = 8, seed: int = 0) 
     if problem.variant is not None:  # capacities or failures: whole-placement scoring
         return MethodOutput(variant_interchange(problem, n_starts, seed), "feasible")
     cost = Penalised.of(problem)
-    starts = [greedy(cost, problem.k)]
-    if n_starts > 1:
-        rng = np.random.default_rng(seed)
-        starts += list(random_placements(rng, problem.n, problem.k, n_starts - 1))
+    rng = np.random.default_rng(seed)
+    # Starts are drawn one at a time, so memory does not grow with n_starts.
+    starts = itertools.chain(
+        [greedy(cost, problem.k)],
+        (random_placements(rng, problem.n, problem.k, 1)[0] for _ in range(n_starts - 1)),
+    )
     best = min((local_search(cost, start) for start in starts), key=lambda state: state.total)
     if best.d1.max() >= cost.penalty_ms:  # stuck with nodes uncovered: restart from a covering placement
         best = local_search(cost, covering(problem, cost, best.servers).servers)

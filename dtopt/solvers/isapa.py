@@ -1,21 +1,24 @@
 """ISAPA: improved simulated annealing placement (seed 001, Algorithm 2), built on ``simanneal``.
 
-The algorithm: a state is a set of k servers; a move swaps one server for a
-non-server (with probability ``p_neighbour`` a graph neighbour of the removed
-server). The energy is the mean penalised cost (ms): the mean latency, plus a
-penalty of twice the largest latency for each node without an admissible
-server. That is finite, so at high temperature the chain can cross infeasible
-placements (single swaps between feasible ones may not exist when eps_max is
-tight), and it is above every admissible cost, so low temperatures drive
-infeasible placements out. The best placement meeting eps_max is remembered
-separately from simanneal's best-energy state. At each
-temperature T, moves are accepted by the Metropolis rule ``exp(-delta / T) > u``,
-u uniform in [0, 1) (the paper reuses its random number as the temperature: a
-typo we do not copy). A counter of accepted worse moves is reset whenever the
-best placement improves; the temperature level ends when it reaches ``num_max``
-(or after ``steps_per_level`` moves, a cap the paper lacks: at low T worse moves
-are almost never accepted, so the counter alone might never end a level). Then
-``T <- rho * T``, from ``T0`` down to ``T_final``.
+The algorithm: a state is a set of k servers; a move adds a non-server (with
+probability ``p_neighbour`` a graph neighbour of a random server) and drops the
+server whose removal costs least (exact, O(n): random entering and best leaving
+node, as Chiyoshi and Galvão's annealing for the p-median does; the paper swaps a
+random server for a random node, which rarely finds the few moves out of a local
+optimum under a tight error bound: see docs/methods-heuristics.md). The energy is
+the mean penalised cost (ms): the mean latency, plus a penalty of twice the largest
+latency for each node without an admissible server. That is finite, so at high
+temperature the chain can cross infeasible placements (single swaps between feasible
+ones may not exist when eps_max is tight), and it is above every admissible cost, so
+low temperatures drive infeasible placements out. The best placement meeting eps_max
+is remembered separately from simanneal's best-energy state. At each temperature T,
+moves are accepted by the Metropolis rule ``exp(-delta / T) > u``, u uniform in
+[0, 1) (the paper reuses its random number as the temperature: a typo we do not
+copy). A counter of accepted worse moves is reset whenever the best placement
+improves; the temperature level ends when it reaches ``num_max`` (or after
+``steps_per_level`` moves, a cap the paper lacks: at low T worse moves are almost
+never accepted, so the counter alone might never end a level). Then ``T <- rho *
+T``, from ``T0`` down to ``T_final``.
 
 How much of simanneal is reused, and why. ``Annealer.anneal()`` is one loop with
 an exponential schedule tied to the step count (``T = Tmax * exp(-log(Tmax/Tmin)
@@ -54,8 +57,8 @@ is the greedy placement (repaired to cover every node) rather than k random
 nodes, and the best placement is polished at the end by swap local search
 (``interchange``'s). The others always apply: the finite penalty with a separate
 feasible memory (the paper rejects infeasible neighbours), the per-level move
-cap, and neighbour-biased moves (``p_neighbour=0`` gives uniform moves).
-Temperatures are relative to the instance's latency scale (the greedy
+cap, and add-then-drop-the-best moves, neighbour-biased (``p_neighbour=0`` adds
+uniform nodes). Temperatures are relative to the instance's latency scale (the greedy
 placement's mean latency), so one default serves 10 and 700 nodes.
 """
 
@@ -110,8 +113,8 @@ def isapa(
     num_max : accepted worse moves (since the last improvement of the best) that
         end a temperature level; >= 1.
     steps_per_level : cap on the moves per level; ``None`` for ``max(80, n // 2)``.
-    p_neighbour : probability that the node added is a graph neighbour of the
-        server removed (when it has a non-server neighbour); in [0, 1].
+    p_neighbour : probability that the node added is a non-server graph neighbour
+        of a random server (when it has one; else a uniform non-server); in [0, 1].
     init : ``"greedy"`` (default: the greedy placement, repaired to cover every
         node when it does not and some placement can) or ``"random"`` (the paper's
         start).
@@ -227,24 +230,23 @@ class PlacementAnnealer(Annealer):
         return self.state.energy
 
     def move(self) -> None:
-        """Swap a random server for a non-server, preferring the removed server's neighbours."""
+        """Add a node (often a neighbour of a random server) and drop the server whose removal costs least."""
         state, n = self.state, self.cost.n
         if state.arrays is None:  # built once per state, shared by every move tried from it
             state.arrays = Servers.of(self.cost, state.servers)
         arrays = state.arrays
-        position = int(self._uniform() * len(state.servers))
-        removed = state.servers[position]
-        around = self.indices[self.indptr[removed] : self.indptr[removed + 1]]
-        around = around[~state.is_server[around]]
-        if around.size and self._uniform() < self.p_neighbour:
-            added = int(around[int(self._uniform() * around.size)])
-        else:
+        added = -1
+        if self._uniform() < self.p_neighbour:  # a free neighbour of a random server, if it has one
+            server = state.servers[int(self._uniform() * len(state.servers))]
+            around = self.indices[self.indptr[server] : self.indptr[server + 1]]
+            around = around[~state.is_server[around]]
+            if around.size:
+                added = int(around[int(self._uniform() * around.size)])
+        while added < 0 or state.is_server[added]:  # rejection sampling: uniform over non-servers
             added = int(self._uniform() * n)
-            while state.is_server[added]:  # rejection sampling: uniform over non-servers
-                added = int(self._uniform() * n)
+        position, costs = arrays.best_removal(self.cost, added)
         mask = state.is_server.copy()
-        mask[removed], mask[added] = False, True
-        costs = arrays.swap_costs(self.cost, position, added)
+        mask[state.servers[position]], mask[added] = False, True
         self.state = _State(arrays.swapped(position, added), mask, costs, float(costs.sum()) / n)
 
     def _uniform(self) -> float:

@@ -23,7 +23,7 @@ import numpy as np
 
 from dtopt.errors import DtoptError
 from dtopt.placement.problem import PlacementProblem
-from dtopt.solvers._checks import check_choice, check_int, check_seed
+from dtopt.solvers._checks import check_choice, check_int
 from dtopt.solvers._swap import Penalised, covering, greedy
 from dtopt.solvers.registry import MethodOutput, register
 
@@ -53,14 +53,15 @@ def kmpa(
 
     Options
     -------
-    seed : ``random_state`` of the medoid initialisation.
+    seed : ``random_state`` of the medoid initialisation, in 0..2**32 - 1.
     algorithm : ``"pam"`` (default; BUILD then SWAP) or ``"alternate"`` (the
         k-medians-style iteration: assign, then move each medoid).
     init : medoid initialisation: ``"k-medoids++"``, ``"heuristic"``, ``"random"``
         or ``"build"``.
     max_iter : iteration cap of the clustering; >= 1.
     """
-    seed = check_seed("kmpa", seed)
+    # scikit-learn seeds a legacy RandomState, which takes 32-bit seeds only.
+    seed = check_int("kmpa", "seed", seed, minimum=0, maximum=2**32 - 1)
     algorithm = check_choice("kmpa", "algorithm", algorithm, ("pam", "alternate"))
     init = check_choice("kmpa", "init", init, ("k-medoids++", "heuristic", "random", "build"))
     max_iter = check_int("kmpa", "max_iter", max_iter, minimum=1)

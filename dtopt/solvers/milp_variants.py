@@ -8,7 +8,7 @@ for the solver's tolerances, see :func:`_objective_scale`):
   ``sum_j x_ij = 1``, ``x_ij <= y_j``, ``sum_i x_ij <= C_j y_j``,
   min ``(1/n) sum L_ij x_ij``. ``x`` may stay continuous: with ``y`` fixed the
   rest is a transportation problem, whose LP optimum is integral, and
-  :func:`~dtopt.placement.evaluate.evaluate` recovers an integral assignment of
+  :func:`~dtopt.placement.evaluate.score` recovers an integral assignment of
   the same cost from the servers alone.
 - Reliable p-median (Snyder and Daskin, 2005, "Reliability models for facility
   location: the expected failure cost case"), level assignment: ``x_ijr`` = node
@@ -56,7 +56,7 @@ def solve_variant(
     fits the capacities at that same mean latency, it is optimal (often the case
     when capacities leave some slack), and the capacitated model is not needed.
     """
-    from dtopt.placement.evaluate import evaluate
+    from dtopt.placement.evaluate import score
     from dtopt.placement.feasibility import infeasibility_reason
     from dtopt.solvers.milp import OPTIMALITY_TOLERANCE, milp
     from dtopt.solvers.milp._pyomo import run_pyomo
@@ -70,11 +70,11 @@ def solve_variant(
         if relaxed.status == "infeasible":
             return MethodOutput(None, "infeasible")
         if relaxed.status == "optimal" and relaxed.servers is not None:
-            ev = evaluate(problem, relaxed.servers)
+            ev = score(problem, relaxed.servers)
             lower_ms = (
                 relaxed.bound_ms
                 if relaxed.bound_ms is not None
-                else evaluate(problem.with_(capacity=None), relaxed.servers).avg_latency_ms
+                else score(problem.with_(capacity=None), relaxed.servers).avg_latency_ms
             )
             if ev.feasible and ev.avg_latency_ms <= lower_ms * (1 + OPTIMALITY_TOLERANCE) + 1e-12:
                 return MethodOutput(relaxed.servers, "optimal", lower_ms)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from dtopt._validate import MAX_BATCH_ELEMENTS
 from dtopt.placement.evaluate import batch_total_cost
 from dtopt.placement.problem import PlacementProblem
 from dtopt.solvers._checks import check_int, check_seed
@@ -28,16 +29,20 @@ def rands(
     -------
     n_samples : number of random placements N; >= 1.
     seed : seed of the draws.
-    batch_elements : cap on the floats held at once (8 bytes each); >= 1.
+    batch_elements : cap on the numbers held at once (8 bytes each); at most
+        ``MAX_BATCH_ELEMENTS``. Memory stays bounded for any ``n_samples``.
 
-    No placement meeting eps_max among them gives status ``infeasible``.
+    No placement meeting eps_max among them gives status ``no_solution_found``.
     """
     n_samples = check_int("rands", "n_samples", n_samples, minimum=1)
     seed = check_seed("rands", seed)
-    batch_elements = check_int("rands", "batch_elements", batch_elements, minimum=1)
+    batch_elements = check_int(
+        "rands", "batch_elements", batch_elements, minimum=1, maximum=MAX_BATCH_ELEMENTS
+    )
     n, k = problem.n, problem.k
     rng = np.random.default_rng(seed)
-    chunk = max(1, batch_elements // (n * k))
+    # A sample holds n uniforms, n ranks and k rows of n costs.
+    chunk = max(1, batch_elements // (n * (k + 2)))
     best_total, best = np.inf, None
     for begin in range(0, n_samples, chunk):
         placements = random_placements(rng, n, k, min(chunk, n_samples - begin))
@@ -46,5 +51,5 @@ def rands(
         if totals[at] < best_total:
             best_total, best = float(totals[at]), placements[at]
     if best is None:
-        return MethodOutput(None, "infeasible")
+        return MethodOutput(None, "no_solution_found")
     return MethodOutput(np.sort(best), "feasible")

@@ -12,8 +12,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from dtopt import _validate
 from dtopt.errors import DtoptError
-from dtopt.placement.evaluate import evaluate
+from dtopt.placement.evaluate import score
 from dtopt.placement.feasibility import infeasibility_reason
 from dtopt.placement.problem import PlacementProblem
 from dtopt.placement.result import PlacementResult, Status
@@ -113,7 +114,8 @@ def solve(
     problem : the problem.
     method : a name from :func:`available_methods` (``eopa``, ``milp``, ``isapa``,
         ``kmpa``, ``rands``, ``interchange``, ``lagrangian``).
-    optimum_ms : the known optimal mean latency (ms), if the caller has it: it is
+    optimum_ms : the known optimal mean latency (ms), a finite number > 0, if the
+        caller has it: it is
         the best lower bound there is, so ``bound`` becomes it (and no bound is
         computed).
     bound_time_s : when the method proves no lower bound of its own (the
@@ -128,6 +130,10 @@ def solve(
     """
     if not isinstance(problem, PlacementProblem):
         raise DtoptError(f"solve() takes a PlacementProblem, not {type(problem).__name__}")
+    if optimum_ms is not None:
+        optimum_ms = _validate.check_real(
+            "optimum_ms", optimum_ms, lambda v: v > 0, "a finite number of ms > 0"
+        )
     spec = get_method(method)
     if problem.variant is not None and spec.name not in VARIANT_METHODS:
         raise DtoptError(
@@ -136,8 +142,6 @@ def solve(
         )
     resolved = spec.resolve_options(options)
     bound_time_s = check_real("solve", "bound_time_s", bound_time_s, lambda v: v >= 0, "a number >= 0")
-    if optimum_ms is not None:
-        optimum_ms = check_real("solve", "optimum_ms", optimum_ms, lambda v: v >= 0, "a number >= 0")
     start = time.perf_counter()
     out = spec.func(problem, **resolved)
     return _result(problem, spec, out, start, resolved, optimum_ms, bound_time_s)
@@ -152,29 +156,28 @@ def _result(
     optimum_ms: float | None,
     bound_time_s: float,
 ) -> PlacementResult:
-    names = problem.topology.node_names
     status, reason = out.status, out.reason
-    ev = evaluate(problem, out.servers) if out.servers is not None else None
+    ev = score(problem, out.servers) if out.servers is not None else None
     if ev is not None and not ev.feasible:
-        # Only heuristics can end here: they may fail to find what exists.
-        ev = None
-        status = "infeasible"
-    if ev is None and status in ("optimal", "feasible"):
-        status = "infeasible"
-    if status == "infeasible" and reason is None:
-        reason = (
-            infeasibility_reason(problem) or f"{spec.name} found no placement meeting eps_max (one exists)"
+        ev = None  # only heuristics end here: they may fail to find what exists
+    if ev is None and status in ("optimal", "feasible", "infeasible"):
+        # Only an exact method's search proves that no placement exists.
+        status = "infeasible" if spec.exact else "no_solution_found"
+    if status in ("infeasible", "no_solution_found") and reason is None:
+        reason = infeasibility_reason(problem) or (
+            f"{spec.name} found no placement meeting eps_max, but one exists (try 'milp' or 'interchange')"
         )
     objective = ev.objective_ms if ev else None
     bound = _lower_bound(problem, spec, out, status, objective, optimum_ms, bound_time_s)
     gap = None
     if objective is not None and bound is not None:
         gap = (objective - bound) / objective if objective > 0 else 0.0
+    named = ev.named(problem) if ev else None
     return PlacementResult(
         method=spec.name,
         status=status,
-        servers=tuple(names[i] for i in ev.servers) if ev else (),
-        assignment={names[i]: names[a] for i, a in enumerate(ev.assignment)} if ev else {},
+        servers=named.servers if named else (),
+        assignment=named.assignment if named else {},
         avg_latency_ms=ev.avg_latency_ms if ev else None,
         max_latency_ms=ev.max_latency_ms if ev else None,
         avg_error=ev.avg_error if ev else None,

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-from dtopt.placement.evaluate import evaluate
+from dtopt.placement.evaluate import score
 from dtopt.placement.problem import PlacementProblem
 from dtopt.solvers.milp._deadline import Deadline
 
@@ -37,7 +37,7 @@ class Search:
         """Keep ``servers`` if it is feasible and better than the incumbent; whether it was kept."""
         if servers is None or len(servers) != self.problem.k:
             return False
-        ev = evaluate(self.problem, servers)
+        ev = score(self.problem, servers)
         if not ev.feasible or ev.avg_latency_ms >= self.upper_ms:
             return False
         self.servers, self.upper_ms = np.sort(ev.servers), ev.avg_latency_ms
