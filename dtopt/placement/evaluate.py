@@ -23,8 +23,21 @@ from dtopt.placement.variants import capacitated_assignment, expected_totals, le
 __all__ = ["Evaluation", "Scores", "batch_total_cost", "evaluate", "score", "server_indices"]
 
 
+class _Objective:
+    """The objective of a scored placement (shared by :class:`Evaluation` and :class:`Scores`)."""
+
+    avg_latency_ms: float | None
+    expected_latency_ms: float | None
+
+    @property
+    def objective_ms(self) -> float | None:
+        """What the problem minimises: the expected mean latency for a reliable
+        problem, the mean latency otherwise (ms); ``None`` when infeasible."""
+        return self.avg_latency_ms if self.expected_latency_ms is None else self.expected_latency_ms
+
+
 @dataclass(frozen=True)
-class Evaluation:
+class Evaluation(_Objective):
     """A placement scored against a problem, by node name like :class:`PlacementResult`.
 
     Attributes
@@ -55,12 +68,6 @@ class Evaluation:
     expected_latency_ms: float | None = None
     failures: SingleFailures | None = None
 
-    @property
-    def objective_ms(self) -> float | None:
-        """What the problem minimises: the expected mean latency for a reliable
-        problem, the mean latency otherwise (ms); ``None`` when infeasible."""
-        return self.avg_latency_ms if self.expected_latency_ms is None else self.expected_latency_ms
-
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dict with exactly this dataclass's fields."""
         return asdict(self)
@@ -71,7 +78,7 @@ class Evaluation:
 
 
 @dataclass(frozen=True, eq=False)
-class Scores:
+class Scores(_Objective):
     """:class:`Evaluation` by node index (what the solvers work with).
 
     ``servers``: ascending indices, shape ``(k,)``; ``assignment``: shape ``(n,)``,
@@ -89,11 +96,6 @@ class Scores:
     max_error: float | None
     expected_latency_ms: float | None = None
     failures: SingleFailures | None = None
-
-    @property
-    def objective_ms(self) -> float | None:
-        """See :attr:`Evaluation.objective_ms`."""
-        return self.avg_latency_ms if self.expected_latency_ms is None else self.expected_latency_ms
 
     def named(self, problem: PlacementProblem) -> Evaluation:
         """The same scores by node name."""
