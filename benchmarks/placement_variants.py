@@ -220,13 +220,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks.placement_variants", description=__doc__.splitlines()[0]
     )
-    parser.add_argument("--topology", action="append", default=[], metavar="NAME", help="network; repeatable")
+    parser.add_argument("--topology", "-t", action="append", default=[], metavar="NAME", help="network; repeatable")
     parser.add_argument(
         "--suite",
         action="store_true",
         help=f"every Topology Zoo network of {SUITE_NODES[0]}..{SUITE_NODES[1]} nodes",
     )
-    parser.add_argument("--k", default="5", help="k values: 5, 2..10 or 1,3,5 (default 5)")
+    parser.add_argument("-k", "--k", dest="k", default="5", help="k values: 5, 2..10 or 1,3,5 (default 5)")
     parser.add_argument("--variant", action="append", choices=VARIANTS, help="repeatable (default both)")
     parser.add_argument(
         "--slack", type=float, default=1.2, help="capacity C = ceil(slack n / k) (default 1.2)"
