@@ -220,7 +220,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks.placement_variants", description=__doc__.splitlines()[0]
     )
-    parser.add_argument("--topology", "-t", action="append", default=[], metavar="NAME", help="network; repeatable")
+    parser.add_argument(
+        "--topology", "-t", action="append", default=[], metavar="NAME", help="network; repeatable"
+    )
     parser.add_argument(
         "--suite",
         action="store_true",
