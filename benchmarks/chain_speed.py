@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 import tempfile
 import time
 from collections.abc import Sequence
@@ -30,6 +29,7 @@ from pathlib import Path
 
 from benchmarks._output import BenchmarkError, BenchmarkParser, progress, run_main
 from benchmarks._revision import CURRENT, export_revision, run_snippet
+from dtopt.cli import exit_with
 from dtopt.consensus import Chain, load_scenario
 
 BAR_SIM_S_PER_S = 300.0
@@ -121,4 +121,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(run_main(main, prog="benchmarks.chain_speed"))
+    exit_with(run_main(main, prog="benchmarks.chain_speed"))

@@ -52,6 +52,7 @@ from benchmarks._output import (
     write_json,
     write_summary,
 )
+from dtopt.cli import exit_with
 from dtopt.errors import DtoptError
 from dtopt.twin.config_search import (
     ConfigurationBatch,
@@ -235,4 +236,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(run_main(main, prog="benchmarks.config_search"))
+    exit_with(run_main(main, prog="benchmarks.config_search"))

@@ -45,7 +45,6 @@ import argparse
 import functools
 import pickle
 import statistics
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -66,6 +65,7 @@ from benchmarks._output import (
     write_json,
     write_summary,
 )
+from dtopt.cli import exit_with
 from dtopt.consensus.chain import Chain, run_chain
 from dtopt.consensus.config import ChainConfig
 from dtopt.consensus.limits import check_duration, check_run_size
@@ -538,4 +538,4 @@ if __name__ == "__main__":
     # Run the importable module's main, so dask workers can unpickle run_seed by reference.
     from benchmarks import consensus as _consensus
 
-    sys.exit(run_main(_consensus.main, prog="benchmarks.consensus"))
+    exit_with(run_main(_consensus.main, prog="benchmarks.consensus"))

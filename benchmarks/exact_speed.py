@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import math
 import statistics
-import sys
 import time
 from collections.abc import Sequence
 
 from benchmarks._output import BenchmarkError, BenchmarkParser, progress, run_main
 from dtopt import PlacementProblem, load_topology, solve
+from dtopt.cli import exit_with
 
 
 def _timed(problem: PlacementProblem, method: str, repeats: int) -> tuple[list[float], float]:
@@ -72,4 +72,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(run_main(main, prog="benchmarks.exact_speed"))
+    exit_with(run_main(main, prog="benchmarks.exact_speed"))

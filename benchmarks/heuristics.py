@@ -45,6 +45,7 @@ from benchmarks._output import (
     write_summary,
 )
 from benchmarks._sweep import run_cases
+from dtopt.cli import exit_with
 from dtopt.placement.problem import DEFAULT_EPS_MAX
 
 HEURISTICS = ("isapa", "kmpa", "rands", "interchange")
@@ -447,4 +448,4 @@ if __name__ == "__main__":
     # Run the importable module's main, so dask workers can unpickle its functions by reference.
     from benchmarks import heuristics as _heuristics
 
-    sys.exit(run_main(_heuristics.main, prog="benchmarks.heuristics"))
+    exit_with(run_main(_heuristics.main, prog="benchmarks.heuristics"))

@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -49,6 +48,7 @@ from benchmarks._output import (
     write_summary,
 )
 from benchmarks._revision import CURRENT, export_revision, run_snippet
+from dtopt.cli import exit_with
 from dtopt.consensus.chain import Chain
 from dtopt.consensus.scenario import load_scenario
 from dtopt.errors import DtoptError
@@ -248,4 +248,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(run_main(main, prog="benchmarks.oracle_speed"))
+    exit_with(run_main(main, prog="benchmarks.oracle_speed"))

@@ -283,4 +283,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(_output.run_main(main, prog="python -m benchmarks.orlib"))
+    from dtopt.cli import exit_with
+
+    exit_with(_output.run_main(main, prog="python -m benchmarks.orlib"))

@@ -843,5 +843,6 @@ def _main_versus(args: argparse.Namespace) -> int:
 if __name__ == "__main__":
     # Run the importable module's main, so dask workers can unpickle its functions by reference.
     from benchmarks import placement as _placement
+    from dtopt.cli import exit_with
 
-    sys.exit(_output.run_main(_placement.main, prog="benchmarks.placement"))
+    exit_with(_output.run_main(_placement.main, prog="benchmarks.placement"))

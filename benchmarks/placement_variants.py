@@ -335,5 +335,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 if __name__ == "__main__":
     # Run the importable module's main, so dask workers can unpickle run_case by reference.
     from benchmarks import placement_variants as _variants
+    from dtopt.cli import exit_with
 
-    sys.exit(_output.run_main(_variants.main, prog="benchmarks.placement_variants"))
+    exit_with(_output.run_main(_variants.main, prog="benchmarks.placement_variants"))

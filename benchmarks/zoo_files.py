@@ -33,6 +33,7 @@ from benchmarks._output import (
     write_summary,
 )
 from dtopt import Topology, load_topology
+from dtopt.cli import exit_with
 from dtopt.errors import DtoptError
 
 POLICIES = ("refuse", "impute")
@@ -138,4 +139,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(run_main(main, prog="benchmarks.zoo_files"))
+    exit_with(run_main(main, prog="benchmarks.zoo_files"))

@@ -1,7 +1,5 @@
 """``python -m dtopt`` runs the CLI."""
 
-import sys
+from dtopt.cli import run
 
-from dtopt.cli import main
-
-sys.exit(main())
+run()

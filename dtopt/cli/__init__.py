@@ -8,12 +8,14 @@ bad input into one line on stderr with exit status 2.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from dtopt.errors import DtoptError
 
-__all__ = ["main"]
+__all__ = ["exit_with", "main", "run"]
 
 # Sub-command modules, in the order ``dtopt --help`` lists them.
 _COMMANDS = ("place", "pareto", "topologies", "chain", "twin")
@@ -37,6 +39,25 @@ def build_parser() -> argparse.ArgumentParser:
     for name in _COMMANDS:
         importlib.import_module(f"dtopt.cli.{name}").register(sub)
     return parser
+
+
+def exit_with(status: int) -> NoReturn:
+    """End the process with ``status``.
+
+    After an interrupt (130) the process leaves through ``os._exit``, once its output is
+    flushed: CPython otherwise kills itself with SIGINT at exit when the Ctrl-C landed in
+    code a C extension runs while it is imported, even though the interrupt was handled.
+    """
+    if status == 130:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(130)
+    sys.exit(status)
+
+
+def run() -> NoReturn:
+    """The ``dtopt`` command: :func:`main` on ``sys.argv``, then exit with its status."""
+    exit_with(main())
 
 
 def main(argv: Sequence[str] | None = None) -> int:
