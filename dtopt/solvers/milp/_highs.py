@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -85,15 +89,51 @@ def run(highs: Any, deadline: Deadline, *, relaxation: bool) -> Any:
     remaining = deadline.remaining_s()
     highs.setOptionValue("time_limit", np.inf if remaining is None else remaining)
     highs.setOptionValue("solve_relaxation", relaxation)
-    if relaxation:
-        # Presolve finds nothing to remove in these models (measured), so LPs skip it.
-        _, presolve = highs.getOptionValue("presolve")
-        highs.setOptionValue("presolve", "off")
-        highs.run()
-        highs.setOptionValue("presolve", presolve)
-    else:
-        highs.run()
+    with _interruptible(highs):
+        if relaxation:
+            # Presolve finds nothing to remove in these models (measured), so LPs skip it.
+            _, presolve = highs.getOptionValue("presolve")
+            highs.setOptionValue("presolve", "off")
+            highs.run()
+            highs.setOptionValue("presolve", presolve)
+        else:
+            highs.run()
     return highs.getModelStatus()
+
+
+@contextmanager
+def _interruptible(highs: Any) -> Iterator[None]:
+    """Let Ctrl-C stop HiGHS at its next interrupt check, then raise ``KeyboardInterrupt``.
+
+    Inside ``run`` HiGHS is C code, where Python's own handler waits until the whole
+    solve returns (seconds to minutes on a large model); its interrupt callbacks run
+    Python, which records the signal here and asks HiGHS to stop.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    pressed = False
+
+    def on_sigint(signum: int, frame: object) -> None:
+        nonlocal pressed
+        pressed = True
+
+    def check(event: Any) -> None:
+        if pressed:
+            event.interrupt()
+
+    callbacks = (highs.cbSimplexInterrupt, highs.cbIpmInterrupt, highs.cbMipInterrupt)
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    for callback in callbacks:
+        callback.subscribe(check)
+    try:
+        yield
+    finally:
+        for callback in callbacks:
+            callback.unsubscribe(check)
+        signal.signal(signal.SIGINT, previous)
+    if pressed:
+        raise KeyboardInterrupt
 
 
 def y_values(highs: Any, y_columns: NDArray[np.intp]) -> NDArray[np.float64] | None:
