@@ -1,4 +1,4 @@
-"""Figures of the placement benchmark (seed 001 Figs. 2-4, runtime against n, a server map).
+"""Figures of the placement benchmark (Figs. 2-4 of Wu et al., 2024, runtime against n, a server map).
 
 Each figure is drawn only when the rows hold what it needs (e.g. several k values
 for the curves against k); :func:`draw_all` returns the files it wrote.

@@ -16,7 +16,7 @@ For every seed the chain simulator runs the scenario under these strategies:
   further ahead can beat it), carried by ``request_switch`` exactly like the twin's.
 
 Reported: mean and spread over seeds of transaction latency, inter-block time and
-throughput per strategy (Markdown table; box plots like seed 000's Figure 4),
+throughput per strategy (Markdown table; box plots like Figure 4 of Diamantopoulos et al., 2023),
 Dynamic's latency as a ratio to the clairvoyant bound, how often the twin's
 choice equals the hindsight-best choice on the twin's own trajectory (intervals
 that begin a new regime excluded), and the oracle's fidelity: for every regime,

@@ -11,7 +11,7 @@ Three parts, each optional:
   and CPU seconds: the CPU time is steadier on a shared machine). Capacitated
   cases use ``C = ceil(slack * n / k)``; reliable ones ``failure_prob``.
 - ``--fronts``: the exact Pareto front (k = 1..10, every error bound) of the three
-  networks standing for seed 001's Fig. 3, one figure each.
+  networks standing for Fig. 3 of Wu et al. (2024), one figure each.
 - ``--resilience``: on the same networks, k = 2..6, the standard and the reliable
   optimum: mean latency without failures against the mean over single server
   failures, one figure.

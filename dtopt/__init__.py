@@ -1,6 +1,6 @@
 """dtopt: optimisation toolkit for digital twins of blockchain systems.
 
-Placement (design.md section 1)::
+Placement::
 
     import dtopt
     problem = dtopt.PlacementProblem(dtopt.load_topology("Agis"), k=4)

@@ -2,7 +2,7 @@
 
 Because they read nothing but a :class:`~dtopt.consensus.view.ChainView`, the twin
 and the benchmarks can score any window of any run (simulated or predicted) the
-same way the paper does (seed 000, section 4.3).
+same way the paper does (Diamantopoulos et al., 2023, section 4.3).
 """
 
 from __future__ import annotations

@@ -91,7 +91,7 @@ def draw_jitter_s(
 class MessageCosts:
     """Sizes and processing times of consensus messages.
 
-    Defaults follow the published BlockSim extension of seed 000 (design.md, section 2).
+    Defaults follow the BlockSim extension published with Diamantopoulos et al. (2023).
 
     Attributes
     ----------

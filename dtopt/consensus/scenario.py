@@ -275,7 +275,7 @@ _UNSTABLE_JITTER_S: Final = 0.1
 
 
 def _preset(kind: str, duration_s: float, seed: int) -> Scenario:
-    """The seed experiment (seed 000, section 4.3) and its two pure variants.
+    """The paper experiment (Diamantopoulos et al., 2023, section 4.3) and its two pure variants.
 
     ``paper``: every TS = 100 s a new regime with bandwidth redrawn uniformly in
     [0.7, 2] MB/s; even regimes have everyone online on a steady network, odd ones

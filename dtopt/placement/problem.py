@@ -1,4 +1,4 @@
-"""The digital-twin placement problem (design.md section 1, seed 001 eq. 3)."""
+"""The digital-twin placement problem (Wu et al., 2024, eq. 3)."""
 
 from __future__ import annotations
 

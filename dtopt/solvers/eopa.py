@@ -1,4 +1,4 @@
-"""EOPA: exact placement by enumerating every set of k servers (seed 001).
+"""EOPA: exact placement by enumerating every set of k servers (Wu et al., 2024).
 
 Two enumerations, with the same answer; the one with less array work for (n, k)
 is used:

@@ -1,4 +1,4 @@
-"""ISAPA: improved simulated annealing placement (seed 001, Algorithm 2), built on ``simanneal``.
+"""ISAPA: improved simulated annealing placement (Wu et al., 2024, Algorithm 2), built on ``simanneal``.
 
 The algorithm: a state is a set of k servers; a move adds a non-server (with
 probability ``p_neighbour`` a graph neighbour of a random server) and drops the
@@ -85,7 +85,7 @@ from dtopt.solvers.registry import MethodOutput, register
 __all__ = ["PlacementAnnealer", "isapa"]
 
 
-@register("isapa", exact=False, summary="heuristic: improved simulated annealing (seed 001, Algorithm 2)")
+@register("isapa", exact=False, summary="heuristic: improved simulated annealing (Wu et al., 2024, Alg. 2)")
 def isapa(
     problem: PlacementProblem,
     *,

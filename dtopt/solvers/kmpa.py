@@ -9,7 +9,7 @@ the penalised cost of :mod:`dtopt.solvers._swap` (each swap minimises
 If the swaps get stuck, the placement is replaced by the k servers covering the
 most nodes (a small covering integer program), so the result is feasible
 whenever any placement is. The repair stops as soon as the placement is
-feasible: KMPA stays the clustering benchmark of seed 001, not a local search.
+feasible: KMPA stays the clustering benchmark of Wu et al. (2024), not a local search.
 """
 
 from __future__ import annotations

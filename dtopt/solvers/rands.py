@@ -1,4 +1,4 @@
-"""RANDS: the best of N random placements (seed 001's random benchmark).
+"""RANDS: the best of N random placements (the random benchmark of Wu et al., 2024).
 
 The placements are drawn uniformly over k-subsets and scored as a vectorised
 batch (:func:`dtopt.placement.evaluate.batch_total_cost`), in chunks that bound
