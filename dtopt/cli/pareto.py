@@ -21,7 +21,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_problem_arguments(parser)
     parser.add_argument("--method", "-m", default="milp", help="method for each bound (default milp: proven)")
     parser.add_argument(
-        "--time-limit-s", "--time-limit", dest="time_limit", type=float, help="time limit per solve in s (milp)"
+        "--time-limit-s", "--time-limit", dest="time_limit", type=float,
+        help="time limit per solve in s (milp)",
     )
     parser.add_argument("--out", help="directory for front.json and pareto.png")
     parser.add_argument("--json", action="store_true", help="print the front as one JSON object")
