@@ -140,7 +140,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if out is not None:
         write_csv(out / "results.csv", rows, [*COLUMNS, "exhaustive_pick"])
         write_json(out / "results.json", {
-            "benchmark": "decision_speed", "environment": environment(), "parameters": vars(args), "rows": rows,
+            "benchmark": "decision_speed", "environment": environment(), "parameters": vars(args),
+            "rows": rows,
         })
         write_summary(out / "summary.md", "Decision speed", [("Medians", table)])
         report_written(out, ["results.csv", "results.json", "summary.md"])

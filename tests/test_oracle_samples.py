@@ -11,7 +11,7 @@ from dtopt.consensus.config import ChainConfig
 from dtopt.consensus.scenario import Scenario, load_scenario
 from dtopt.errors import DtoptError
 from dtopt.twin import OracleState, RoundOracle
-from dtopt.twin.config_search import ConfigurationDecider, ConfigurationSpace
+from dtopt.twin.config_search import ConfigurationDecider, ConfigurationDecision, ConfigurationSpace
 from dtopt.twin.config_search.chain_configs import chain_config, chain_configs
 from dtopt.twin.config_search.oracle_cost import oracle_evaluator
 
@@ -112,8 +112,8 @@ def test_sample_rejects_bad_input(paper: Scenario) -> None:
 
 def test_chain_configs_map_the_space_and_keep_the_fast_path_below_the_timeout(paper: Scenario) -> None:
     base = paper.config  # fast path 5 s
-    space = ConfigurationSpace(protocols=("BigFoot",), max_block_sizes_mb=(2.0,), min_block_intervals_s=(0.5,),
-                               round_timeouts_s=(3.0, 20.0))
+    space = ConfigurationSpace(protocols=("BigFoot",), max_block_sizes_mb=(2.0,),
+                               min_block_intervals_s=(0.5,), round_timeouts_s=(3.0, 20.0))
     short, long = chain_configs(space.batch(), base)
     assert (short.max_block_mb, short.min_block_interval_s, short.round_timeout_s) == (2.0, 0.5, 3.0)
     assert short.fast_path_timeout_s == 1.5 and long.fast_path_timeout_s == 5.0
@@ -127,15 +127,18 @@ SMALL = ConfigurationSpace(max_block_sizes_mb=(0.05, 1.0, 2.0), min_block_interv
 
 
 @pytest.mark.parametrize(("k", "rate"), [(0, 50.0), (1, 50.0)])
-def test_halving_finds_the_exhaustive_optimum_and_honours_the_rate(paper: Scenario, k: int, rate: float) -> None:
+def test_halving_finds_the_exhaustive_optimum_and_honours_the_rate(
+    paper: Scenario, k: int, rate: float
+) -> None:
     """Steady: several configurations keep up, the fastest wins. Faulty: none keeps up with 50 tx/s
     over the 25 s horizon, the highest throughput wins."""
     oracle = RoundOracle(paper.config)
     state = _state(paper, k, backlog_tx=100, backlog_age_s=2.0)
     decider = ConfigurationDecider(replicas=24, eta=4)
 
-    def decide(method: str, seed: int):  # noqa: ANN202
-        return decider.decide(SMALL, oracle_evaluator(oracle, state, 25.0, paper.config, seed=seed), rate, method)
+    def decide(method: str, seed: int) -> ConfigurationDecision:
+        evaluate = oracle_evaluator(oracle, state, 25.0, paper.config, seed=seed)
+        return decider.decide(SMALL, evaluate, rate, method)
 
     exhaustive = decide("exhaustive", 0)
     by_config = {e.configuration: e for e in exhaustive.estimates}
@@ -166,7 +169,8 @@ def test_evaluator_draws_fresh_randomness_and_weighs_states(paper: Scenario) -> 
     assert first[0].shape == (6, 4) and not np.array_equal(first[0], second[0])
     assert np.array_equal(oracle_evaluator(oracle, steady, 25.0, paper.config, seed=5)(batch, 4)[0], first[0])
     mixed = oracle_evaluator(oracle, [(steady, 1.0), (faulty, 3.0)], 25.0, paper.config, criterion="latency")
-    alone = [oracle_evaluator(oracle, s, 25.0, paper.config, criterion="latency")(batch, 4) for s in (steady, faulty)]
+    alone = [oracle_evaluator(oracle, s, 25.0, paper.config, criterion="latency")(batch, 4)
+             for s in (steady, faulty)]
     for got, a, b in zip(mixed(batch, 4), *alone, strict=True):
         np.testing.assert_allclose(got, 0.25 * a + 0.75 * b, rtol=1e-12)
 
