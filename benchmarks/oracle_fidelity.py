@@ -22,16 +22,12 @@ from typing import Any
 
 from benchmarks._output import (
     BenchmarkParser,
-    environment,
     markdown_table,
     out_dir,
     progress,
     report_check,
-    report_written,
     run_main,
-    write_csv,
-    write_json,
-    write_summary,
+    write_table_outputs,
 )
 from benchmarks.consensus import PROTOCOLS, EstimateRecorder, fidelity_rows, true_state
 from dtopt.cli import exit_with
@@ -121,13 +117,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     table = markdown_table(rows, COLUMNS)
     print(table)
     if out is not None:
-        write_csv(out / "results.csv", rows, list(COLUMNS))
-        write_json(out / "results.json", {
-            "benchmark": "oracle_fidelity", "environment": environment(), "parameters": vars(args),
-            "rows": rows,
-        })
-        write_summary(out / "summary.md", "Oracle fidelity", [("Per steady window", table)])
-        report_written(out, ["results.csv", "results.json", "summary.md"])
+        write_table_outputs(out, "oracle_fidelity", vars(args), rows, list(COLUMNS), "Oracle fidelity", table)
     if args.check:
         problems = [f"{r['validators']} validators, regime {r['regime']}, {r['protocol']}: latency "
                     f"{r['error_latency']:+.1%}, throughput {r['error_throughput']:+.1%}"
