@@ -3,6 +3,8 @@ configurations on common random numbers, and the evaluator the decider calls."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -58,6 +60,7 @@ def test_batched_samples_equal_each_configuration_alone(paper: Scenario, k: int)
     assert len({tuple(row) for row in batched.tx_latency_s.round(9)}) > 4
     other = oracle.sample(state, configs, 25.0, 6, seed=12)
     assert not np.array_equal(other.tx_latency_s, batched.tx_latency_s)
+    assert json.loads(subset.to_json())["max_block_mb"] == [configs[i].max_block_mb for i in order]
 
 
 def test_samples_agree_with_predictions(paper: Scenario) -> None:
