@@ -107,7 +107,7 @@ def test_sample_rejects_bad_input(paper: Scenario) -> None:
     for bad, match in (
         ({"configs": []}, "ChainConfigs"), ({"configs": [small]}, "10 validators"),
         ({"replicas": 0}, "replicas"), ({"horizon_s": -1.0}, "horizon_s"), ({"seed": -1}, "seed"),
-        ({"state": "x"}, "OracleState"),
+        ({"state": "x"}, "OracleState"), ({"replicas": 4000, "horizon_s": 1000.0}, "arrival times"),
     ):
         kwargs = {"state": state, "configs": [paper.config], "horizon_s": 25.0, "replicas": 4, **bad}
         with pytest.raises(DtoptError, match=match):
