@@ -114,14 +114,15 @@ def test_sample_rejects_bad_input(paper: Scenario) -> None:
             oracle.sample(**kwargs)
 
 
-def test_chain_configs_map_the_space_and_keep_the_fast_path_below_the_timeout(paper: Scenario) -> None:
+def test_chain_configs_apply_the_chains_change_rule(paper: Scenario) -> None:
     base = paper.config  # fast path 5 s
     space = ConfigurationSpace(protocols=("BigFoot",), max_block_sizes_mb=(2.0,),
                                min_block_intervals_s=(0.5,), round_timeouts_s=(3.0, 20.0))
     short, long = chain_configs(space.batch(), base)
     assert (short.max_block_mb, short.min_block_interval_s, short.round_timeout_s) == (2.0, 0.5, 3.0)
-    assert short.fast_path_timeout_s == 1.5 and long.fast_path_timeout_s == 5.0
-    assert chain_config(space[1], base) == long
+    # the chain's rule for a change (ChainConfig.switched): the fast path keeps its ratio 5 s / 10 s
+    assert short.fast_path_timeout_s == 1.5 and long.fast_path_timeout_s == 10.0
+    assert chain_config(space[1], base) == long == base.switched(**space[1].to_dict())
 
 
 # --------------------------------------------------------------------------- the evaluator

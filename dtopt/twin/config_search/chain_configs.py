@@ -5,11 +5,10 @@ A :class:`~dtopt.twin.config_search.space.Configuration` sets four fields of a
 size (``max_block_size_mb`` -> ``max_block_mb``), the minimum block interval and
 the round timeout; every other field comes from a base configuration.
 
-One derived field follows the round timeout: BigFoot's fast-path timeout must
-stay below it, so it becomes ``min(base.fast_path_timeout_s, round_timeout_s / 2)``:
-the base's value while the round timeout is at least twice that, else half the
-round timeout (the fast path then gets the first half of the round, as with the
-paper's 5 s of a 10 s round).
+The change is applied by :meth:`ChainConfig.switched`, the rule every node of
+the chain applies to a change carried in a block, so a configuration the twin
+evaluates is exactly the one the chain would run (BigFoot's fast-path timeout
+keeps its ratio to the round timeout).
 """
 
 from __future__ import annotations
@@ -20,18 +19,13 @@ from dtopt.consensus.config import ChainConfig
 from dtopt.errors import DtoptError
 from dtopt.twin.config_search.space import Configuration, ConfigurationBatch
 
-__all__ = ["chain_config", "chain_configs", "fast_path_timeout_s"]
+__all__ = ["chain_config", "chain_configs"]
 
 # Built configurations by (base identity, configuration): a twin deciding every interval asks
 # for the same ones again, and building one validates it (tens of microseconds). The base is
 # kept with each entry, so an identity is never mistaken for a later object's.
 _MEMO: dict[tuple[int, Configuration], tuple[ChainConfig, ChainConfig]] = {}
 _MEMO_SIZE: Final = 4096
-
-
-def fast_path_timeout_s(base: ChainConfig, round_timeout_s: float) -> float:
-    """The fast-path timeout (s) used with ``round_timeout_s`` (see the module docstring)."""
-    return min(base.fast_path_timeout_s, 0.5 * round_timeout_s)
 
 
 def chain_config(configuration: Configuration, base: ChainConfig) -> ChainConfig:
@@ -42,13 +36,7 @@ def chain_config(configuration: Configuration, base: ChainConfig) -> ChainConfig
         return hit[1]
     if not isinstance(base, ChainConfig):
         raise DtoptError(f"base must be a ChainConfig, got {type(base).__name__}")
-    config = base.replace(
-        protocol=configuration.protocol,
-        max_block_mb=configuration.max_block_size_mb,
-        min_block_interval_s=configuration.min_block_interval_s,
-        round_timeout_s=configuration.round_timeout_s,
-        fast_path_timeout_s=fast_path_timeout_s(base, configuration.round_timeout_s),
-    )
+    config = base.switched(**configuration.to_dict())
     if len(_MEMO) >= _MEMO_SIZE:
         _MEMO.clear()
     _MEMO[key] = (base, config)
