@@ -12,7 +12,8 @@ from dtopt.cli import main as cli_main
 from dtopt.consensus import SCENARIOS, Chain, fault_tolerance, load_scenario, run_chain
 from dtopt.consensus.presets import PRESET_KINDS, preset_scenario
 from dtopt.errors import DtoptError
-from dtopt.twin import DigitalTwin, OracleState, RoundOracle
+from dtopt.twin import DigitalTwin, RoundOracle
+from tests.test_oracle import _state as regime_state
 
 
 @pytest.mark.parametrize("n", [31, 64])
@@ -65,13 +66,8 @@ def test_large_chains_are_safe_and_live_through_outages_and_switches(n: int) -> 
 def test_oracle_predicts_commits_at_every_size(n: int) -> None:
     scenario = preset_scenario("paper", 200.0, seed=1, validators=n)
     oracle = RoundOracle(scenario.config, replicas=32, seed=1)
-    for regime in scenario.regimes[:2]:
-        state = OracleState(
-            online=np.array([name not in regime.offline for name in scenario.producers]),
-            bandwidth_mbps=np.array(regime.bandwidth_mbps),
-            tx_rate_per_s=regime.tx_rate_per_s,
-            jitter_s=regime.jitter_s,
-        )
+    for k in (0, 1):  # everyone online; the faulty fifth offline on a jittery network
+        state = regime_state(scenario, k)
         for protocol in ("IBFT", "BigFoot"):
             prediction = oracle.predict(state, protocol, 25.0)
             assert prediction.mean_blocks > 0 and np.isfinite(prediction.mean_tx_latency_s)
