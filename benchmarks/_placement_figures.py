@@ -180,7 +180,7 @@ def _runtime_vs_n(rows: Rows, style: dict[str, dict[str, Any]], out: Path) -> Pa
 
 def _map(rows: Rows, out: Path) -> Path:
     """Servers of the best exact placement at k = 4 (else the largest k), one panel per eps_max."""
-    from benchmarks.placement import _topology
+    from benchmarks._placement_cases import _topology
 
     topology = _topology(rows[0]["source"])
     k = 4 if any(r["k"] == 4 for r in rows) else max(r["k"] for r in rows)

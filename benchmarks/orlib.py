@@ -25,8 +25,8 @@ from typing import Any
 import dtopt
 from benchmarks import _output
 from benchmarks._output import BenchmarkError
+from benchmarks._placement_cases import SPOPT, Settings, _spopt_once, _warm_up
 from benchmarks._sweep import run_cases
-from benchmarks.placement import SPOPT, Settings, _spopt_once, _warm_up
 from dtopt.topology.orlib import orlib_names
 
 __all__ = ["OrlibCase", "check_rows", "main", "parse_instances", "run_case", "spopt_ratios"]

@@ -7,7 +7,8 @@ Placement::
     result = dtopt.solve(problem, "milp")
 
 Dynamic consensus management (section 2) lives in :mod:`dtopt.consensus` (the
-chain) and :mod:`dtopt.twin` (the digital twin).
+chain) and :mod:`dtopt.twin` (the digital twin); :func:`scenario_from_placement`
+joins the two: the placed servers become the chain's validators.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from dtopt.errors import DtoptError
 
 if TYPE_CHECKING:
+    from dtopt.pipeline import scenario_from_placement
     from dtopt.placement import Evaluation, PlacementProblem, PlacementResult, evaluate
     from dtopt.solvers import available_methods, solve
     from dtopt.solvers.pareto import ParetoFront, pareto
@@ -44,6 +46,7 @@ _LAZY = {
     "read_orlib": "dtopt.topology.orlib",
     "ParetoFront": "dtopt.solvers.pareto",
     "pareto": "dtopt.solvers.pareto",
+    "scenario_from_placement": "dtopt.pipeline",
 }
 
 
@@ -70,5 +73,6 @@ __all__ = [
     "load_topology",
     "pareto",
     "read_orlib",
+    "scenario_from_placement",
     "solve",
 ]

@@ -36,7 +36,7 @@ def test_paper_preset_matches_the_seed_experiment() -> None:
 
 
 def test_presets_are_seeded_and_named() -> None:
-    assert set(SCENARIOS) == {"paper", "steady", "faulty", "random"}
+    assert {"paper", "steady", "faulty", "random"} <= set(SCENARIOS)
     a, b, c = (load_scenario("paper", 300.0, seed=k) for k in (1, 1, 2))
     assert a.regimes == b.regimes and a.regimes != c.regimes
     assert all(not r.offline for r in load_scenario("steady", 300.0).regimes)

@@ -18,7 +18,7 @@ from dtopt.errors import DtoptError
 __all__ = ["exit_with", "main", "run"]
 
 # Sub-command modules, in the order ``dtopt --help`` lists them.
-_COMMANDS = ("place", "pareto", "topologies", "chain", "twin")
+_COMMANDS = ("place", "pareto", "topologies", "chain", "twin", "pipeline")
 
 
 class _Parser(argparse.ArgumentParser):

@@ -7,14 +7,29 @@ import sys
 from collections.abc import Callable, Sequence
 
 from dtopt.consensus.chain import Chain, ChainRun, run_chain
+from dtopt.consensus.metrics import ChainMetrics
 from dtopt.consensus.scenario import Scenario
 
-__all__ = ["metric", "run_shown", "table"]
+__all__ = ["metric", "metrics_summary", "run_shown", "table"]
 
 
 def metric(value: float | None, unit: str, digits: int = 3) -> str:
     """A metric with its unit; ``n/a`` where the window has none (e.g. no block committed)."""
     return "n/a" if value is None else f"{value:.{digits}f} {unit}"
+
+
+def metrics_summary(m: ChainMetrics, runtime_s: float) -> str:
+    """A run's metrics, one per indented line."""
+    per_protocol = ", ".join(f"{k} {v}" for k, v in m.blocks_per_protocol.items())
+    return "\n".join([
+        f"  mean tx latency     {metric(m.mean_tx_latency_s, 's')}",
+        f"  mean block latency  {metric(m.mean_block_latency_s, 's')}",
+        f"  mean inter-block    {metric(m.mean_interblock_s, 's')}",
+        f"  throughput          {metric(m.throughput_tps, 'tx/s')}",
+        f"  blocks              {m.n_blocks} ({per_protocol}), "
+        f"{m.n_tx_committed} tx committed, {m.timed_out_rounds} timed-out rounds",
+        f"  runtime             {runtime_s:.2f} s wall clock",
+    ])
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence[bool]) -> str:

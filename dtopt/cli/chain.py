@@ -9,7 +9,7 @@ import argparse
 import json
 from typing import Any
 
-from dtopt.cli._report import metric, run_shown
+from dtopt.cli._report import metrics_summary, run_shown
 from dtopt.consensus.scenario import SCENARIOS, load_scenario
 
 __all__ = ["register"]
@@ -43,13 +43,6 @@ def _run(args: argparse.Namespace) -> int:
                "duration_s": args.duration, "runtime_s": result.runtime_s, **m.to_dict()}
         print(json.dumps(out, allow_nan=False))
         return 0
-    per_protocol = ", ".join(f"{k} {v}" for k, v in m.blocks_per_protocol.items())
     print(f"chain run: scenario {args.scenario}, protocol {protocol}, {args.duration:g} s, seed {args.seed}")
-    print(f"  mean tx latency     {metric(m.mean_tx_latency_s, 's')}")
-    print(f"  mean block latency  {metric(m.mean_block_latency_s, 's')}")
-    print(f"  mean inter-block    {metric(m.mean_interblock_s, 's')}")
-    print(f"  throughput          {metric(m.throughput_tps, 'tx/s')}")
-    print(f"  blocks              {m.n_blocks} ({per_protocol}), "
-          f"{m.n_tx_committed} tx committed, {m.timed_out_rounds} timed-out rounds")
-    print(f"  runtime             {result.runtime_s:.2f} s wall clock")
+    print(metrics_summary(m, result.runtime_s))
     return 0

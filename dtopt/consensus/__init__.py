@@ -3,6 +3,7 @@
 from dtopt.consensus.chain import Chain, ChainRun, run_chain
 from dtopt.consensus.config import BANDWIDTH_MODELS, ChainConfig
 from dtopt.consensus.metrics import ChainMetrics, chain_metrics
+from dtopt.consensus.presets import preset_scenario
 from dtopt.consensus.protocols import (
     BIGFOOT,
     IBFT,
@@ -51,6 +52,7 @@ __all__ = [
     "get_protocol",
     "load_scenario",
     "message_delay_s",
+    "preset_scenario",
     "proposer_index",
     "quorum_size",
     "random_propagation_s",

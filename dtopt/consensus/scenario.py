@@ -6,8 +6,10 @@ of :class:`Regime` objects. Each regime holds from its ``start_s`` until the nex
 one starts (the last one holds forever) and fixes which nodes are offline, every
 node's bandwidth, the transaction arrival rate and the network jitter.
 
-Scenarios come from a named preset (:data:`SCENARIOS`) or a TOML/JSON file, see
-:func:`load_scenario` and ``docs/chain.md`` for the file format.
+Scenarios come from :func:`uniform_scenario`, a named preset
+(:mod:`dtopt.consensus.presets`), a TOML/JSON file (:mod:`dtopt.consensus.loading`,
+``docs/chain.md`` has the format) or a placement result
+(:func:`dtopt.scenario_from_placement`).
 
 Units: seconds, MB, MB/s.
 """
@@ -16,20 +18,16 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-import json
-import math
-import tomllib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Final
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
 from dtopt.consensus.config import ChainConfig, check_names, check_number
-from dtopt.consensus.limits import MAX_NODES, check_duration, check_seed
-from dtopt.consensus.protocols import MessageCosts, ProtocolRules, fault_tolerance, get_protocol
+from dtopt.consensus.limits import check_seed
+from dtopt.consensus.protocols import ProtocolRules, fault_tolerance, get_protocol
 from dtopt.errors import DtoptError
 
 __all__ = [
@@ -38,12 +36,9 @@ __all__ = [
     "Scenario",
     "load_scenario",
     "random_propagation_s",
+    "scenario_from_dict",
     "uniform_scenario",
 ]
-
-#: Default length of a preset's regime schedule when no duration is given (s).
-DEFAULT_DURATION_S: Final = 1000.0
-
 
 @dataclass(frozen=True)
 class Regime:
@@ -246,18 +241,25 @@ def uniform_scenario(
     bandwidth_mbps: float = 1.0,
     tx_rate_per_s: float = 0.0,
     jitter_s: float = 0.0,
-    propagation_s: float = 0.01,
+    propagation_s: float | ArrayLike = 0.01,
+    names: Sequence[str] | None = None,
     **fields: Any,
 ) -> Scenario:
-    """A one-regime scenario of identical producers ``bp0..`` on identical links.
+    """A one-regime scenario of identical producers (``bp0..`` unless ``names`` are given).
 
     Handy for experiments whose outcome can be computed by hand (and for checking
-    the oracle against the chain). ``fields`` override other :class:`Scenario`
-    fields (e.g. ``round_timeout_s``, ``regimes``).
+    the oracle against the chain). ``propagation_s`` is one latency for every link
+    (s) or the ``(n, n)`` matrix of them. ``fields`` override other
+    :class:`Scenario` fields (e.g. ``round_timeout_s``, ``regimes``).
     """
-    nodes = tuple(f"bp{i}" for i in range(int(n_producers)))
-    prop = np.full((len(nodes), len(nodes)), float(propagation_s))
-    np.fill_diagonal(prop, 0.0)
+    nodes = tuple(f"bp{i}" for i in range(int(n_producers))) if names is None else tuple(names)
+    if len(nodes) != int(n_producers):
+        raise DtoptError(f"uniform scenario: {len(nodes)} names for {n_producers} producers")
+    if np.ndim(propagation_s) == 0:
+        prop = np.full((len(nodes), len(nodes)), float(propagation_s))
+        np.fill_diagonal(prop, 0.0)
+    else:
+        prop = propagation_s  # the configuration checks its shape and values
     regime = Regime(
         start_s=0.0, offline=tuple(offline), bandwidth_mbps=(float(bandwidth_mbps),) * len(nodes),
         tx_rate_per_s=tx_rate_per_s, jitter_s=jitter_s,
@@ -268,152 +270,8 @@ def uniform_scenario(
     return Scenario(**kwargs)
 
 
-# --------------------------------------------------------------------------- presets
 
-_STEADY_JITTER_S: Final = 0.01
-_UNSTABLE_JITTER_S: Final = 0.1
-
-
-def _preset(kind: str, duration_s: float, seed: int) -> Scenario:
-    """The paper experiment (Diamantopoulos et al., 2023, section 4.3) and its two pure variants.
-
-    ``paper``: every TS = 100 s a new regime with bandwidth redrawn uniformly in
-    [0.7, 2] MB/s; even regimes have everyone online on a steady network, odd ones
-    the 2 faulty producers offline on a jittery network. ``steady``: every regime
-    like the paper's even ones; ``faulty``: every regime like its odd ones;
-    ``random``: each regime like an odd one with probability 1/2 (seeded), so the
-    outages follow no period (for twins that learn one).
-    """
-    nodes = tuple(f"bp{i}" for i in range(10))
-    faulty = ("bp8", "bp9")
-    period_s = 100.0
-    rng = np.random.default_rng([seed, 0xB10C])
-    coin = np.random.default_rng([seed, 0xC011])
-    n_regimes = max(1, math.ceil(duration_s / period_s))
-    regimes = []
-    for k in range(n_regimes):
-        bandwidth = tuple(float(b) for b in rng.uniform(0.7, 2.0, len(nodes)))
-        down = {"paper": k % 2 == 1, "steady": False, "faulty": True}.get(kind)
-        if down is None:  # "random": its own stream, so the bandwidths stay the paper's
-            down = bool(coin.random() < 0.5)
-        regimes.append(
-            Regime(
-                start_s=k * period_s,
-                offline=faulty if down else (),
-                bandwidth_mbps=bandwidth,
-                tx_rate_per_s=50.0,
-                jitter_s=_UNSTABLE_JITTER_S if down else _STEADY_JITTER_S,
-            )
-        )
-    return Scenario(
-        nodes=nodes,
-        producers=nodes,
-        faulty=faulty,
-        regimes=tuple(regimes),
-        propagation_s=random_propagation_s(len(nodes), seed),
-        state_period_s=period_s,
-        twin_interval_s=25.0,
-    )
-
-
-#: Named presets for :func:`load_scenario` (``preset(duration_s, seed) -> Scenario``).
-SCENARIOS: Final[dict[str, Callable[[float, int], Scenario]]] = {
-    name: (lambda duration_s, seed, _kind=name: _preset(_kind, duration_s, seed))
-    for name in ("paper", "steady", "faulty", "random")
-}
-
-
-# --------------------------------------------------------------------------- files
-
-_TOP_KEYS: Final = {
-    "nodes", "producers", "faulty", "regimes", "propagation_s", "tx_size_mb", "max_block_mb",
-    "min_block_interval_s", "round_timeout_s", "fast_path_timeout_s", "costs", "state_period_s",
-    "twin_interval_s", "protocol", "votes_carry_block", "bandwidth_model",
-}
-_REGIME_KEYS: Final = {"start_s", "offline", "bandwidth_mbps", "tx_rate_per_s", "jitter_s"}
-_REGIME_REQUIRED: Final = ("start_s", "bandwidth_mbps", "tx_rate_per_s")
-
-
-def _check_keys(where: str, data: Any, allowed: set[str], required: Sequence[str]) -> Mapping[str, Any]:
-    if not isinstance(data, Mapping):
-        raise DtoptError(f"{where} must be a table/object, got {type(data).__name__}")
-    extra = sorted(set(data) - allowed)
-    if extra:
-        raise DtoptError(f"{where}: unknown field(s) {extra}; allowed: {sorted(allowed)}")
-    missing = [key for key in required if key not in data]
-    if missing:
-        raise DtoptError(f"{where}: missing required field(s) {missing}")
-    return data
-
-
-def scenario_from_dict(data: Mapping[str, Any], seed: int = 0, where: str = "scenario") -> Scenario:
-    """Build a scenario from parsed TOML/JSON (see docs/chain.md for the fields).
-
-    Required: ``nodes`` and ``regimes`` (each with ``start_s``, ``bandwidth_mbps``,
-    ``tx_rate_per_s``). ``producers`` defaults to all nodes, ``faulty`` to none,
-    ``propagation_s`` to :func:`random_propagation_s` with ``seed``, the rest to
-    the paper's values. A scalar ``bandwidth_mbps`` applies to every node.
-    """
-    data = _check_keys(where, data, _TOP_KEYS, ("nodes", "regimes"))
-    nodes = check_names(where, "nodes", data["nodes"])
-    if len(nodes) > MAX_NODES:  # before the (nodes x nodes) propagation matrix is drawn
-        raise DtoptError(f"{where}: {len(nodes)} nodes exceed the limit of {MAX_NODES:,}")
-    raw_regimes = data["regimes"]
-    if not isinstance(raw_regimes, Sequence) or isinstance(raw_regimes, str) or not raw_regimes:
-        raise DtoptError(f"{where}: regimes must be a non-empty list of tables")
-    regimes = []
-    for k, raw in enumerate(raw_regimes):
-        raw = dict(_check_keys(f"{where}: regimes[{k}]", raw, _REGIME_KEYS, _REGIME_REQUIRED))
-        if isinstance(raw["bandwidth_mbps"], int | float) and not isinstance(raw["bandwidth_mbps"], bool):
-            raw["bandwidth_mbps"] = (raw["bandwidth_mbps"],) * len(nodes)
-        regimes.append(Regime(**raw))
-    kwargs = {key: value for key, value in data.items() if key not in ("regimes", "costs")}
-    kwargs.setdefault("producers", nodes)
-    kwargs.setdefault("faulty", ())
-    if "propagation_s" not in kwargs:
-        kwargs["propagation_s"] = random_propagation_s(len(nodes), seed)
-    if "costs" in data:
-        allowed = {f.name for f in dataclasses.fields(MessageCosts)}
-        costs = _check_keys(f"{where}: costs", data["costs"], allowed, ())
-        for key, value in costs.items():
-            check_number(f"{where}: costs", key, value)
-        kwargs["costs"] = MessageCosts(**costs)
-    return Scenario(regimes=tuple(regimes), **kwargs)
-
-
-def load_scenario(name_or_path: str | Path, duration_s: float | None = None, seed: int = 0) -> Scenario:
-    """A named preset (``"paper"``, ``"steady"``, ``"faulty"``) or a TOML/JSON scenario file.
-
-    Parameters
-    ----------
-    name_or_path : preset name (see :data:`SCENARIOS`) or path to a ``.toml``/``.json`` file.
-    duration_s : how far a preset's regime schedule reaches (default 1000 s); after
-        its last regime the chain keeps the last regime's conditions. Ignored for files.
-    seed : seeds the preset's bandwidth draws and the propagation latencies (for files:
-        only when the file gives no ``propagation_s``).
-    """
-    name = str(name_or_path)
-    seed = check_seed(seed)
-    if name in SCENARIOS:
-        duration = DEFAULT_DURATION_S if duration_s is None else check_duration(duration_s)
-        return SCENARIOS[name](duration, seed)
-    path = Path(name)
-    if path.suffix.lower() not in (".toml", ".json"):
-        presets = ", ".join(SCENARIOS)
-        raise DtoptError(f"unknown scenario {name!r}; choose one of {presets} or a .toml/.json file")
-    try:
-        text = path.read_bytes()
-    except OSError as err:
-        raise DtoptError(f"cannot read scenario file {name!r}: {err.strerror or err}") from None
-    try:
-        if path.suffix.lower() == ".toml":
-            data = tomllib.loads(text.decode("utf-8"))
-        else:
-            data = json.loads(text)
-    except (tomllib.TOMLDecodeError, json.JSONDecodeError, UnicodeDecodeError) as err:
-        first_line = str(err).splitlines()[0] if str(err) else type(err).__name__
-        raise DtoptError(f"malformed scenario file {name!r}: {first_line}") from None
-    try:
-        return scenario_from_dict(data, seed=seed, where=f"scenario file {path.name!r}")
-    except TypeError as err:  # e.g. a wrongly typed nested value dataclasses cannot take
-        raise DtoptError(f"scenario file {path.name!r}: {err}") from None
+# Presets and files have their own modules (they build on the classes above); their names
+# stay importable from here.
+from dtopt.consensus.loading import load_scenario, scenario_from_dict  # noqa: E402
+from dtopt.consensus.presets import SCENARIOS  # noqa: E402
