@@ -15,7 +15,7 @@ from dtopt.solvers.milp import _model
 from tests.conftest import random_topology
 from tests.test_exact import random_problem
 
-FORMULATIONS = ("classic", "radius")
+FORMULATIONS = ("classic", "radius", "tree")
 
 
 def _stage_off(monkeypatch, stage: str) -> None:
@@ -24,6 +24,18 @@ def _stage_off(monkeypatch, stage: str) -> None:
         # A few subgradient steps: a weak bound, so the reductions keep most pairs and the
         # model finishes the proof over them.
         monkeypatch.setattr(milp_module, "_LAGRANGIAN_ITERATIONS", 3)
+    elif stage == "poor_start":
+        # A poor incumbent (the first k nodes, when they cover every node) and a weak
+        # bound: the later steps must find the optimum, not only prove it.
+        monkeypatch.setattr(milp_module, "_LAGRANGIAN_ITERATIONS", 3)
+        incumbent = milp_module._incumbent
+
+        def first_nodes(problem, search, start) -> None:
+            search.offer(np.arange(problem.k))
+            if search.servers is None:
+                incumbent(problem, search, start)
+
+        monkeypatch.setattr(milp_module, "_incumbent", first_nodes)
     elif stage == "model_only":
         # No incumbent, no Lagrangian, no covering shortcut, no LP proof: branch and bound
         # alone finds the optimum or proves infeasibility.
@@ -46,7 +58,7 @@ def _agree(problem: PlacementProblem, formulation: str) -> str:
 
 
 @pytest.mark.parametrize("formulation", FORMULATIONS)
-@pytest.mark.parametrize("stage", ["all", "weak_bound", "model_only"])
+@pytest.mark.parametrize("stage", ["all", "weak_bound", "poor_start", "model_only"])
 def test_every_formulation_and_stage_agrees_with_eopa(monkeypatch, formulation: str, stage: str) -> None:
     _stage_off(monkeypatch, stage)
     statuses = [_agree(random_problem(seed), formulation) for seed in range(200 if stage == "all" else 80)]
@@ -108,7 +120,7 @@ def test_a_deadline_during_the_incumbent_still_returns_it(monkeypatch) -> None:
         ({"time_limit_s": 0}, "time_limit_s"),
         ({"time_limit_s": -1.0}, "time_limit_s"),
         ({"time_limit_s": float("nan")}, "time_limit_s"),
-        ({"formulation": "tight"}, "formulation must be one of auto, classic, radius"),
+        ({"formulation": "tight"}, "formulation must be one of auto, classic, radius, tree"),
         ({"formulation": "radius", "solver": "cbc"}, "formulation='radius' needs solver='highs'"),
         ({"mip_gap": 1.5}, "mip_gap"),
     ],

@@ -96,6 +96,21 @@ def test_every_method_reports_a_valid_bound_and_the_same_gap(solved) -> None:
             assert result.bound is not None and result.bound <= exact.avg_latency_ms * (1 + 1e-12)
             avg = result.avg_latency_ms
             assert result.gap == pytest.approx((avg - result.bound) / avg if avg > 0 else 0.0, abs=1e-15)
-        assert solve(problem, "rands", bound_time_s=0).bound is None  # the bound can be skipped
+        assert solve(problem, "rands", bound_iterations=0).bound is None  # the bound can be skipped
+        assert solve(problem, "rands", bound_time_s=0).bound is None
     with pytest.raises(DtoptError, match="bound_time_s must be a number >= 0"):
         solve(problem, "rands", bound_time_s=-1)
+    with pytest.raises(DtoptError, match="bound_iterations must be an integer >= 0"):
+        solve(problem, "rands", bound_iterations=-1)
+
+
+def test_the_attached_bound_depends_on_the_input_alone() -> None:
+    """An iteration cap, not a clock, ends the bound of a heuristic's result: two calls
+    agree to the bit, and so do calls with any time budget the cap binds before."""
+    problem = dtopt.load_orlib("pmed5").problem
+    runs = [
+        solve(problem, "interchange", bound_iterations=iterations, bound_time_s=time_s).bound
+        for iterations, time_s in ((20, None), (20, None), (20, 1e-3 + 60.0), (20, 3600.0), (100, None))
+    ]
+    assert runs[0] == runs[1] == runs[2] == runs[3]
+    assert runs[0] < runs[4]  # the cap of 20 binds: more iterations raise the bound

@@ -42,7 +42,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--time-limit-s", "--time-limit", dest="time_limit", type=float, help="time limit in s (milp)"
     )
     parser.add_argument("--solver", help="Pyomo solver for milp (default highs)")
-    parser.add_argument("--formulation", help="milp formulation: auto (default), classic or radius")
+    parser.add_argument("--formulation", help="milp formulation: auto (default), classic, radius or tree")
     parser.add_argument(
         "--option",
         "-o",

@@ -37,7 +37,7 @@ class PlacementResult:
     bound : proven lower bound on the optimal objective (ms): ``avg_latency_ms``, or
         ``expected_latency_ms`` for a reliable problem; ``None`` if unknown: the
         method's own (an exact method's), else a short Lagrangian bound computed by
-        :func:`~dtopt.solve` (``bound_time_s``; not for reliable problems), or the
+        :func:`~dtopt.solve` (``bound_iterations``; not for reliable problems), or the
         optimum the caller gave.
     gap : ``(objective - bound) / objective`` for every method (0 when both are 0);
         ``None`` without a placement or a bound.

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,7 +36,7 @@ from dtopt.solvers._checks import check_int, check_real
 from dtopt.solvers._swap import Penalised, local_search
 from dtopt.solvers.registry import MethodOutput, register
 
-__all__ = ["LagrangianBound", "lagrangian_bound"]
+__all__ = ["LagrangianBound", "ServerValues", "Subgradient", "lagrangian_bound", "subgradient"]
 
 # Beasley's schedule: lambda starts at 2 and halves after this many iterations without a
 # better bound; the search ends when lambda falls below the floor.
@@ -190,40 +191,16 @@ def lagrangian_bound(
         else n * check_real("lagrangian", "upper_bound_ms", upper_bound_ms, lambda v: v >= 0, "a number >= 0")
     )
     u = _initial_multipliers(cost) if multipliers_ms is None else _multipliers(multipliers_ms, n)
-
-    prices = _ServerValues(cost)
-    best = (-np.inf, u, np.zeros(n))  # (L, u, V) in totals
-    best_servers, best_primal = None, np.inf
-    lam, stale, iterations = _LAMBDA_START, 0, 0
-    while iterations < max_iterations:
-        iterations += 1
-        values = prices(u)
-        servers = np.argpartition(values, k - 1)[:k] if k < n else np.arange(n)
-        total = float(u.sum() + values[servers].sum())
-        if total > best[0]:
-            best, stale = (total, u, values), 0
-        else:
-            stale += 1
-        sub = cost[:, servers]
-        primal = float(sub.min(axis=1).sum())  # inf when a node has no admissible server
-        if primal < best_primal:
-            best_servers, best_primal = np.sort(servers), primal
-        upper = min(caller_upper, best_primal)
-        # g = 0 means the relaxed solution assigns every node once: it is feasible and optimal.
-        g = 1.0 - (sub < u[:, None]).sum(axis=1)
-        norm = float(g @ g)
-        if norm == 0 or best[0] >= upper - _PROVEN_GAP * abs(upper):
-            break
-        if stale >= _PATIENCE:
-            lam, stale = lam / 2, 0
-            if lam < _LAMBDA_FLOOR:
-                break
-        if time_limit_s is not None and time.perf_counter() - start >= time_limit_s:
-            break
-        # Without any upper bound yet, aim 10% above the current bound.
-        target = upper if np.isfinite(upper) else total + 0.1 * abs(total) + 1.0
-        u = u + (lam * max(target - total, 0.0) / norm) * g
-
+    run = subgradient(
+        cost,
+        k,
+        ServerValues(cost),
+        u,
+        caller_upper,
+        max_iterations=max_iterations,
+        stop=None if time_limit_s is None else lambda: time.perf_counter() - start >= time_limit_s,
+    )
+    best, best_servers, best_primal, iterations = run.best, run.servers, run.primal, run.iterations
     bound_total, u_best, values_best = best
     # The bound cannot exceed a placement's value on the same matrix; above it is rounding.
     bound_total = min(bound_total, best_primal)
@@ -265,7 +242,7 @@ def lagrangian(
     return MethodOutput(servers, "feasible", bound_ms=run.bound_ms)
 
 
-class _ServerValues:
+class ServerValues:
     """``V_j(u) = sum_i min(0, c_ij - u_i)`` for every j, from each row's cheapest servers.
 
     Only pairs with ``c_ij < u_i`` contribute, and those are a prefix of row i sorted by
@@ -289,6 +266,80 @@ class _ServerValues:
         w = self.width
         contribution = np.minimum(self.sorted[:, :w] - u[:, None], 0.0)
         return np.bincount(self.order[:, :w].ravel(), weights=contribution.ravel(), minlength=n)
+
+
+@dataclass(eq=False)
+class Subgradient:
+    """A subgradient run in totals (ms summed over nodes): ``best`` = (L, u, V) at the
+    best ``u``, the best placement seen (``servers``, total ``primal``; inf if none)."""
+
+    best: tuple[float, NDArray[np.float64], NDArray[np.float64]]
+    servers: NDArray[np.intp] | None
+    primal: float
+    iterations: int
+
+
+def subgradient(
+    cost: NDArray[np.float64],
+    k: int,
+    prices: ServerValues,
+    u: NDArray[np.float64],
+    upper_total: float,
+    *,
+    max_iterations: int,
+    stop: Callable[[], bool] | None = None,
+    lam: float = _LAMBDA_START,
+    patience: int = _PATIENCE,
+    opened: NDArray[np.bool_] | None = None,
+    closed: NDArray[np.bool_] | None = None,
+    target_total: float | None = None,
+) -> Subgradient:
+    """Subgradient optimisation of ``L(u)`` from ``u`` over the placements that open
+    every ``opened`` server and no ``closed`` one (masks of shape ``(n,)``; needs
+    ``opened.sum() <= k <= n - closed.sum()``). ``upper_total``: a known placement's
+    total (inf if none); the run stops once the bound reaches ``target_total``
+    (default: the upper bound), after ``max_iterations``, or when ``stop()``.
+    """
+    n = len(u)
+    rank_shift = np.zeros(n)
+    if closed is not None:
+        rank_shift[closed] = np.inf
+    if opened is not None:
+        rank_shift[opened] = -np.inf
+    best = (-np.inf, u, np.zeros(n))
+    best_servers, best_primal = None, np.inf
+    stale, iterations = 0, 0
+    while iterations < max_iterations:
+        iterations += 1
+        values = prices(u)
+        ranked = values + rank_shift
+        servers = np.argpartition(ranked, k - 1)[:k] if k < n else np.arange(n)
+        total = float(u.sum() + values[servers].sum())
+        if total > best[0]:
+            best, stale = (total, u, values), 0
+        else:
+            stale += 1
+        sub = cost[:, servers]
+        primal = float(sub.min(axis=1).sum())  # inf when a node has no admissible server
+        if primal < best_primal:
+            best_servers, best_primal = np.sort(servers), primal
+        upper = min(upper_total, best_primal)
+        goal = upper if target_total is None else min(target_total, upper)
+        # g = 0 means the relaxed solution assigns every node once: it is feasible and optimal.
+        g = 1.0 - (sub < u[:, None]).sum(axis=1)
+        norm = float(g @ g)
+        if norm == 0 or best[0] >= goal - _PROVEN_GAP * abs(goal):
+            break
+        if stale >= patience:
+            lam, stale = lam / 2, 0
+            if lam < _LAMBDA_FLOOR:
+                break
+        if stop is not None and stop():
+            break
+        # Without any upper bound yet, aim 10% above the current bound.
+        aim = upper if np.isfinite(upper) else total + 0.1 * abs(total) + 1.0
+        u = u + (lam * max(aim - total, 0.0) / norm) * g
+    return Subgradient(best, best_servers, best_primal, iterations)
 
 
 def _cost_matrix(cost_ms: ArrayLike) -> NDArray[np.float64]:
