@@ -1,0 +1,198 @@
+"""The configuration twin's decide step: what is in force, what to change, and the cost function.
+
+* :func:`configuration_in_force` reads the configuration in force for the next height from the
+  chain's public blocks: the last block's own configuration with the change it
+  carries applied (a change takes effect from the height after its block);
+* :func:`changes` is what :meth:`Chain.request_config` must be asked to move one
+  configuration to another;
+* :func:`oracle_sampler` is the cost function of
+  :meth:`~dtopt.twin.config_search.ConfigurationDecider.decide`: per-replica
+  samples of the round oracle for every configuration of a batch, over the
+  twin's (possibly weighted) what-if states;
+* :func:`round_fits` guards it: the round oracle lets a round with an online
+  proposer run as long as it takes, while on the chain a round that has not
+  committed within the round timeout changes round. With a full block that
+  cannot reach the validators within the timeout every round changes and the
+  chain commits nothing again (a livelock: large blocks, low bandwidth, short
+  timeout). A configuration whose full-block round does not fit the timeout for
+  some online proposer of a state is predicted to commit nothing in that state.
+
+Units: seconds, MB, transactions per second.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from dtopt.consensus.config import ChainConfig
+from dtopt.consensus.protocols import MessageKind, quorum_size
+from dtopt.consensus.view import BlockRecord
+from dtopt.errors import DtoptError
+from dtopt.twin.config_search import Configuration, ConfigurationBatch, Evaluate
+from dtopt.twin.oracle import OracleState, RoundOracle
+
+__all__ = [
+    "CRITERIA", "FIELDS", "changes", "config_for", "configuration_in_force", "configuration_of",
+    "oracle_sampler", "round_fits",
+]
+
+# Configuration field -> the chain configuration's (and request_config's) name for it.
+FIELDS = {
+    "protocol": "protocol",
+    "max_block_size_mb": "max_block_mb",
+    "min_block_interval_s": "min_block_interval_s",
+    "round_timeout_s": "round_timeout_s",
+}
+# What the latency sample of the cost function is (see oracle_sampler).
+CRITERIA = ("wait", "latency")
+
+
+def configuration_of(config: ChainConfig) -> Configuration:
+    """The four tunable fields of a chain configuration."""
+    return Configuration(**{mine: getattr(config, theirs) for mine, theirs in FIELDS.items()})
+
+
+def configuration_in_force(block: BlockRecord) -> Configuration:
+    """The configuration for the height after ``block``: its own, with the change it carries."""
+    own = {mine: getattr(block, theirs) for mine, theirs in FIELDS.items()}
+    carried = dict(block.change or {})
+    if block.switch_to is not None:
+        carried.setdefault("protocol", block.switch_to)
+    own.update({mine: carried[theirs] for mine, theirs in FIELDS.items() if theirs in carried})
+    return Configuration(**own)
+
+
+def changes(current: Configuration, wanted: Configuration) -> dict[str, Any]:
+    """The ``request_config`` keyword arguments that turn ``current`` into ``wanted``."""
+    return {
+        theirs: getattr(wanted, mine)
+        for mine, theirs in FIELDS.items()
+        if getattr(wanted, mine) != getattr(current, mine)
+    }
+
+
+def _replica_samples(acc: dict[str, NDArray[np.float64]], criterion: str, horizon_s: float,
+                     weights: NDArray[np.float64], replicas: int) -> tuple[NDArray, NDArray]:
+    """Per-replica latency and throughput samples, the states' samples mixed by ``weights``.
+
+    ``acc`` holds the oracle's accumulators, states stacked along the replica axis,
+    shape ``(S * replicas,)``.
+    """
+    if criterion == "wait":
+        latency = np.divide(acc["wait_s"], acc["present_tx"], out=np.zeros_like(acc["wait_s"]),
+                            where=acc["present_tx"] > 0)
+    else:  # nothing committed: charge the whole horizon, so the sample stays finite
+        latency = np.divide(acc["latency_sum"], acc["tx"], out=np.full_like(acc["tx"], horizon_s),
+                            where=acc["tx"] > 0)
+    throughput = acc["tx"] / horizon_s
+    shape = (weights.size, replicas)
+    return weights @ latency.reshape(shape), weights @ throughput.reshape(shape)
+
+
+def oracle_sampler(
+    oracle: RoundOracle,
+    states: Sequence[tuple[OracleState, float]],
+    horizon_s: float,
+    base: ChainConfig,
+    criterion: str = "wait",
+    seed: int | Sequence[int] = 0,
+) -> Evaluate:
+    """The round oracle as a :class:`ConfigurationDecider` cost function.
+
+    Parameters
+    ----------
+    oracle : the twin's oracle (its selection networks are reused).
+    states : ``(state, weight)`` pairs; each replica's sample is the weighted mean
+        over the states (weights summing to 1).
+    horizon_s : the prediction horizon (s).
+    base : the chain configuration the batch's four fields are set on.
+    criterion : the latency sample: ``"wait"``, the mean wait per transaction inside
+        the horizon (backlog included, so a configuration that leaves work behind
+        pays for it), or ``"latency"``, the mean latency of the committed
+        transactions (the horizon itself when none commits).
+    seed : every call draws from a fresh stream of ``seed``; within one call all
+        configurations share the random numbers (common random numbers make their
+        differences less noisy).
+
+    Returns ``evaluate(batch, replicas) -> (latency_s, throughput_tps)``, each of
+    shape ``(len(batch), replicas)``.
+    """
+    if criterion not in CRITERIA:
+        raise DtoptError(f"criterion must be one of {', '.join(CRITERIA)}, got {criterion!r}")
+    weights = np.array([w for _, w in states], dtype=float)
+    if weights.size == 0 or not np.all(np.isfinite(weights)) or np.any(weights < 0) or weights.sum() <= 0:
+        raise DtoptError("the cost function needs at least one state with finite weights >= 0, not all 0")
+    weights /= weights.sum()
+    only = [s for s, _ in states]
+    # if nothing commits, the backlog waits the whole horizon and the arrivals from when they
+    # arrive: present * horizon less rate * horizon^2 / 2 transaction-seconds
+    early_s = np.array([s.tx_rate_per_s * horizon_s**2 / 2.0 for s in only])
+    streams = np.random.SeedSequence(seed)
+
+    def evaluate(batch: ConfigurationBatch, replicas: int) -> tuple[NDArray, NDArray]:
+        call_seed = int(streams.spawn(1)[0].generate_state(1)[0])
+        runner = RoundOracle(base, replicas=replicas, seed=call_seed,
+                             order_statistics=oracle.order_statistics)
+        runner._networks = oracle._networks  # same chain size: share the selection networks
+        latency = np.empty((len(batch), replicas))
+        throughput = np.empty((len(batch), replicas))
+        fits = round_fits(base, only, batch)  # (B, S)
+        idle_wait = np.repeat(early_s, replicas)
+        for i, configuration in enumerate(batch):
+            acc = runner._simulate(only, config_for(base, configuration), horizon_s)
+            stalled = np.repeat(~fits[i], replicas)
+            if stalled.any():  # a livelock the oracle cannot see: nothing commits in the horizon
+                for key in ("tx", "latency_sum"):
+                    acc[key] = np.where(stalled, 0.0, acc[key])
+                acc["wait_s"] = np.where(stalled, acc["present_tx"] * horizon_s - idle_wait, acc["wait_s"])
+            latency[i], throughput[i] = _replica_samples(acc, criterion, horizon_s, weights, replicas)
+        return latency, throughput
+
+    return evaluate
+
+
+def config_for(base: ChainConfig, configuration: Configuration) -> ChainConfig:
+    """``base`` under ``configuration``."""
+    return base.switched(**changes(configuration_of(base), configuration))
+
+
+def round_fits(
+    base: ChainConfig, states: Sequence[OracleState], batch: ConfigurationBatch
+) -> NDArray[np.bool_]:
+    """Whether a full block's round commits within the round timeout, shape ``(len(batch), S)``.
+
+    For every state and every online proposer: the block's creation, then the
+    PRE-PREPARE of a full block reaching a quorum, a PREPARE and a COMMIT quorum
+    (each the quorum-th fastest of the messages, mean jitter added; message delays
+    by the chain's own rule, :meth:`ChainConfig.message_delay_s`), against the
+    configuration's round timeout. A configuration fits a state when every online
+    proposer's round fits; a state without a quorum online fits nothing.
+    """
+    n = base.n_validators
+    q = quorum_size(n)
+    prop = base.validator_propagation_s
+    block_mb = base.block_size_mb(np.floor(batch.max_block_size_mb / base.tx_size_mb + 1e-9))  # (B,)
+    out = np.zeros((len(batch), len(states)), dtype=bool)
+    for k, state in enumerate(states):
+        online = state.online
+        if online.sum() < q:
+            continue
+        bw = state.bandwidth_mbps
+        # [proposer or sender, receiver]; offline receivers never answer
+        vote = base.message_delay_s(MessageKind.PREPARE, 0.0, bw[:, None], bw[None, :], prop) + state.jitter_s
+        vote = np.where(online[:, None] & online[None, :], vote, np.inf)
+        np.fill_diagonal(vote, 0.0)
+        vote_quorum_s = np.sort(vote, axis=0)[q - 1][online].max()  # slowest node's quorum of votes
+        pre = base.message_delay_s(
+            MessageKind.PRE_PREPARE, block_mb[:, None, None], bw[None, :, None], bw[None, None, :], prop
+        ) + state.jitter_s  # (B, proposer, receiver)
+        pre = np.where(online[None, None, :], pre, np.inf)
+        pre[:, np.arange(n), np.arange(n)] = 0.0
+        pre_quorum_s = np.sort(pre, axis=2)[:, :, q - 1][:, online].max(axis=1)  # slowest online proposer
+        round_s = base.costs.create_block_s + pre_quorum_s + 2.0 * vote_quorum_s
+        out[:, k] = round_s < batch.round_timeout_s
+    return out
