@@ -35,6 +35,19 @@ def _churn_scenario(rng: np.random.Generator, seed: int) -> Scenario:
     )
 
 
+def _checked_safe(chain: Chain, seed: int) -> tuple[list[tuple[int, ...]], tuple]:
+    """Every node's committed chain is a prefix of the longest one, no violation was counted,
+    and the final blocks have consecutive heights; returns the nodes' chains and the final blocks."""
+    chains = [chain.committed_chain(node) for node in chain.scenario.nodes]
+    longest = max(chains, key=len)
+    for own in chains:
+        assert own == longest[: len(own)], f"seed {seed}: conflicting commits"
+    assert chain.safety_violations == 0
+    blocks = chain.view(0.0, END_S).blocks
+    assert [b.height for b in blocks] == list(range(len(blocks)))
+    return chains, blocks
+
+
 def test_no_two_nodes_ever_commit_different_blocks_at_a_height_and_the_chain_recovers() -> None:
     rng = np.random.default_rng(2024)
     total_blocks = total_round_changes = total_commits_after_rc = 0
@@ -45,13 +58,7 @@ def test_no_two_nodes_ever_commit_different_blocks_at_a_height_and_the_chain_rec
             chain.run_until(t)
             chain.request_switch(str(rng.choice(["IBFT", "BigFoot"])), str(rng.choice(scenario.producers)))
         chain.run_until(END_S)
-        chains = [chain.committed_chain(node) for node in scenario.nodes]
-        longest = max(chains, key=len)
-        for own in chains:
-            assert own == longest[: len(own)], f"seed {seed}: conflicting commits"
-        assert chain.safety_violations == 0
-        blocks = chain.view(0.0, END_S).blocks
-        assert [b.height for b in blocks] == list(range(len(blocks)))
+        chains, blocks = _checked_safe(chain, seed)
         # liveness: once everyone is back, the chain moves again and every node catches up
         assert blocks[-1].committed_s > END_S - 15.0, f"seed {seed}: no progress after the churn"
         assert min(len(c) for c in chains) >= len(blocks) - 1
@@ -60,6 +67,45 @@ def test_no_two_nodes_ever_commit_different_blocks_at_a_height_and_the_chain_rec
         total_commits_after_rc += sum(b.round > 0 for b in blocks)
     # the runs did exercise round changes racing with commits
     assert total_blocks > 500 and total_round_changes > 1000 and total_commits_after_rc > 50
+
+
+def _random_change(rng: np.random.Generator, config) -> dict:
+    """One to four fields with random values, from barely-above-a-message-delay timeouts
+    (rounds that can never fit) and one-transaction blocks to slow, large settings."""
+    draws = {
+        "protocol": lambda: str(rng.choice(["IBFT", "BigFoot"])),
+        "max_block_mb": lambda: float(rng.choice([config.tx_size_mb, 0.1, 0.5, 1.0, 4.0])),
+        "min_block_interval_s": lambda: float(rng.choice([0.0, 0.1, 1.0, 3.0])),
+        "round_timeout_s": lambda: float(rng.uniform(1.01, 3.0) * config.min_message_delay_s
+                                         if rng.random() < 0.2 else rng.uniform(1.0, 12.0)),
+    }
+    keys = rng.choice(list(draws), size=int(rng.integers(1, 5)), replace=False)
+    return {str(key): draws[str(key)]() for key in keys}
+
+
+def test_no_conflicting_commits_under_random_configuration_changes() -> None:
+    rng = np.random.default_rng(77)
+    total_changes = 0
+    for seed in range(30):
+        scenario = _churn_scenario(rng, seed)
+        chain = Chain(scenario, str(rng.choice(["IBFT", "BigFoot"])), seed=seed)
+        for t in np.sort(rng.uniform(0.0, CHURN_UNTIL_S, int(rng.integers(2, 8)))):
+            chain.run_until(float(t))
+            chain.request_config(str(rng.choice(scenario.producers)), **_random_change(rng, chain.config))
+        chain.run_until(END_S)
+        chains, blocks = _checked_safe(chain, seed)
+        longest = max(chains, key=len)
+        # each final block was proposed under the configuration its predecessors' changes put in force
+        config = chain.block_config(longest[0]) if longest else None
+        for block, block_id in zip(blocks, longest, strict=False):
+            assert chain.block_config(block_id) == config, f"seed {seed}: a block under another configuration"
+            assert (block.max_block_mb, block.round_timeout_s) == (config.max_block_mb,
+                                                                   config.round_timeout_s)
+            config = config.switched(**(block.change or {}))
+        if len(longest) == len(blocks):
+            assert chain.config == config
+        total_changes += sum(b.change is not None for b in blocks)
+    assert total_changes > 40  # the runs did carry changes
 
 
 def _fingerprint(view):

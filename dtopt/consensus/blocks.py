@@ -12,8 +12,6 @@ Units: seconds, MB.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 from numpy.typing import NDArray
 
@@ -112,20 +110,28 @@ class Ledger:
         proposer, proposed_s, votes = rounds.get(round_, [-1, 0.0, []])
         if proposer < 0:  # committed through sync without a logged proposal
             proposer, proposed_s = block.proposer, block.proposed_s
-        switch: Any = block.switch
+        config, switch = block.config, block.switch
+        change = None if switch is None else {
+            key: getattr(switch, key) for key in config.SWITCHABLE
+            if getattr(switch, key) != getattr(config, key)
+        }
         self.records.append(
             BlockRecord(
                 height=h,
                 round=round_,
                 proposer=nodes[proposer],
-                protocol=block.config.protocol,
+                protocol=config.protocol,
                 proposed_s=proposed_s,
                 committed_s=t,
                 tx_ids=np.arange(block.tx0, block.tx1, dtype=np.int64),
                 size_mb=block.size_mb,
                 votes=tuple(VoteRecord(validators[v], phase, s) for v, phase, s in votes if s <= t),
-                switch_to=switch.protocol if switch is not None else None,
+                switch_to=switch.protocol if change and "protocol" in change else None,
                 tx_arrival_s=arrival_s[block.tx0:block.tx1].copy(),
+                max_block_mb=config.max_block_mb,
+                min_block_interval_s=config.min_block_interval_s,
+                round_timeout_s=config.round_timeout_s,
+                change=change,
             )
         )
         self.committed_s.append(t)

@@ -10,7 +10,7 @@ block-filling and message-delay rule comes from :mod:`dtopt.consensus.protocols`
 and :mod:`dtopt.consensus.config`, which the twin's oracle reads too. See
 ``docs/chain.md`` for the model and every modelling choice.
 
-Public API: :class:`Chain` (``run_until``, ``view``, ``request_switch``,
+Public API: :class:`Chain` (``run_until``, ``view``, ``request_config``, ``request_switch``,
 ``protocol``, ``now_s``) and :func:`run_chain`. The twin may read only
 :meth:`Chain.view`; the other accessors (``committed_chain``, ``node_protocol``,
 ``node_round``...) expose hidden state for tests and must not be used by the twin.
@@ -24,6 +24,7 @@ import bisect
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -45,7 +46,6 @@ from dtopt.consensus.engine import (
 from dtopt.consensus.limits import check_duration, check_run_size, check_seed
 from dtopt.consensus.metrics import ChainMetrics, chain_metrics
 from dtopt.consensus.nodes import Node, Quorums
-from dtopt.consensus.protocols import get_protocol
 from dtopt.consensus.scenario import Scenario
 from dtopt.consensus.steps import _KIND, ConsensusSteps
 from dtopt.consensus.sync import SyncMixin
@@ -172,19 +172,36 @@ class Chain(ConsensusSteps, SyncMixin):
             blocks=tuple(self._ledger.records[b_lo:b_hi]),
         )
 
-    def request_switch(self, protocol: str, producer: str) -> None:
-        """Ask the trusted block producer ``producer`` to carry a protocol switch.
+    def request_config(self, producer: str, **changes: Any) -> None:
+        """Ask the trusted block producer ``producer`` to carry a configuration change.
 
-        The producer puts it in its next fresh proposal; the switch takes effect on
-        every node from the height after that block once the block is committed. A
-        request for the protocol already in force when the producer proposes is dropped.
+        ``changes`` holds any of ``protocol``, ``max_block_mb`` (or ``max_block_size_mb``,
+        as a twin ``Configuration.to_dict()`` spells it), ``min_block_interval_s`` and
+        ``round_timeout_s``; the rule that applies them (the fast-path timeout keeps its
+        ratio to the round timeout) is :meth:`ChainConfig.switched`. The producer puts the
+        change in its next fresh proposal; it takes effect on every node from the height
+        after that block once the block is committed. A request made while another is
+        pending at the same producer replaces it (the latest wins, nothing is merged). A
+        request that the configuration in force when the producer proposes already
+        satisfies is dropped. Bad keys or values, or an unknown producer: one-line DtoptError.
         """
-        name = get_protocol(protocol).name
         if producer not in self._scenario.producers:
             raise DtoptError(
                 f"unknown block producer {producer!r}; choose one of {', '.join(self._scenario.producers)}"
             )
-        self._nodes[self._scenario.nodes.index(producer)].pending_switch = {"protocol": name}
+        changes = ChainConfig.switch_changes(changes)
+        if "fast_path_timeout_s" in changes:
+            raise DtoptError("configuration change: fast_path_timeout_s follows the round timeout; "
+                             "change round_timeout_s instead")
+        if not changes:
+            raise DtoptError("configuration change: nothing to change")
+        switched = self.config.switched(**changes)  # validates every value now, not at proposal time
+        pending = {key: getattr(switched, key) for key in changes}
+        self._nodes[self._scenario.nodes.index(producer)].pending_switch = pending
+
+    def request_switch(self, protocol: str, producer: str) -> None:
+        """Ask ``producer`` to carry a switch to ``protocol`` (:meth:`request_config`, protocol only)."""
+        self.request_config(producer, protocol=protocol)
 
     # Internal state for tests and diagnostics (NOT part of the twin-facing view).
 
@@ -192,9 +209,13 @@ class Chain(ConsensusSteps, SyncMixin):
         """Ids of the blocks ``node`` has committed, by height (hidden state, for tests)."""
         return tuple(b.id for b in self._node(node).chain)
 
+    def node_config(self, node: str) -> ChainConfig:
+        """Configuration ``node`` runs at its current height (hidden state, for tests)."""
+        return self._node(node).config
+
     def node_protocol(self, node: str) -> str:
         """Protocol ``node`` runs at its current height (hidden state, for tests)."""
-        return self._node(node).config.protocol
+        return self.node_config(node).protocol
 
     def node_round(self, node: str) -> int:
         """``node``'s current consensus round (hidden state, for tests)."""
@@ -205,9 +226,13 @@ class Chain(ConsensusSteps, SyncMixin):
         state = self._node(node)
         return state.online and state.syncing
 
+    def block_config(self, block_id: int) -> ChainConfig:
+        """Configuration under which block ``block_id`` was proposed (hidden state, for tests)."""
+        return self._ledger.blocks[block_id].config
+
     def block_protocol(self, block_id: int) -> str:
         """Protocol under which block ``block_id`` was proposed (hidden state, for tests)."""
-        return self._ledger.blocks[block_id].config.protocol
+        return self.block_config(block_id).protocol
 
     @property
     def messages_sent(self) -> dict[str, int]:
@@ -294,7 +319,7 @@ def run_chain(
 
     ``controller(chain, t_s)``, if given, is called every ``scenario.twin_interval_s``
     of chain time (at t = TI, 2 TI, ... < duration); the twin reads ``chain.view``
-    and may call ``chain.request_switch`` there.
+    and may call ``chain.request_config`` (or ``chain.request_switch``) there.
     """
     duration_s = check_duration(duration_s)
     start = time.perf_counter()

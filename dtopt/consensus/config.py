@@ -22,7 +22,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Final
+from typing import Any, ClassVar, Final
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -290,3 +290,63 @@ class ChainConfig:
         size = sum(self.message_size_mb(MessageKind.PRE_PREPARE, mb) for mb in block_mb)
         bandwidth = self.link_bandwidth_mbps(src_mbps, dst_mbps)
         return there_s + size / bandwidth + back_s + len(block_mb) * self.costs.validate_block_s
+
+    # ------------------------------------------------------------------ run-time changes
+
+    #: The fields a block may change at run time, and the other spellings accepted for them
+    #: (a twin configuration's ``max_block_size_mb``).
+    SWITCHABLE: ClassVar[tuple[str, ...]] = (
+        "protocol", "max_block_mb", "min_block_interval_s", "round_timeout_s")
+    SWITCH_ALIASES: ClassVar[dict[str, str]] = {"max_block_size_mb": "max_block_mb"}
+
+    @property
+    def min_message_delay_s(self) -> float:
+        """The shortest a message can ever take from send to processed (s): a vote's
+        validation plus the smallest propagation between two validators (transfer and
+        jitter only add to it). A round timeout not above it can never see a commit."""
+        prop = self.validator_propagation_s
+        off_diagonal = prop[~np.eye(len(prop), dtype=bool)]
+        return self.costs.validate_vote_s + (float(off_diagonal.min()) if off_diagonal.size else 0.0)
+
+    @classmethod
+    def switch_changes(cls, changes: dict[str, Any]) -> dict[str, Any]:
+        """``changes`` with canonical keys (see :attr:`SWITCHABLE`); one-line DtoptError for an
+        unknown key or one given twice under two spellings. Values are checked by :meth:`switched`."""
+        out: dict[str, Any] = {}
+        for key, value in changes.items():
+            name = cls.SWITCH_ALIASES.get(key, key)
+            if name not in cls.SWITCHABLE and name != "fast_path_timeout_s":
+                raise DtoptError(
+                    f"configuration change: unknown key {key!r}; choose among {', '.join(cls.SWITCHABLE)}"
+                )
+            if name in out:
+                raise DtoptError(f"configuration change: {name} given twice")
+            out[name] = value
+        return out
+
+    def switched(self, **changes: Any) -> ChainConfig:
+        """The configuration after a run-time change (the one rule every node applies).
+
+        ``changes`` holds any of :attr:`SWITCHABLE` (``max_block_size_mb`` is accepted for
+        ``max_block_mb``) and ``fast_path_timeout_s``. When the round timeout changes and
+        the fast-path timeout is not given, the fast-path timeout keeps its ratio to the
+        round timeout (5 s / 10 s by default: a 4 s round timeout gives a 2 s fast path),
+        so it stays below the round timeout. Refused with one line: an unknown key, a
+        value the configuration rejects (a block below one transaction, a timeout <= 0),
+        and a round timeout not longer than :attr:`min_message_delay_s` (no round could
+        ever commit).
+        """
+        changes = self.switch_changes(changes)
+        if "round_timeout_s" in changes:
+            timeout = check_number("configuration change", "round_timeout_s", changes["round_timeout_s"],
+                                   strict=True)
+            if timeout <= self.min_message_delay_s:
+                raise DtoptError(
+                    f"configuration change: round timeout {timeout:g} s is not longer than one message "
+                    f"delay ({self.min_message_delay_s:g} s): no round could ever commit"
+                )
+            changes["round_timeout_s"] = timeout
+            if timeout != self.round_timeout_s:  # unchanged: no float noise in an equal configuration
+                ratio = self.fast_path_timeout_s / self.round_timeout_s
+                changes.setdefault("fast_path_timeout_s", timeout * ratio)
+        return self.replace(**changes)

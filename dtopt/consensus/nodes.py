@@ -82,7 +82,7 @@ class Node:
         self.vpos = vpos
         self.online = True
         self.quorums = quorums  # of the configuration in force at its height
-        self.pending_switch: ChainConfig | None = None  # to carry in its next fresh proposal
+        self.pending_switch: dict[str, Any] | None = None  # change to carry in its next fresh proposal
         self.height = 0
         self.round = 0
         self.round_start = 0.0

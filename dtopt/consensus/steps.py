@@ -208,7 +208,7 @@ class ConsensusSteps:
         tx1 = tx0 + config.block_tx(max(arrived - tx0, 0))
         switch = None
         if node.pending_switch is not None:
-            switch = config.replace(**node.pending_switch)
+            switch = config.switched(**node.pending_switch)
             if switch == config:  # already in force: dropped
                 node.pending_switch = switch = None
         return self._ledger.new_block(h, node.index, tx0, tx1, config, switch, t)

@@ -2,7 +2,8 @@
 
 The digital twin sees the chain only through these records: the transactions
 that arrived (with their arrival times) and the committed blocks, each with its
-proposer, round, protocol, timestamps and the votes of the validators that voted.
+proposer, round, configuration (protocol, block limits, round timeout) and any
+change of it it carries, timestamps and the votes of the validators that voted.
 Bandwidths, who is offline, pool contents and every other piece of simulator
 state stay hidden; the twin must infer them.
 
@@ -12,6 +13,7 @@ Times are seconds of chain time; sizes are MB.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -53,6 +55,13 @@ class BlockRecord:
     votes : the PREPARE and COMMIT votes the block's certificate carries.
     switch_to : protocol switch carried by this block (takes effect from the next
         height), or ``None``.
+    max_block_mb, min_block_interval_s, round_timeout_s : the rest of the
+        configuration the block was proposed under (MB, s, s); the defaults are the
+        chain's defaults, for hand-built records.
+    change : the configuration change this block carries, in force from the next
+        height: the fields that change and their new values (e.g.
+        ``{"round_timeout_s": 5.0}``; ``{"protocol": "BigFoot"}`` along with
+        ``switch_to``), or ``None``.
     tx_arrival_s : arrival times of the transactions it carries, shape ``(n_tx,)``
         (public: every transaction was published with its arrival time), so the
         latency of a block can be scored from any window of the view.
@@ -69,6 +78,10 @@ class BlockRecord:
     votes: tuple[VoteRecord, ...] = ()
     switch_to: str | None = None
     tx_arrival_s: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
+    max_block_mb: float = 1.0
+    min_block_interval_s: float = 0.1
+    round_timeout_s: float = 10.0
+    change: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, eq=False)
