@@ -24,7 +24,10 @@ from dtopt.twin import DigitalTwin
 from dtopt.twin.config_search import ConfigurationSpace
 from dtopt.twin.configure import FIELDS
 
-__all__ = ["CONFIG_TWIN", "config_outcome_lines", "metric_row", "parse_space", "run_config", "timeline"]
+__all__ = [
+    "CONFIG_TWIN", "arrival_rate_tps", "config_outcome_lines", "metric_row", "parse_space", "run_config",
+    "timeline",
+]
 
 CONFIG_TWIN = "Config twin"
 PROTOCOL_TWIN = "Dynamic"
@@ -33,6 +36,13 @@ PROTOCOL_TWIN = "Dynamic"
 def parse_space(text: str) -> ConfigurationSpace:
     """``--space``: ``"default"`` or the text form of a configuration space."""
     return ConfigurationSpace() if text.strip().lower() == "default" else ConfigurationSpace.parse(text)
+
+
+def arrival_rate_tps(scenario: Scenario, duration_s: float) -> float:
+    """The scenario's mean arrival rate over ``[0, duration_s)`` (tx/s), regimes weighted by time."""
+    starts = [min(r.start_s, duration_s) for r in scenario.regimes] + [duration_s]
+    spans = np.diff(starts)
+    return float(np.dot(spans, [r.tx_rate_per_s for r in scenario.regimes]) / duration_s)
 
 
 def metric_row(seed: int, strategy: str, run: ChainRun) -> dict[str, Any]:
@@ -67,7 +77,8 @@ def run_config(
         "timeline": timeline(run),
         "decisions": [r.to_dict() for r in twin.records],
         "regimes": [
-            {"start_s": r.start_s, "offline": list(r.offline), "mean_bandwidth_mbps": float(np.mean(r.bandwidth_mbps))}
+            {"start_s": r.start_s, "offline": list(r.offline),
+             "mean_bandwidth_mbps": float(np.mean(r.bandwidth_mbps))}
             for r in scenario.regimes if r.start_s < duration_s
         ],
     }
