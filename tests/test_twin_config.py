@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from itertools import pairwise
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -140,3 +141,45 @@ def test_cli_space_prints_the_configuration_timeline(capsys: pytest.CaptureFixtu
                      "--space", "block=1,2;interval=0.1;timeout=10"]) == 0
     payload = json.loads(capsys.readouterr().out)
     assert payload["decisions"][0]["in_force_config"]["max_block_size_mb"] == 1.0
+
+
+SCENARIO_TOML = """
+nodes = ["a", "b", "c", "d"]
+twin_interval_s = 20.0
+{space}
+[[regimes]]
+start_s = 0.0
+bandwidth_mbps = 1.0
+tx_rate_per_s = 60.0
+"""
+
+
+def test_scenario_file_space_section(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    path = tmp_path / "s.toml"
+    section = 'space = {block = [1, 2], timeout = "5,10", interval = [0.1]}'
+    path.write_text(SCENARIO_TOML.format(space=section))
+    assert cli_main(["twin", "run", "--scenario", str(path), "--duration", "60", "--replicas", "16",
+                     "--json"]) == 0
+    decisions = json.loads(capsys.readouterr().out)["decisions"]
+    assert decisions and all(d["chosen_estimate"]["max_block_size_mb"] in (1.0, 2.0) for d in decisions)
+    path.write_text(SCENARIO_TOML.format(space='space = {block = [1, 1]}'))
+    assert cli_main(["twin", "run", "--scenario", str(path), "--duration", "60"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "duplicate block sizes" in err
+
+
+def test_benchmark_runs_the_configuration_twin(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    from benchmarks import consensus
+
+    out = tmp_path / "bench"
+    assert consensus.main(["--scenario", "paper", "--seeds", "2", "--duration", "60", "--replicas", "8",
+                           "--serial", "--space", "block=1,2;interval=0.1;timeout=5,10",
+                           "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "Config twin vs Dynamic: latency ratio" in text and "% of the mean arrival rate" in text
+    payload = json.loads((out / "results.json").read_text())
+    assert {r["strategy"] for r in payload["rows"]} >= {"Config twin", "Dynamic", "Clairvoyant"}
+    assert payload["config_seed1"]["timeline"][0]["max_block_mb"] == 1.0
+    assert (out / "config_timeline.png").exists() and (out / "config_pareto.png").exists()
+    with pytest.raises(DtoptError, match="not longer than one message delay"):  # before any run
+        consensus.main(["--seeds", "1", "--duration", "60", "--space", "timeout=0.01", "--out", str(out)])

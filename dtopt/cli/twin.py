@@ -44,7 +44,8 @@ def register(subparsers: Any) -> None:
                      help="tune the whole configuration over this space, e.g. "
                           "'protocol=IBFT,BigFoot;block=0.5,1,2,4;interval=0.1,0.5,1,2;timeout=3,5,10,20' "
                           "(MB and s; a key left out takes its default list; 'default' = the default "
-                          "space); without it the twin picks the protocol only")
+                          "space); default: the scenario file's space section, if any, else "
+                          "the twin picks the protocol only")
     run.add_argument("--json", action="store_true", help="print one JSON object instead of a summary")
     run.set_defaults(func=_run)
 
@@ -52,7 +53,7 @@ def register(subparsers: Any) -> None:
 def _run(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario, duration_s=args.duration, seed=args.seed)
     protocol = scenario.rules(args.protocol).name
-    space = parse_space(args.space)
+    space = parse_space(args.space) or scenario.space  # --space wins over the file's section
     twin = DigitalTwin.from_scenario(
         scenario,
         replicas=args.replicas,

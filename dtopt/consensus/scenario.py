@@ -79,7 +79,7 @@ class Regime:
 
 
 #: Scenario fields that are not the chain's configuration.
-_SCENARIO_FIELDS: Final = ("config", "regimes", "faulty", "state_period_s", "twin_interval_s")
+_SCENARIO_FIELDS: Final = ("config", "regimes", "faulty", "state_period_s", "twin_interval_s", "space")
 
 
 @dataclass(frozen=True, eq=False, init=False)
@@ -99,6 +99,9 @@ class Scenario:
     faulty : producers that the scenario's regimes take offline (at most f = floor((M-1)/3)).
     state_period_s : TS, how often the preset's state changes (s).
     twin_interval_s : TI, how often the twin receives data (s).
+    space : the configuration space a twin may tune
+        (:class:`~dtopt.twin.config_search.ConfigurationSpace`), or ``None``: the
+        twin's own data, which the chain does not read.
     """
 
     config: ChainConfig
@@ -106,6 +109,7 @@ class Scenario:
     faulty: tuple[str, ...]
     state_period_s: float
     twin_interval_s: float
+    space: Any
 
     def __init__(
         self,
@@ -114,6 +118,7 @@ class Scenario:
         faulty: Sequence[str] = (),
         state_period_s: float = 100.0,
         twin_interval_s: float = 25.0,
+        space: Any = None,
         *,
         producers: Sequence[str] | None = None,
         **config_fields: Any,
@@ -147,6 +152,11 @@ class Scenario:
             )
         object.__setattr__(self, "faulty", faulty)
         object.__setattr__(self, "regimes", self._checked_regimes(regimes))
+        from dtopt.twin.config_search.space import ConfigurationSpace  # the twin's type; no import cycle
+
+        if space is not None and not isinstance(space, ConfigurationSpace):
+            raise DtoptError(f"scenario: space must be a ConfigurationSpace, got {type(space).__name__}")
+        object.__setattr__(self, "space", space)
 
     def _checked_regimes(self, regimes: Sequence[Regime]) -> tuple[Regime, ...]:
         regimes = tuple(regimes)
@@ -328,7 +338,7 @@ SCENARIOS: Final[dict[str, Callable[[float, int], Scenario]]] = {
 _TOP_KEYS: Final = {
     "nodes", "producers", "faulty", "regimes", "propagation_s", "tx_size_mb", "max_block_mb",
     "min_block_interval_s", "round_timeout_s", "fast_path_timeout_s", "costs", "state_period_s",
-    "twin_interval_s", "protocol", "votes_carry_block", "bandwidth_model",
+    "twin_interval_s", "protocol", "votes_carry_block", "bandwidth_model", "space",
 }
 _REGIME_KEYS: Final = {"start_s", "offline", "bandwidth_mbps", "tx_rate_per_s", "jitter_s"}
 _REGIME_REQUIRED: Final = ("start_s", "bandwidth_mbps", "tx_rate_per_s")
@@ -352,7 +362,9 @@ def scenario_from_dict(data: Mapping[str, Any], seed: int = 0, where: str = "sce
     Required: ``nodes`` and ``regimes`` (each with ``start_s``, ``bandwidth_mbps``,
     ``tx_rate_per_s``). ``producers`` defaults to all nodes, ``faulty`` to none,
     ``propagation_s`` to :func:`random_propagation_s` with ``seed``, the rest to
-    the paper's values. A scalar ``bandwidth_mbps`` applies to every node.
+    the paper's values. A scalar ``bandwidth_mbps`` applies to every node. An
+    optional ``space`` (a table of lists, or the text form) is the configuration
+    space a twin tunes (:class:`~dtopt.twin.config_search.ConfigurationSpace`).
     """
     data = _check_keys(where, data, _TOP_KEYS, ("nodes", "regimes"))
     nodes = check_names(where, "nodes", data["nodes"])
@@ -367,7 +379,13 @@ def scenario_from_dict(data: Mapping[str, Any], seed: int = 0, where: str = "sce
         if isinstance(raw["bandwidth_mbps"], int | float) and not isinstance(raw["bandwidth_mbps"], bool):
             raw["bandwidth_mbps"] = (raw["bandwidth_mbps"],) * len(nodes)
         regimes.append(Regime(**raw))
-    kwargs = {key: value for key, value in data.items() if key not in ("regimes", "costs")}
+    kwargs = {key: value for key, value in data.items() if key not in ("regimes", "costs", "space")}
+    if "space" in data:
+        from dtopt.twin.config_search.space import ConfigurationSpace
+
+        raw = data["space"]
+        kwargs["space"] = ConfigurationSpace.parse(raw) if isinstance(raw, str) else \
+            ConfigurationSpace.from_mapping(raw)
     kwargs.setdefault("producers", nodes)
     kwargs.setdefault("faulty", ())
     if "propagation_s" not in kwargs:
