@@ -22,6 +22,16 @@ maximum block size, whose arrival times are treated as spread evenly between the
 cursor and the proposal time. That gives each block's summed transaction latency
 without storing individual transactions.
 
+:meth:`RoundOracle.sample` is the cost function of the configuration search: per
+replica samples of many configurations of the chain for one state, all
+configurations of a protocol in one round loop (their block capacity, minimum
+block interval and timeouts as per-column arrays, see
+:class:`~dtopt.consensus.columns.ConfigColumns`), with common random numbers
+(:class:`~dtopt.twin.draws.CommonDraws`): replica ``r`` of every configuration
+sees the same arrivals and network jitter, so the configurations' differences
+are not drowned in sampling noise, and a configuration's samples do not depend
+on which others are in the batch.
+
 Units: seconds, MB, MB/s, transactions per second. Times inside one prediction
 are relative to the start of the horizon (0 = now).
 """
@@ -35,13 +45,17 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from dtopt.consensus.columns import ConfigColumns
 from dtopt.consensus.config import ChainConfig
 from dtopt.consensus.limits import check_oracle_size, check_seed
 from dtopt.errors import DtoptError
+from dtopt.twin.config_search.chain_configs import chain_configs
+from dtopt.twin.config_search.space import ConfigurationBatch
+from dtopt.twin.draws import CommonDraws
 from dtopt.twin.network import SelectionNetwork
 from dtopt.twin.rounds import RoundLoop
 
-__all__ = ["OraclePrediction", "OracleState", "RoundOracle"]
+__all__ = ["OraclePrediction", "OracleSamples", "OracleState", "RoundOracle"]
 
 # A prediction never runs more rounds than this per replica (guards a horizon far
 # longer than the rounds it would take, e.g. a stalled chain).
@@ -157,6 +171,48 @@ class OraclePrediction:
     mean_rounds: float
 
 
+@dataclass(frozen=True, eq=False)
+class OracleSamples:
+    """Per-replica samples of several configurations for one state over the horizon.
+
+    Every array has shape ``(C, R)``: configuration ``c`` (in the order given),
+    replica ``r``. Replica ``r`` of every configuration saw the same arrivals and
+    jitter (common random numbers). All values are finite.
+
+    Attributes
+    ----------
+    configs : the ``C`` configurations simulated.
+    horizon_s : simulated window (s).
+    tx_latency_s : mean latency of the transactions the replica committed (s). A
+        replica that commits nothing gets a bounded stand-in, the age the oldest
+        waiting transaction reaches at the horizon's end (``horizon_s`` plus the
+        backlog's age; ``horizon_s`` without a backlog): a lower bound on the
+        latency of what it leaves waiting.
+    throughput_tps : committed transactions per second.
+    wait_s : waiting time per transaction inside the horizon (s), as
+        :attr:`OraclePrediction.mean_wait_s` but per replica (0 with nothing present).
+    blocks : blocks committed in the horizon.
+    """
+
+    configs: tuple[ChainConfig, ...]
+    horizon_s: float
+    tx_latency_s: NDArray[np.float64]
+    throughput_tps: NDArray[np.float64]
+    wait_s: NDArray[np.float64]
+    blocks: NDArray[np.float64]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "protocols": [c.protocol for c in self.configs],
+            "max_block_mb": [c.max_block_mb for c in self.configs],
+            "min_block_interval_s": [c.min_block_interval_s for c in self.configs],
+            "round_timeout_s": [c.round_timeout_s for c in self.configs],
+            "horizon_s": self.horizon_s,
+            **{key: getattr(self, key).tolist() for key in ("tx_latency_s", "throughput_tps", "wait_s",
+                                                             "blocks")},
+        }
+
+
 def _nan_std(values: NDArray[np.float64]) -> float:
     finite = values[np.isfinite(values)]
     return float(finite.std()) if finite.size > 1 else 0.0
@@ -213,7 +269,7 @@ class RoundOracle:
         for st in states:
             if not isinstance(st, OracleState) or st.online.shape != (n,):
                 raise DtoptError(f"each state must be an OracleState over the chain's {n} validators")
-        acc = self._simulate(states, config, horizon_s)
+        acc = self._simulate(states, config, self.replicas, horizon_s, np.random.default_rng(self.seed))
         r = self.replicas
         return tuple(
             _summarise(config.protocol, horizon_s, r, {k: v[i * r : (i + 1) * r] for k, v in acc.items()})
@@ -238,12 +294,62 @@ class RoundOracle:
         found = dict(zip(network.ranks, network.select(rows), strict=True))
         return [found[r].reshape(values.shape[1:]) for r in ranks]
 
+    def sample(
+        self,
+        state: OracleState,
+        configs: Sequence[ChainConfig] | ConfigurationBatch,
+        horizon_s: float,
+        replicas: int,
+        seed: int | None = None,
+    ) -> OracleSamples:
+        """Per-replica samples of every configuration in ``configs`` for ``state``.
+
+        ``configs``: chain configurations over this chain's validators (configurations
+        of one protocol may differ only in block size, block interval and timeouts),
+        or a :class:`ConfigurationBatch` applied to this oracle's configuration
+        (:func:`~dtopt.twin.config_search.chain_configs.chain_configs`). The
+        configurations of each protocol run in one round loop, ``replicas`` columns
+        each, on common random numbers drawn from ``seed`` (default: the oracle's):
+        a configuration's samples are the same whatever else is in ``configs``.
+        """
+        if isinstance(configs, ConfigurationBatch):
+            configs = chain_configs(configs, self.config)
+        configs = tuple(configs)
+        n = self.config.n_validators
+        if not configs or not all(isinstance(c, ChainConfig) and c.n_validators == n for c in configs):
+            raise DtoptError(f"configs must be one or more ChainConfigs over the chain's {n} validators")
+        if not isinstance(state, OracleState) or state.online.shape != (n,):
+            raise DtoptError(f"state must be an OracleState over the chain's {n} validators")
+        horizon_s = _positive("horizon_s", horizon_s)
+        if isinstance(replicas, bool) or not isinstance(replicas, int | np.integer) or replicas < 1:
+            raise DtoptError(f"replicas must be an integer >= 1, got {replicas!r}")
+        replicas = int(replicas)
+        check_oracle_size(n, len(configs) * replicas)
+        seed = self.seed if seed is None else check_seed(seed)
+        draws = CommonDraws(seed, np.array([state.tx_rate_per_s]), replicas, horizon_s)
+        shape = (len(configs), replicas)
+        out = {key: np.empty(shape) for key in ("tx_latency_s", "throughput_tps", "wait_s", "blocks")}
+        stand_in_s = horizon_s + (state.backlog_age_s if state.backlog_tx > 0 else 0.0)
+        for protocol in dict.fromkeys(c.protocol for c in configs):
+            members = [i for i, c in enumerate(configs) if c.protocol == protocol]
+            columns = ConfigColumns.of([configs[i] for i in members], replicas)
+            acc = self._simulate([state], columns, replicas, horizon_s, draws)
+            tx, present = acc["tx"], acc["present_tx"]
+            with np.errstate(invalid="ignore", divide="ignore"):
+                latency = np.where(tx > 0, acc["latency_sum"] / tx, stand_in_s)
+                wait = np.where(present > 0, acc["wait_s"] / present, 0.0)
+            for key, values in (("tx_latency_s", latency), ("throughput_tps", tx / horizon_s),
+                                ("wait_s", wait), ("blocks", acc["blocks"])):
+                out[key][members] = values.reshape(replicas, len(members)).T
+        return OracleSamples(configs=configs, horizon_s=horizon_s, **out)
+
     def _simulate(
-        self, states: list[OracleState], config: ChainConfig, horizon_s: float
+        self, states: list[OracleState], config: ChainConfig | ConfigColumns, replicas: int,
+        horizon_s: float, draws: np.random.Generator | CommonDraws,
     ) -> dict[str, NDArray[np.float64]]:
-        """Run the round loop for every replica of every state; per-replica accumulators."""
-        rng = np.random.default_rng(self.seed)
-        rounds = RoundLoop(config, states, self.replicas, rng, self._select, horizon_s)
+        """Run the round loop for every replica of every state (and configuration); per-column
+        accumulators."""
+        rounds = RoundLoop(config, states, replicas, draws, self._select, horizon_s)
         for _ in range(_MAX_ROUNDS):
             if not rounds.step():
                 break

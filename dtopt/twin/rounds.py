@@ -9,7 +9,13 @@ COMMIT sending, timers, block filling, message delays) comes from the chain's
 :class:`~dtopt.consensus.protocols.ProtocolRules`, as in the message-level chain.
 
 Node-major layout: per-node quantities are ``(N, B)`` arrays (``B`` = states x
-replicas), so every elementwise operation runs over contiguous replicas.
+replicas x configurations, configurations innermost), so every elementwise
+operation runs over contiguous columns. Several configurations of one protocol
+run in one loop when ``config`` is a
+:class:`~dtopt.consensus.columns.ConfigColumns`: its block capacity, minimum
+block interval and timeouts are ``(B,)`` arrays that broadcast over the node
+axis, and every configuration reads the same jitter pools (per state).
+Randomness per round comes from a draws object (:mod:`dtopt.twin.draws`).
 Absolute times are float64; the heavy ``(N, N, B)`` vote arrivals hold float32
 times relative to the round's start, laid out ``[sender, receiver, replica]`` so
 each sender's arrivals are one contiguous row for the order statistics.
@@ -25,8 +31,10 @@ from typing import Any, Final
 import numpy as np
 from numpy.typing import NDArray
 
+from dtopt.consensus.columns import ConfigColumns
 from dtopt.consensus.config import ChainConfig
-from dtopt.consensus.protocols import MessageKind, draw_jitter_s, proposer_index
+from dtopt.consensus.protocols import MessageKind, proposer_index
+from dtopt.twin.draws import CommonDraws, SequentialDraws
 
 __all__ = ["RoundLoop"]
 
@@ -39,12 +47,18 @@ Select = Callable[[NDArray, tuple[int, ...]], list[NDArray]]
 class RoundLoop:
     """Consecutive rounds of ``replicas`` Monte Carlo replicas of each state (see module doc).
 
-    ``select(values, ranks)`` takes exact order statistics along axis 0.
+    ``select(values, ranks)`` takes exact order statistics along axis 0. ``draws``
+    supplies the randomness (:mod:`dtopt.twin.draws`); a generator is consumed in
+    call order (:class:`~dtopt.twin.draws.SequentialDraws`).
     """
 
-    def __init__(self, config: ChainConfig, states: Sequence[Any], replicas: int, rng: np.random.Generator,
-                 select: Select, horizon_s: float) -> None:
-        self.config, self.rng, self.select, self.horizon_s = config, rng, select, horizon_s
+    def __init__(self, config: ChainConfig | ConfigColumns, states: Sequence[Any], replicas: int,
+                 draws: np.random.Generator | SequentialDraws | CommonDraws, select: Select,
+                 horizon_s: float) -> None:
+        self.config, self.select, self.horizon_s = config, select, horizon_s
+        self.draws = SequentialDraws(draws) if isinstance(draws, np.random.Generator) else draws
+        self.copies = config.configurations if isinstance(config, ConfigColumns) else 1
+        self.steps = 0
         rules = config.rules
         n = self.n = config.n_validators
         self.fast_path = rules.fast_path
@@ -57,10 +71,12 @@ class RoundLoop:
         self.prepare_ranks = (self.q_prepare - 1,) if fast is None else (self.q_prepare - 1, fast - 1)
         self.reps = reps = replicas
         self.n_states = n_states = len(states)
-        self.scen = scen = np.repeat(np.arange(n_states), reps)  # state of each replica
+        # column = (state, replica, configuration); the configurations share a replica's draws
+        self.stream = np.repeat(np.arange(n_states * reps), self.copies)  # (state, replica) of each column
+        self.scen = scen = self.stream // reps  # state of each column
         self.b = b = scen.size
         self.rows = np.arange(b)
-        self.column = self.rows % reps
+        self.column = self.stream % reps  # replica of each column
 
         self.online = np.array([s.online for s in states]).T[:, scen]  # (N, B)
         bw = np.array([s.bandwidth_mbps for s in states])  # (S, N)
@@ -97,8 +113,7 @@ class RoundLoop:
         jitter32 = jitter.astype(np.float32)
 
         def jitter_pool(shape: tuple[int, ...]) -> NDArray[np.float32]:
-            draws = draw_jitter_s(self.rng, 1.0, (*shape, n_states, self.width), np.float32)
-            return draws * jitter32[:, None]
+            return self.draws.unit_jitter((*shape, n_states, self.width)) * jitter32[:, None]
 
         # Vote delays [sender, receiver, state, column] of a vote without the block (a
         # block that votes carry is added per round); a node's own vote counts at once.
@@ -110,21 +125,24 @@ class RoundLoop:
         self.vote_pool = (vote_s[..., None] + jitter_pool((n, n))).astype(np.float32)
         self.vote_pool[np.arange(n), np.arange(n)] = 0.0
         self.pre_pool = jitter_pool((n,)).astype(np.float32)  # PRE-PREPARE jitter [receiver, state, column]
-        self.arrive = np.empty((n, n, n_states, reps), dtype=np.float32)  # reused by every vote phase
+        # reused by every vote phase
+        self.arrive = np.empty((n, n, n_states, reps, self.copies), dtype=np.float32)
         self.prop_to = np.ascontiguousarray(prop.T)  # [receiver, sender]
 
-    def window(self, pool: NDArray[np.float32]) -> NDArray[np.float32]:
-        """``reps`` consecutive columns of ``pool`` at a random offset."""
-        offset = int(self.rng.integers(self.shifts))
+    def window(self, pool: NDArray[np.float32], slot: str) -> NDArray[np.float32]:
+        """``reps`` consecutive columns of ``pool`` at a random offset (phase ``slot``)."""
+        offset = self.draws.offset(self.steps, slot, self.shifts)
         if self.width == 1:  # no jitter: the one column serves every replica
             return np.broadcast_to(pool, (*pool.shape[:-1], self.reps))
         return pool[..., offset : offset + self.reps]
 
-    def vote_arrivals(self, send_rel: NDArray[np.float32], block_s: NDArray | None = None) -> NDArray:
+    def vote_arrivals(self, send_rel: NDArray[np.float32], slot: str, block_s: NDArray | None = None
+                      ) -> NDArray:
         """Arrival times ``(sender, receiver, B)`` of votes sent at ``send_rel`` ``(sender, B)``,
         plus ``block_s`` ``(sender, receiver, B)`` when the votes carry the block."""
         n = self.n
-        np.add(self.window(self.vote_pool), send_rel.reshape(n, 1, self.n_states, self.reps), out=self.arrive)
+        np.add(self.window(self.vote_pool, slot)[..., None],
+               send_rel.reshape(n, 1, self.n_states, self.reps, self.copies), out=self.arrive)
         arrive = self.arrive.reshape(n, n, self.b)
         if block_s is not None:
             arrive += block_s
@@ -145,6 +163,7 @@ class RoundLoop:
         active = (np.where(up, start, begin) < self.horizon_s) & ~self.unreachable
         if not active.any():
             return False
+        self.steps += 1
         self.acc["rounds"] += active
         committed = np.zeros(self.b, dtype=bool)
         changed = ~up & active
@@ -186,7 +205,7 @@ class RoundLoop:
         between the cursor and the proposal), the pool's time span and the share taken.
         """
         dt = np.where(proposing, np.maximum(start - self.arrived_until, 0.0), 0.0)
-        self.pool += self.rng.poisson(self.rate * dt)
+        self.pool += self.draws.arrivals(self.rate, self.stream, self.arrived_until, dt)
         self.arrived_until = self.arrived_until + dt
         taken = self.config.block_tx(self.pool)
         share = np.divide(taken, self.pool, out=np.zeros(self.b), where=self.pool > 0)
@@ -202,7 +221,8 @@ class RoundLoop:
             MessageKind.PRE_PREPARE, block_mb, self.bw[proposer, rows], self.bw, self.prop_to[:, proposer]
         ))
         pre += send
-        pre += self.window(self.pre_pool).reshape(self.n, -1)
+        jitter = self.window(self.pre_pool, "pre_prepare").reshape(self.n, -1, 1)
+        pre.reshape(self.n, -1, self.copies)[...] += jitter
         pre[proposer, rows] = send
         return np.where(self.online, pre, np.inf).astype(np.float32)
 
@@ -218,7 +238,7 @@ class RoundLoop:
                       ) -> tuple[NDArray, Any]:
         """Every node PREPAREs once it holds the proposal. Returns when each node sends its
         COMMIT (inf: never) and, on a fast path, when it commits on PREPAREs alone."""
-        prepares = self.select(self.vote_arrivals(pre, block_s), self.prepare_ranks)
+        prepares = self.select(self.vote_arrivals(pre, "prepare", block_s), self.prepare_ranks)
         quorum_prepare = np.maximum(prepares[0], pre)  # votes count once the proposal is accepted
         fast = None
         if self.fast_path:
@@ -232,7 +252,7 @@ class RoundLoop:
     def commit_phase(self, commit_send: NDArray, pre: NDArray, fast: Any, block_s: NDArray | None) -> NDArray:
         """When each node commits (relative to the round start): a quorum of COMMITs, or the fast path."""
         if np.isfinite(commit_send).any():
-            arrivals = self.vote_arrivals(commit_send, block_s)
+            arrivals = self.vote_arrivals(commit_send, "commit", block_s)
             node_commit = np.maximum(self.select(arrivals, (self.q_commit - 1,))[0], pre)
         else:  # everyone committed on the fast path: no COMMIT is sent
             node_commit = np.full_like(pre, np.inf)
@@ -257,12 +277,12 @@ class RoundLoop:
         n = self.n
         base = np.where(changed, begin, 0.0)
         timer = self.config.round_timer_s(self.entered - base).astype(np.float32)
-        others = self.vote_arrivals(timer)
+        others = self.vote_arrivals(timer, "timer")
         others[np.arange(n), np.arange(n)] = np.inf
         moved = np.minimum(timer, self.select(others, (self.q_skip - 1,))[0])
         self.entered = np.where(changed & self.online, moved + base, self.entered)
         nxt = proposer_index(self.height, self.round + 1, n)
-        offset = int(self.rng.integers(self.shifts))
+        offset = self.draws.offset(self.steps, "next", self.shifts)
         at_next = self.vote_pool[:, nxt, self.scen, self.column + offset if self.width > 1 else 0] + moved
         ready = self.select(at_next, (self.q_round_change - 1,))[0] + base
         self.rc_ready = np.where(changed, ready, self.rc_ready)
