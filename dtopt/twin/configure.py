@@ -33,10 +33,11 @@ from dtopt.consensus.protocols import MessageKind, quorum_size
 from dtopt.consensus.view import BlockRecord
 from dtopt.errors import DtoptError
 from dtopt.twin.config_search import Configuration, ConfigurationBatch, Evaluate
+from dtopt.twin.config_search.oracle_cost import CRITERIA, oracle_evaluator
 from dtopt.twin.oracle import OracleState, RoundOracle
 
 __all__ = [
-    "CRITERIA", "FIELDS", "changes", "config_for", "configuration_in_force", "configuration_of",
+    "CRITERIA", "FIELDS", "changes", "configuration_in_force", "configuration_of",
     "oracle_sampler", "round_fits",
 ]
 
@@ -47,8 +48,6 @@ FIELDS = {
     "min_block_interval_s": "min_block_interval_s",
     "round_timeout_s": "round_timeout_s",
 }
-# What the latency sample of the cost function is (see oracle_sampler).
-CRITERIA = ("wait", "latency")
 
 
 def configuration_of(config: ChainConfig) -> Configuration:
@@ -75,22 +74,15 @@ def changes(current: Configuration, wanted: Configuration) -> dict[str, Any]:
     }
 
 
-def _replica_samples(acc: dict[str, NDArray[np.float64]], criterion: str, horizon_s: float,
-                     weights: NDArray[np.float64], replicas: int) -> tuple[NDArray, NDArray]:
-    """Per-replica latency and throughput samples, the states' samples mixed by ``weights``.
-
-    ``acc`` holds the oracle's accumulators, states stacked along the replica axis,
-    shape ``(S * replicas,)``.
-    """
-    if criterion == "wait":
-        latency = np.divide(acc["wait_s"], acc["present_tx"], out=np.zeros_like(acc["wait_s"]),
-                            where=acc["present_tx"] > 0)
-    else:  # nothing committed: charge the whole horizon, so the sample stays finite
-        latency = np.divide(acc["latency_sum"], acc["tx"], out=np.full_like(acc["tx"], horizon_s),
-                            where=acc["tx"] > 0)
-    throughput = acc["tx"] / horizon_s
-    shape = (weights.size, replicas)
-    return weights @ latency.reshape(shape), weights @ throughput.reshape(shape)
+def _idle(state: OracleState, horizon_s: float, criterion: str) -> float:
+    """The latency sample of a horizon in which nothing commits, as the oracle reports it: the
+    wait per transaction present (the backlog waits the horizon, each arrival from its
+    arrival on), or for ``"latency"`` the oracle's stand-in (horizon plus backlog age)."""
+    if criterion == "latency":
+        return horizon_s + (state.backlog_age_s if state.backlog_tx > 0 else 0.0)
+    present = state.backlog_tx + state.tx_rate_per_s * horizon_s
+    waited = state.backlog_tx * horizon_s + state.tx_rate_per_s * horizon_s**2 / 2.0
+    return waited / present if present > 0 else 0.0
 
 
 def oracle_sampler(
@@ -99,65 +91,37 @@ def oracle_sampler(
     horizon_s: float,
     base: ChainConfig,
     criterion: str = "wait",
-    seed: int | Sequence[int] = 0,
+    seed: int = 0,
 ) -> Evaluate:
-    """The round oracle as a :class:`ConfigurationDecider` cost function.
+    """The round oracle as a :class:`ConfigurationDecider` cost function, livelocks included.
 
-    Parameters
-    ----------
-    oracle : the twin's oracle (its selection networks are reused).
-    states : ``(state, weight)`` pairs; each replica's sample is the weighted mean
-        over the states (weights summing to 1).
-    horizon_s : the prediction horizon (s).
-    base : the chain configuration the batch's four fields are set on.
-    criterion : the latency sample: ``"wait"``, the mean wait per transaction inside
-        the horizon (backlog included, so a configuration that leaves work behind
-        pays for it), or ``"latency"``, the mean latency of the committed
-        transactions (the horizon itself when none commits).
-    seed : every call draws from a fresh stream of ``seed``; within one call all
-        configurations share the random numbers (common random numbers make their
-        differences less noisy).
-
-    Returns ``evaluate(batch, replicas) -> (latency_s, throughput_tps)``, each of
-    shape ``(len(batch), replicas)``.
+    :func:`~dtopt.twin.config_search.oracle_cost.oracle_evaluator` per state (all on
+    the same per-call seeds, so replica ``r`` of every state shares its random
+    numbers), with every configuration that :func:`round_fits` refuses for a state
+    predicted to commit nothing in it; replica ``r``'s sample is the weighted mean
+    over the states (weights normalised to sum 1). Returns ``evaluate(batch,
+    replicas) -> (latency_s, throughput_tps)``, each of shape ``(len(batch), replicas)``.
     """
-    if criterion not in CRITERIA:
-        raise DtoptError(f"criterion must be one of {', '.join(CRITERIA)}, got {criterion!r}")
     weights = np.array([w for _, w in states], dtype=float)
     if weights.size == 0 or not np.all(np.isfinite(weights)) or np.any(weights < 0) or weights.sum() <= 0:
         raise DtoptError("the cost function needs at least one state with finite weights >= 0, not all 0")
     weights /= weights.sum()
     only = [s for s, _ in states]
-    # if nothing commits, the backlog waits the whole horizon and the arrivals from when they
-    # arrive: present * horizon less rate * horizon^2 / 2 transaction-seconds
-    early_s = np.array([s.tx_rate_per_s * horizon_s**2 / 2.0 for s in only])
-    streams = np.random.SeedSequence(seed)
+    each = [oracle_evaluator(oracle, s, horizon_s, base, criterion, seed) for s in only]
+    idle = [_idle(s, horizon_s, criterion) for s in only]
 
     def evaluate(batch: ConfigurationBatch, replicas: int) -> tuple[NDArray, NDArray]:
-        call_seed = int(streams.spawn(1)[0].generate_state(1)[0])
-        runner = RoundOracle(base, replicas=replicas, seed=call_seed,
-                             order_statistics=oracle.order_statistics)
-        runner._networks = oracle._networks  # same chain size: share the selection networks
-        latency = np.empty((len(batch), replicas))
-        throughput = np.empty((len(batch), replicas))
         fits = round_fits(base, only, batch)  # (B, S)
-        idle_wait = np.repeat(early_s, replicas)
-        for i, configuration in enumerate(batch):
-            acc = runner._simulate(only, config_for(base, configuration), horizon_s)
-            stalled = np.repeat(~fits[i], replicas)
-            if stalled.any():  # a livelock the oracle cannot see: nothing commits in the horizon
-                for key in ("tx", "latency_sum"):
-                    acc[key] = np.where(stalled, 0.0, acc[key])
-                acc["wait_s"] = np.where(stalled, acc["present_tx"] * horizon_s - idle_wait, acc["wait_s"])
-            latency[i], throughput[i] = _replica_samples(acc, criterion, horizon_s, weights, replicas)
+        latency = np.zeros((len(batch), replicas))
+        throughput = np.zeros((len(batch), replicas))
+        for k, evaluate_state in enumerate(each):
+            lat, thr = evaluate_state(batch, replicas)
+            ok = fits[:, k, None]
+            latency += weights[k] * np.where(ok, lat, idle[k])
+            throughput += weights[k] * np.where(ok, thr, 0.0)
         return latency, throughput
 
     return evaluate
-
-
-def config_for(base: ChainConfig, configuration: Configuration) -> ChainConfig:
-    """``base`` under ``configuration``."""
-    return base.switched(**changes(configuration_of(base), configuration))
 
 
 def round_fits(

@@ -368,6 +368,7 @@ class DigitalTwin:
         evaluate = oracle_sampler(
             self.oracle, [(s.state, w) for s, w in zip(basis, weights, strict=True)],
             self.interval_s, self.config, self.decider.criterion,
-            seed=(self.seed, len(self.records)),  # a fresh, reproducible stream per decision
+            # a fresh, reproducible stream per decision
+            seed=int(np.random.SeedSequence([self.seed, len(self.records)]).generate_state(1)[0]),
         )
         return basis, weights, self.search.decide(self.space, evaluate, estimate.state.tx_rate_per_s)
