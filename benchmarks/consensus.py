@@ -67,6 +67,7 @@ from benchmarks._consensus_config import (
     run_config,
 )
 from benchmarks._consensus_figures import config_figures
+from benchmarks._hindsight import interval_wait_s, request_change, true_state
 from benchmarks._output import (
     BenchmarkParser,
     environment,
@@ -93,9 +94,7 @@ from dtopt.twin import (
     Estimate,
     IntervalDataError,
     Monitor,
-    OracleState,
     RoundOracle,
-    choose_producer,
 )
 
 PROTOCOLS = ("IBFT", "BigFoot")
@@ -119,43 +118,6 @@ METRICS = {
 
 
 # --------------------------------------------------------------------------- hindsight
-
-
-def interval_wait_s(chain: Chain, start_s: float, end_s: float) -> float:
-    """Transaction-seconds spent uncommitted inside ``[start_s, end_s)`` per transaction present.
-
-    Measured from the outside view: the backlog at ``start_s`` and the arrivals of
-    the window wait until they are committed or the window ends (the chain-side
-    counterpart of the oracle's ``mean_wait_s``).
-    """
-    view = chain.view(0.0, end_s)
-    commit_s = np.full(view.tx_arrival_s.size, np.inf)
-    for block in view.blocks:
-        commit_s[block.tx_ids] = block.committed_s
-    present = (view.tx_arrival_s < end_s) & (commit_s >= start_s)
-    waited = np.minimum(commit_s, end_s) - np.maximum(view.tx_arrival_s, start_s)
-    return float(waited[present].sum() / max(int(present.sum()), 1))
-
-
-def true_state(chain: Chain, scenario: Scenario, t_s: float) -> OracleState:
-    """The regime's hidden state plus the observable pool and round at ``t_s``."""
-    regime = scenario.regime_at(t_s)
-    view = chain.view(0.0, t_s)
-    committed = sum(len(b.tx_ids) for b in view.blocks)
-    backlog = len(view.tx_ids) - committed
-    last = view.blocks[-1] if view.blocks else None
-    index = [scenario.nodes.index(p) for p in scenario.producers]
-    return OracleState(
-        online=np.array([p not in regime.offline for p in scenario.producers]),
-        bandwidth_mbps=np.asarray(regime.bandwidth_mbps)[index],
-        tx_rate_per_s=regime.tx_rate_per_s,
-        jitter_s=regime.jitter_s,
-        backlog_tx=backlog,
-        backlog_age_s=float(t_s - view.tx_arrival_s[committed]) if backlog > 0 else 0.0,
-        next_height=last.height + 1 if last else 0,
-        round_elapsed_s=t_s - last.committed_s if last else 0.0,
-        since_proposal_s=t_s - last.proposed_s if last else float("inf"),
-    )
 
 
 def votes_settled_s(chain: Chain, scenario: Scenario, k: int) -> float:
@@ -186,11 +148,7 @@ def synced_settled_s(synced: dict[float, frozenset[str]], scenario: Scenario, k:
 
 def _switch(chain: Chain, scenario: Scenario, t_s: float, protocol: str) -> None:
     """Ask the producer the twin would ask (chosen on the true state) to carry a switch."""
-    if protocol == chain.protocol:
-        return
-    producer = choose_producer(true_state(chain, scenario, t_s), scenario.producers, scenario.producers)
-    if producer is not None:
-        chain.request_switch(protocol, producer)
+    request_change(chain, scenario, t_s, {"protocol": protocol})
 
 
 def hindsight_best(chain: Chain, scenario: Scenario, t_s: float) -> tuple[str, dict[str, float]]:

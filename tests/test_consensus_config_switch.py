@@ -8,7 +8,7 @@ import itertools
 import numpy as np
 import pytest
 
-from dtopt.consensus import Chain, Regime, Scenario, uniform_scenario
+from dtopt.consensus import Chain, Regime, Scenario, load_scenario, uniform_scenario
 from dtopt.errors import DtoptError
 from dtopt.twin.config_search.space import ConfigurationSpace
 
@@ -172,3 +172,25 @@ def test_only_a_validator_can_carry_a_change() -> None:
     for who in ("follower", "bp9"):
         with pytest.raises(DtoptError, match="unknown block producer"):
             chain.request_config(who, round_timeout_s=5.0)
+
+
+def test_branches_run_on_their_own_and_leave_the_chain_untouched() -> None:
+    scenario = load_scenario("paper", 400.0, seed=3)
+    chain, twin = Chain(scenario, "IBFT", seed=3), Chain(scenario, "IBFT", seed=3)
+    chain.run_until(150.0)
+    same, changed = chain.branches(2)
+    changed.request_config("bp4", max_block_mb=0.25, round_timeout_s=3.0, protocol="BigFoot")
+    changed.run_until(300.0)
+    same.run_until(300.0)
+    chain.run_until(300.0)  # the chain, after its branches ran, does what a chain never branched does
+    twin.run_until(300.0)
+
+    def fingerprint(c: Chain) -> list:
+        return [(b.height, b.round, b.proposer, b.committed_s, tuple(b.tx_ids), b.change)
+                for b in c.view(0.0, 300.0).blocks]
+
+    assert fingerprint(chain) == fingerprint(twin) == fingerprint(same)
+    assert fingerprint(changed)[:5] == fingerprint(chain)[:5] and fingerprint(changed) != fingerprint(chain)
+    assert changed.config.max_block_mb == 0.25 and chain.config == twin.config
+    for node in scenario.nodes:
+        assert chain.committed_chain(node) == twin.committed_chain(node)

@@ -10,8 +10,8 @@ block-filling and message-delay rule comes from :mod:`dtopt.consensus.protocols`
 and :mod:`dtopt.consensus.config`, which the twin's oracle reads too. See
 ``docs/chain.md`` for the model and every modelling choice.
 
-Public API: :class:`Chain` (``run_until``, ``view``, ``request_config``, ``request_switch``,
-``protocol``, ``now_s``) and :func:`run_chain`. The twin may read only
+Public API: :class:`Chain` (``run_until``, ``view``, ``request_config``,
+``request_switch``, ``branches``, ``protocol``, ``now_s``) and :func:`run_chain`. The twin may read only
 :meth:`Chain.view`; the other accessors (``committed_chain``, ``node_protocol``,
 ``node_round``...) expose hidden state for tests and must not be used by the twin.
 
@@ -21,8 +21,10 @@ Units: seconds, MB, MB/s.
 from __future__ import annotations
 
 import bisect
+import io
+import pickle
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,7 +51,7 @@ from dtopt.consensus.nodes import Node, Quorums
 from dtopt.consensus.scenario import Scenario
 from dtopt.consensus.steps import _KIND, ConsensusSteps
 from dtopt.consensus.sync import SyncMixin
-from dtopt.consensus.view import ChainView
+from dtopt.consensus.view import BlockRecord, ChainView
 from dtopt.errors import DtoptError
 
 __all__ = ["Chain", "ChainRun", "run_chain"]
@@ -202,6 +204,33 @@ class Chain(ConsensusSteps, SyncMixin):
     def request_switch(self, protocol: str, producer: str) -> None:
         """Ask ``producer`` to carry a switch to ``protocol`` (:meth:`request_config`, protocol only)."""
         self.request_config(producer, protocol=protocol)
+
+    def branches(self, n: int) -> Iterator[Chain]:
+        """``n`` independent copies of the chain as it is now, for what-if runs (benchmarks).
+
+        Each copy evolves on its own from :attr:`now_s` (with the same seeded streams:
+        run unchanged, it does exactly what this chain would). The chain is serialised
+        once; the copies share with it what never changes once made (the published
+        block records, the arrival times, the drawn jitter, the configurations and the
+        scenario), so a copy costs the live state, not the history.
+        """
+        shared: dict[int, Any] = {}
+        arrays = (self._arrivals.arrival_s, self._jitter_buf)  # replaced when extended, never written
+
+        class _Pickler(pickle.Pickler):
+            def persistent_id(self, obj: Any) -> int | None:
+                if isinstance(obj, BlockRecord | ChainConfig | Scenario) or any(obj is a for a in arrays):
+                    shared[id(obj)] = obj
+                    return id(obj)
+                return None
+
+        buffer = io.BytesIO()
+        _Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(self)
+        data = buffer.getvalue()
+        for _ in range(n):
+            unpickler = pickle.Unpickler(io.BytesIO(data))
+            unpickler.persistent_load = shared.__getitem__  # type: ignore[method-assign]
+            yield unpickler.load()
 
     # Internal state for tests and diagnostics (NOT part of the twin-facing view).
 

@@ -123,9 +123,9 @@ class ConfigurationBandit:
         """The configuration to run next (``arrival_rate_tps`` overrides the constructor's)."""
         rate = _rate(arrival_rate_tps)
         rate = self.arrival_rate_tps if rate is None else rate
-        untried = int(np.count_nonzero(self.plays == 0))
-        if untried:
-            return self._configs[int(self._first[len(self.space) - untried])]
+        untried = self._first[self.plays[self._first] == 0]  # in the seeded first-try order
+        if untried.size:  # (updates may credit other arms than those selected)
+            return self._configs[int(untried[0])]
         mean, scale = self._mean(), self._scale()
         # A long-forgotten arm's weight may underflow: floor it (a huge spread, so it is explored again).
         spread = self.exploration * scale[:, None] / np.sqrt(np.maximum(self._weight, 1e-12))  # (2, arms)
