@@ -3,8 +3,16 @@
 * ``Config twin``: :class:`dtopt.twin.DigitalTwin` with the configuration space:
   every twin interval it chooses protocol, block size, block interval and round
   timeout (the protocol-only twin of the same run is ``Dynamic``);
-* the baselines over the same space that see the chain's outcomes instead of a
-  model (:mod:`benchmarks._config_baselines`), when present.
+* ``Best static``: every configuration of the space run for the whole seed, the
+  best in hindsight kept (:func:`benchmarks._config_baselines.best_static`);
+* ``Clairvoyant space``: at every interval the configuration under which the next
+  interval's transactions wait least, found on branches of the chain
+  (:class:`benchmarks._config_baselines.SpaceClairvoyant`);
+* ``Bandit``: a model-free online learner over the space that sees only the
+  chain's outcomes (Thompson sampling, :class:`benchmarks._config_baselines.BanditController`).
+
+``CONFIG_STRATEGIES`` names them; ``--config-strategies`` picks a subset (the
+last three cost 128 whole runs, 128 branches per interval and one run per seed).
 
 One seed's runs, their rows for the common table, the configuration twin's
 timeline (from the blocks: what was in force, not what was asked) and its
@@ -18,19 +26,30 @@ from typing import Any
 
 import numpy as np
 
+from benchmarks._config_baselines import BanditController, SpaceClairvoyant, best_static, scenario_under
 from dtopt.consensus.chain import ChainRun, run_chain
 from dtopt.consensus.scenario import Scenario
+from dtopt.errors import DtoptError
 from dtopt.twin import DigitalTwin
-from dtopt.twin.config_search import ConfigurationSpace
+from dtopt.twin.config_search import ConfigurationBandit, ConfigurationSpace
 from dtopt.twin.configure import FIELDS
 
 __all__ = [
-    "CONFIG_TWIN", "arrival_rate_tps", "config_outcome_lines", "metric_row", "parse_space", "run_config",
-    "timeline",
+    "CONFIG_STRATEGIES", "CONFIG_TWIN", "arrival_rate_tps", "best_static_line", "config_outcome_lines",
+    "metric_row", "parse_space", "parse_strategies", "run_config", "timeline",
 ]
 
 CONFIG_TWIN = "Config twin"
-PROTOCOL_TWIN = "Dynamic"
+CONFIG_STRATEGIES = (CONFIG_TWIN, "Best static", "Clairvoyant space", "Bandit")
+
+
+def parse_strategies(text: str) -> tuple[str, ...]:
+    """``--config-strategies``: comma-separated names of :data:`CONFIG_STRATEGIES` (any case)."""
+    known = {name.lower(): name for name in CONFIG_STRATEGIES}
+    picked = [known.get(part.strip().lower()) for part in text.split(",") if part.strip()]
+    if not picked or None in picked:
+        raise DtoptError(f"--config-strategies: choose among {', '.join(CONFIG_STRATEGIES)}, got {text!r}")
+    return tuple(dict.fromkeys(p for p in picked if p is not None))
 
 
 def parse_space(text: str) -> ConfigurationSpace:
@@ -66,14 +85,30 @@ def timeline(run: ChainRun) -> list[dict[str, Any]]:
 
 
 def run_config(
-    seed: int, scenario: Scenario, duration_s: float, replicas: int, space: ConfigurationSpace
+    seed: int, scenario: Scenario, duration_s: float, replicas: int, space: ConfigurationSpace,
+    strategies: tuple[str, ...] = CONFIG_STRATEGIES,
 ) -> dict[str, Any]:
     """The configuration strategies on one seed: rows, the twin's timeline and decisions."""
     logging.getLogger("dtopt.twin").setLevel(logging.ERROR)  # skipped intervals are in the records
     twin = DigitalTwin.from_scenario(scenario, replicas=replicas, seed=seed, space=space)
     run = run_chain(scenario, "IBFT", duration_s, seed, controller=twin)
+    rows = [metric_row(seed, CONFIG_TWIN, run)] if CONFIG_TWIN in strategies else []
+    best = None
+    if "Best static" in strategies:
+        static = best_static(scenario, space, duration_s, seed)
+        best = static.best.configuration.label()
+        rows.append(metric_row(seed, "Best static", run_chain(
+            scenario_under(scenario, static.best.configuration), None, duration_s, seed)))
+    if "Clairvoyant space" in strategies:
+        rows.append(metric_row(seed, "Clairvoyant space", run_chain(
+            scenario, "IBFT", duration_s, seed, controller=SpaceClairvoyant(scenario, space))))
+    if "Bandit" in strategies:
+        bandit = BanditController(ConfigurationBandit(space, seed=seed), scenario.twin_interval_s)
+        rows.append(metric_row(seed, "Bandit",
+                               run_chain(scenario, "IBFT", duration_s, seed, controller=bandit)))
     return {
-        "rows": [metric_row(seed, CONFIG_TWIN, run)],
+        "rows": rows,
+        "best_static": best,
         "timeline": timeline(run),
         "decisions": [r.to_dict() for r in twin.records],
         "regimes": [
@@ -113,3 +148,13 @@ def config_outcome_lines(
             f"throughput {paired(thr, o_thr)} tx/s"
         )
     return lines
+
+
+def best_static_line(configs: list[dict[str, Any] | None]) -> list[str]:
+    """Which configuration was best in hindsight on each seed (``run_config`` results)."""
+    best = [c["best_static"] for c in configs if c is not None and c["best_static"] is not None]
+    if not best:
+        return []
+    counts = {label: best.count(label) for label in dict.fromkeys(best)}
+    return ["Best static configuration in hindsight, seeds per configuration: "
+            + "; ".join(f"{label}: {n}" for label, n in counts.items())]

@@ -60,10 +60,13 @@ import numpy as np
 
 from benchmarks import _sweep
 from benchmarks._consensus_config import (
+    CONFIG_STRATEGIES,
     arrival_rate_tps,
+    best_static_line,
     config_outcome_lines,
     metric_row,
     parse_space,
+    parse_strategies,
     run_config,
 )
 from benchmarks._consensus_figures import config_figures
@@ -243,7 +246,8 @@ def check_run(name: str, duration_s: float, replicas: int, space: str | None = N
 
 
 def run_seed(
-    seed: int, name: str, duration_s: float, replicas: int, space: str | None = None
+    seed: int, name: str, duration_s: float, replicas: int, space: str | None = None,
+    config_strategies: tuple[str, ...] = CONFIG_STRATEGIES,
 ) -> dict[str, Any]:
     """Every strategy, the twin's choice accuracy and the oracle's fidelity for one seed
     (and the configuration strategies over ``space``, if given)."""
@@ -271,7 +275,8 @@ def run_seed(
         "Clairvoyant": run_chain(scenario, "IBFT", duration_s, seed, controller=clairvoyant),
     }
     rows = [metric_row(seed, strategy, run) for strategy, run in runs.items()]
-    config = run_config(seed, scenario, duration_s, replicas, parse_space(space)) if space else None
+    config = (run_config(seed, scenario, duration_s, replicas, parse_space(space), config_strategies)
+              if space else None)
     hits, counted = probe.hits(period_s)
     return {
         "rows": rows + (config["rows"] if config else []),
@@ -383,6 +388,10 @@ def build_parser() -> argparse.ArgumentParser:
              "4 block sizes x 4 intervals x 4 timeouts) or e.g. "
              "'protocol=IBFT,BigFoot;block=0.5,1,2,4;interval=0.1,0.5,1,2;timeout=3,5,10,20'",
     )
+    parser.add_argument(
+        "--config-strategies", default=",".join(CONFIG_STRATEGIES), metavar="NAMES",
+        help=f"with --space, which configuration strategies run (default: {','.join(CONFIG_STRATEGIES)})",
+    )
     _sweep.add_arguments(parser)
     return parser
 
@@ -469,10 +478,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Everything the seeds need is checked here, before any work: the scenario (and
     # with it --duration and the run-size limits), the oracle's --replicas, --out.
     check_run(args.scenario, args.duration, args.replicas, args.space)
+    config_strategies = parse_strategies(args.config_strategies)
     out = out_dir(args.out)
     results = _sweep.run_cases(
         functools.partial(run_seed, name=args.scenario, duration_s=args.duration, replicas=args.replicas,
-                          space=args.space),
+                          space=args.space, config_strategies=config_strategies),
         list(range(1, args.seeds + 1)),
         desc="seeds",
         **sweep,
@@ -493,6 +503,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     lines = [
         *(outcome_lines(compared, summary, n_compared) if compared else []),
         *config_outcome_lines(compared, strategies_of(compared), _paired, arrival_tps),
+        *best_static_line([res["config"] for res in results]),
         f"Compared: {n_compared} of {args.seeds} seeds (a seed counts when every strategy committed "
         "transactions; results.csv has every run)",
         f"Dynamic's choice = hindsight-best choice: {hits}/{counted} = {hits / max(counted, 1):.1%} "
