@@ -178,8 +178,13 @@ def test_benchmark_runs_the_configuration_twin(tmp_path: Path, capsys: pytest.Ca
     text = capsys.readouterr().out
     assert "Config twin vs Dynamic: latency ratio" in text and "% of the mean arrival rate" in text
     payload = json.loads((out / "results.json").read_text())
-    assert {r["strategy"] for r in payload["rows"]} >= {"Config twin", "Dynamic", "Clairvoyant"}
+    assert {r["strategy"] for r in payload["rows"]} >= {
+        "Config twin", "Dynamic", "Clairvoyant", "Best static", "Clairvoyant space", "Bandit"}
+    assert "Best static configuration in hindsight" in text
     assert payload["config_seed1"]["timeline"][0]["max_block_mb"] == 1.0
     assert (out / "config_timeline.png").exists() and (out / "config_pareto.png").exists()
     with pytest.raises(DtoptError, match="not longer than one message delay"):  # before any run
         consensus.main(["--seeds", "1", "--duration", "60", "--space", "timeout=0.01", "--out", str(out)])
+    with pytest.raises(DtoptError, match="--config-strategies: choose among"):
+        consensus.main(["--seeds", "1", "--duration", "60", "--space", "default", "--config-strategies",
+                        "Config twin,Oracle", "--out", str(out)])
