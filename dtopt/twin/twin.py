@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -243,7 +243,7 @@ class DigitalTwin:
         plan, decision = self.decide(data, estimate, in_force)
         self.records.append(self._execute(chain, data, estimate, plan, decision, t_s, in_force))
 
-    def _reask(self, chain: WatchedChain, data: IntervalData, ask: Any) -> None:
+    def _reask(self, chain: WatchedChain, data: IntervalData, ask: Callable[[str], None]) -> None:
         """A producer asked earlier that has not proposed since still holds that
         request: re-ask it with the current choice (``ask(producer)``), so a stale
         request is never carried later."""
