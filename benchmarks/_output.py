@@ -236,3 +236,18 @@ def run_main(
     except KeyboardInterrupt:
         print(f"{prog or 'benchmark'}: interrupted", file=sys.stderr)
         return 130
+
+
+def write_table_outputs(
+    out: Path, benchmark: str, parameters: Mapping[str, Any], rows: Sequence[Row], columns: Sequence[str],
+    title: str, table: str,
+) -> None:
+    """The usual trio for a one-table benchmark: results.csv (``columns``), results.json (with the
+    environment and ``parameters``) and summary.md (``table`` under ``title``); reports the paths."""
+    write_csv(out / "results.csv", rows, columns)
+    write_json(out / "results.json", {
+        "benchmark": benchmark, "environment": environment(), "parameters": dict(parameters),
+        "rows": list(rows),
+    })
+    write_summary(out / "summary.md", title, [("Results", table)])
+    report_written(out, ["results.csv", "results.json", "summary.md"])

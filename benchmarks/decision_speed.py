@@ -26,16 +26,12 @@ from typing import Any
 
 from benchmarks._output import (
     BenchmarkParser,
-    environment,
     markdown_table,
     out_dir,
     progress,
     report_check,
-    report_written,
     run_main,
-    write_csv,
-    write_json,
-    write_summary,
+    write_table_outputs,
 )
 from benchmarks.consensus import true_state
 from benchmarks.oracle_speed import _pin_one_core
@@ -138,13 +134,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     table = markdown_table(rows, COLUMNS)
     print(table)
     if out is not None:
-        write_csv(out / "results.csv", rows, [*COLUMNS, "exhaustive_pick"])
-        write_json(out / "results.json", {
-            "benchmark": "decision_speed", "environment": environment(), "parameters": vars(args),
-            "rows": rows,
-        })
-        write_summary(out / "summary.md", "Decision speed", [("Medians", table)])
-        report_written(out, ["results.csv", "results.json", "summary.md"])
+        columns = [*COLUMNS, "exhaustive_pick"]
+        write_table_outputs(out, "decision_speed", vars(args), rows, columns, "Decision speed", table)
     if args.check:
         return report_check([r["case"] for r in rows if not r["ok"]], "every decision within target")
     return 0

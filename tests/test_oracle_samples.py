@@ -3,12 +3,15 @@ configurations on common random numbers, and the evaluator the decider calls."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
+from dtopt.consensus.chain import run_chain
 from dtopt.consensus.columns import ConfigColumns
 from dtopt.consensus.config import ChainConfig
-from dtopt.consensus.scenario import Scenario, load_scenario
+from dtopt.consensus.scenario import Scenario, load_scenario, uniform_scenario
 from dtopt.errors import DtoptError
 from dtopt.twin import OracleState, RoundOracle
 from dtopt.twin.config_search import ConfigurationDecider, ConfigurationDecision, ConfigurationSpace
@@ -57,6 +60,7 @@ def test_batched_samples_equal_each_configuration_alone(paper: Scenario, k: int)
     assert len({tuple(row) for row in batched.tx_latency_s.round(9)}) > 4
     other = oracle.sample(state, configs, 25.0, 6, seed=12)
     assert not np.array_equal(other.tx_latency_s, batched.tx_latency_s)
+    assert json.loads(subset.to_json())["max_block_mb"] == [configs[i].max_block_mb for i in order]
 
 
 def test_samples_agree_with_predictions(paper: Scenario) -> None:
@@ -103,7 +107,7 @@ def test_sample_rejects_bad_input(paper: Scenario) -> None:
     for bad, match in (
         ({"configs": []}, "ChainConfigs"), ({"configs": [small]}, "10 validators"),
         ({"replicas": 0}, "replicas"), ({"horizon_s": -1.0}, "horizon_s"), ({"seed": -1}, "seed"),
-        ({"state": "x"}, "OracleState"),
+        ({"state": "x"}, "OracleState"), ({"replicas": 4000, "horizon_s": 1000.0}, "arrival times"),
     ):
         kwargs = {"state": state, "configs": [paper.config], "horizon_s": 25.0, "replicas": 4, **bad}
         with pytest.raises(DtoptError, match=match):
@@ -193,3 +197,19 @@ def test_evaluator_rejects_bad_weights(paper: Scenario) -> None:
         with pytest.raises(DtoptError, match="weights"):
             oracle_evaluator(RoundOracle(paper.config), list(zip((state, state), weights, strict=True)), 25.0,
                              paper.config)
+
+
+def test_a_round_too_slow_for_its_timeout_livelocks_as_on_the_chain() -> None:
+    """At 150 tx/s on 1 MB/s links, 4 MB blocks take longer than a 3 s round timeout: the chain
+    changes round forever (the issue's collapse); the oracle must see it, and 1 MB / 10 s keep up."""
+    configs, measured = [], []
+    for block_mb, timeout_s in ((4.0, 3.0), (1.0, 10.0)):
+        scenario = uniform_scenario(10, tx_rate_per_s=150.0, jitter_s=0.01, max_block_mb=block_mb,
+                                    round_timeout_s=timeout_s, fast_path_timeout_s=min(5.0, timeout_s / 2))
+        configs.append(scenario.config)
+        measured.append(run_chain(scenario, "IBFT", 200.0, 1).metrics.throughput_tps)
+    state = OracleState(online=np.ones(10, dtype=bool), bandwidth_mbps=np.ones(10), tx_rate_per_s=150.0,
+                        jitter_s=0.01)
+    predicted = RoundOracle(configs[0]).sample(state, configs, 200.0, 16).throughput_tps.mean(axis=1)
+    assert measured[0] < 5.0 and predicted[0] < 5.0
+    assert measured[1] > 75.0 and predicted[1] == pytest.approx(measured[1], rel=0.05)

@@ -29,11 +29,13 @@ __all__ = [
     "MAX_BLOCKS",
     "MAX_DURATION_S",
     "MAX_NODES",
+    "MAX_ORACLE_ARRIVALS",
     "MAX_ORACLE_CELLS",
     "MAX_SEED",
     "MAX_TWIN_INTERVALS",
     "MAX_TX",
     "check_duration",
+    "check_oracle_arrivals",
     "check_oracle_size",
     "check_run_size",
     "check_seed",
@@ -54,6 +56,9 @@ MAX_TWIN_INTERVALS: Final = 100_000
 #: Largest oracle array per state, replicas x validators^2 float32 vote times (about
 #: 20 bytes per cell with the jitter pool: 0.34 GB).
 MAX_ORACLE_CELLS: Final = 2**24
+#: Most transaction arrival times the oracle's batched sampling pre-draws (replicas x expected
+#: arrivals in the horizon, float64: 0.27 GB).
+MAX_ORACLE_ARRIVALS: Final = 2**25
 #: Seeds are integers in [0, MAX_SEED] (numpy's generators take non-negative ones).
 MAX_SEED: Final = 2**63 - 1
 
@@ -123,4 +128,15 @@ def check_oracle_size(n_validators: int, replicas: int) -> None:
         raise DtoptError(
             f"replicas {replicas} is over the limit for {n_validators} validators: at most {most:,} "
             f"(replicas x validators^2 <= {MAX_ORACLE_CELLS:,} vote times per state)"
+        )
+
+
+def check_oracle_arrivals(replicas: int, expected_arrivals: float) -> None:
+    """Refuse pre-drawing ``expected_arrivals`` arrival times for each of ``replicas`` replicas
+    beyond :data:`MAX_ORACLE_ARRIVALS`."""
+    total = int(replicas) * float(expected_arrivals)
+    if total > MAX_ORACLE_ARRIVALS:
+        raise DtoptError(
+            f"{replicas} replicas of about {expected_arrivals:.3g} arrivals each exceed the limit of "
+            f"{MAX_ORACLE_ARRIVALS:,} pre-drawn arrival times; lower the replicas, the horizon or the rate"
         )

@@ -29,6 +29,7 @@ from typing import Final
 import numpy as np
 from numpy.typing import NDArray
 
+from dtopt.consensus.limits import check_oracle_arrivals
 from dtopt.consensus.protocols import draw_jitter_s
 
 __all__ = ["SLOTS", "CommonDraws", "SequentialDraws"]
@@ -92,6 +93,7 @@ class CommonDraws:
         flattened into one sorted array."""
         expected = float(rate.max(initial=0.0)) * self.horizon_s
         width = math.ceil(expected + 6.0 * math.sqrt(expected) + 10.0)
+        check_oracle_arrivals(rate.size, width)
         with np.errstate(divide="ignore"):
             inverse = np.where(rate > 0, 1.0 / np.where(rate > 0, rate, 1.0), np.inf)[:, None]
         times = np.cumsum(rng.standard_exponential((rate.size, width)), axis=1) * inverse

@@ -38,6 +38,7 @@ are relative to the start of the horizon (0 = now).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -211,6 +212,9 @@ class OracleSamples:
             **{key: getattr(self, key).tolist() for key in ("tx_latency_s", "throughput_tps", "wait_s",
                                                              "blocks")},
         }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict())
 
 
 def _nan_std(values: NDArray[np.float64]) -> float:

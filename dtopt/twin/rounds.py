@@ -170,6 +170,7 @@ class RoundLoop:
         proposing = up & active
         if proposing.any():
             committed = self.proposal_round(proposer, proposing, np.where(up, start, begin))
+            changed |= proposing & ~committed  # the round timed out before a quorum committed
         if changed.any():
             self.round_change(changed, begin)
         self.height += committed
@@ -183,14 +184,19 @@ class RoundLoop:
         pre = self.pre_prepare(proposer, block_mb)
         block_s = self.block_transmission_s(block_mb)
         entered_rel = (self.entered - start).astype(np.float32)
-        commit_send, fast = self.prepare_phase(pre, entered_rel, block_s)
-        node_commit = self.commit_phase(commit_send, pre, fast, block_s) + start
-        node_commit = np.where(self.online, node_commit, np.inf)
+        # A node acts in this round only before its round timer fires (then it changes round):
+        # it PREPAREs, COMMITs and commits only before then. A round too slow for the timeout
+        # (a large block on slow links) fails, and the step treats it as a round change.
+        timer_rel = self.config.round_timer_s(entered_rel)
+        commit_send, fast = self.prepare_phase(pre, entered_rel, block_s, timer_rel)
+        commit_rel = self.commit_phase(commit_send, pre, fast, block_s)
+        node_commit = np.where(self.online, commit_rel + start, np.inf)
+        # The block is final once q nodes commit before their timers (a node whose quorum comes
+        # later still learns the block then, and starts the next height at that time).
+        in_time = np.where(commit_rel < timer_rel, node_commit, np.inf)
         # the block in flight at the horizon start had not committed before it
-        block_commit = np.maximum(self.select(node_commit.copy(), (self.q_final - 1,))[0], 0.0)
+        block_commit = np.maximum(self.select(in_time, (self.q_final - 1,))[0], 0.0)
         committed = proposing & np.isfinite(block_commit)
-        # A round that cannot commit (too few online) ends the replica.
-        self.unreachable |= proposing & ~committed
         self.account(committed, block_commit, taken, mean_arrival)
         self.pool -= np.where(committed, taken, 0)
         self.cursor = np.where(committed, self.cursor + span * share, self.cursor)
@@ -234,11 +240,12 @@ class RoundLoop:
         extra[np.arange(self.n), np.arange(self.n)] = 0.0
         return extra
 
-    def prepare_phase(self, pre: NDArray, entered_rel: NDArray, block_s: NDArray | None
+    def prepare_phase(self, pre: NDArray, entered_rel: NDArray, block_s: NDArray | None, timer_rel: NDArray
                       ) -> tuple[NDArray, Any]:
-        """Every node PREPAREs once it holds the proposal. Returns when each node sends its
-        COMMIT (inf: never) and, on a fast path, when it commits on PREPAREs alone."""
-        prepares = self.select(self.vote_arrivals(pre, "prepare", block_s), self.prepare_ranks)
+        """Every node PREPAREs once it holds the proposal, if before its timer. Returns when each
+        node sends its COMMIT (inf: never) and, on a fast path, when it commits on PREPAREs alone."""
+        prepare_send = np.where(pre < timer_rel, pre, np.float32(np.inf))
+        prepares = self.select(self.vote_arrivals(prepare_send, "prepare", block_s), self.prepare_ranks)
         quorum_prepare = np.maximum(prepares[0], pre)  # votes count once the proposal is accepted
         fast = None
         if self.fast_path:
@@ -247,7 +254,8 @@ class RoundLoop:
             commit_send = np.where(commit_send < fast, commit_send, np.inf)
         else:
             commit_send = quorum_prepare
-        return np.where(self.online, commit_send, np.inf).astype(np.float32), fast
+        sends = self.online & (commit_send < timer_rel)
+        return np.where(sends, commit_send, np.inf).astype(np.float32), fast
 
     def commit_phase(self, commit_send: NDArray, pre: NDArray, fast: Any, block_s: NDArray | None) -> NDArray:
         """When each node commits (relative to the round start): a quorum of COMMITs, or the fast path."""

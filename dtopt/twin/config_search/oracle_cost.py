@@ -36,7 +36,7 @@ from dtopt.consensus.limits import check_seed
 from dtopt.errors import DtoptError
 from dtopt.twin.config_search.chain_configs import chain_config
 from dtopt.twin.config_search.search import Evaluate
-from dtopt.twin.config_search.space import Configuration, ConfigurationBatch
+from dtopt.twin.config_search.space import ConfigurationBatch
 from dtopt.twin.oracle import OracleState, RoundOracle
 
 __all__ = ["CRITERIA", "oracle_evaluator"]
@@ -94,11 +94,10 @@ def oracle_evaluator(
         raise DtoptError(f"oracle must be a RoundOracle, got {type(oracle).__name__}")
     seed = check_seed(seed)
     key = "wait_s" if criterion == "wait" else "tx_latency_s"
-    configs: dict[Configuration, ChainConfig] = {}  # built (and validated) once per evaluator
     calls = [0]
 
     def evaluate(batch: ConfigurationBatch, replicas: int) -> tuple[NDArray, NDArray]:
-        chosen = [configs.get(c) or configs.setdefault(c, chain_config(c, base)) for c in batch]
+        chosen = [chain_config(configuration, base) for configuration in batch]
         call_seed = int(np.random.SeedSequence([seed, calls[0]]).generate_state(1, np.uint64)[0] >> 1)
         calls[0] += 1
         latency = np.zeros((len(batch), replicas))
