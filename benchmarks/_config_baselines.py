@@ -29,15 +29,17 @@ import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from benchmarks import _sweep
 from benchmarks._hindsight import backlog_at, interval_wait_s, request_change, trusted_producer
-from benchmarks._output import BenchmarkParser, run_main
+from benchmarks._output import BenchmarkParser, run_main, write_json
 from dtopt.cli import exit_with
 from dtopt.consensus.chain import Chain, run_chain
+from dtopt.consensus.config import ChainConfig
 from dtopt.consensus.limits import check_duration
 from dtopt.consensus.metrics import chain_metrics
 from dtopt.consensus.protocols import proposer_index
@@ -46,11 +48,28 @@ from dtopt.consensus.view import ChainView
 from dtopt.errors import DtoptError
 from dtopt.twin.config_search import Configuration, ConfigurationBandit, ConfigurationSpace, choose
 
-__all__ = ["BanditController", "BestStatic", "SpaceClairvoyant", "StaticRow", "best_static", "scenario_under",
-           "static_row"]
+__all__ = [
+    "BanditController",
+    "BestStatic",
+    "SpaceClairvoyant",
+    "StaticRow",
+    "best_static",
+    "configuration_of",
+    "pick_best",
+    "scenario_under",
+    "shortlist",
+    "static_row",
+]
 
 #: Share of the arrival rate a static configuration must carry to count as keeping up.
 THROUGHPUT_SHARE = 0.99
+
+
+def configuration_of(record: Any, change: dict[str, Any] | None = None) -> Configuration:
+    """The configuration a ``ChainConfig`` or ``BlockRecord`` shows, with ``change`` applied."""
+    values = {**{key: getattr(record, key) for key in ChainConfig.SWITCHABLE}, **(change or {})}
+    return Configuration(values["protocol"], values["max_block_mb"], values["min_block_interval_s"],
+                         values["round_timeout_s"])
 
 
 def scenario_under(scenario: Scenario, configuration: Configuration) -> Scenario:
@@ -168,24 +187,54 @@ def best_static(scenario: Scenario, space: ConfigurationSpace, duration_s: float
 # --------------------------------------------------------------------------- per-interval clairvoyant
 
 
+def shortlist(static: BestStatic, max_candidates: int | None = None) -> tuple[Configuration, ...]:
+    """The configurations whose static run kept up (reached the required throughput), lowest
+    latency first, at most ``max_candidates``; if none kept up, all of them by throughput.
+
+    A candidate set for :class:`SpaceClairvoyant` that skips what cannot carry the load.
+    """
+    rows = static.rows
+    kept = sorted((r for r in rows if r.throughput_tps >= static.required_tps),
+                  key=lambda r: r.mean_tx_latency_s or 0.0)
+    ranked = kept or sorted(rows, key=lambda r: -r.throughput_tps)
+    if max_candidates is not None and max_candidates < 1:
+        raise DtoptError(f"max_candidates must be >= 1, got {max_candidates!r}")
+    return tuple(r.configuration for r in ranked[:max_candidates])
+
+
 @dataclass
 class SpaceClairvoyant:
     """Controller that applies, at every twin interval, the configuration of ``space``
     under which the next interval's transactions wait least (run on branches of the chain).
 
-    Ties go to the configuration in force, then to the lower enumeration index.
-    ``choices`` records ``(t_s, configuration, wait_s)`` per interval.
+    ``candidates``: the configurations tried (default: all of ``space``; e.g.
+    :func:`shortlist` to skip those that cannot carry the load, a documented
+    pruning: the bound is then over that subset). Ties go to the configuration in
+    force, then to the earlier candidate. ``choices`` records
+    ``(t_s, configuration, wait_s)`` per interval. Cost per interval: one branch and
+    one interval of simulation per candidate.
     """
 
     scenario: Scenario
     space: ConfigurationSpace
+    candidates: Sequence[Configuration] | None = None
     choices: list[tuple[float, Configuration, float]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self._configurations = self.space.configurations()
+        if self.candidates is None:
+            self._configurations = self.space.configurations()
+        else:
+            self._configurations = tuple(self.space[self.space.index(c)] for c in self.candidates)
+            if not self._configurations:
+                raise DtoptError("the clairvoyant needs at least one candidate configuration")
+
+    @property
+    def configurations(self) -> tuple[Configuration, ...]:
+        """The candidates it tries at every interval."""
+        return self._configurations
 
     def waits_s(self, chain: Chain, t_s: float, producer: str | None) -> np.ndarray:
-        """Interval wait (s) under each configuration, shape ``(len(space),)``."""
+        """Interval wait (s) under each candidate, shape ``(n_candidates,)``."""
         end_s = t_s + self.scenario.twin_interval_s
         backlog = backlog_at(chain, t_s)
         waits = np.empty(len(self._configurations))
@@ -200,9 +249,7 @@ class SpaceClairvoyant:
     def __call__(self, chain: Chain, t_s: float) -> None:
         producer = trusted_producer(chain, self.scenario, t_s)
         waits = self.waits_s(chain, t_s, producer)
-        config = chain.config
-        in_force = [c == Configuration(config.protocol, config.max_block_mb, config.min_block_interval_s,
-                                       config.round_timeout_s) for c in self._configurations]
+        in_force = [c == configuration_of(chain.config) for c in self._configurations]
         best = int(np.lexsort((np.arange(waits.size), np.logical_not(in_force), waits))[0])
         chosen = self._configurations[best]
         self.choices.append((t_s, chosen, float(waits[best])))
@@ -219,8 +266,8 @@ class BanditController:
     Each interval ``[t - TI, t)`` it observes, from ``chain.view`` alone, the waiting
     time (:func:`interval_wait_s`) and the throughput of the interval, credits them
     to the configuration under which most of the interval's blocks were proposed
-    (the blocks show it; an interval without blocks is credited to the one last
-    requested), and asks the bandit for the next configuration at the interval's
+    (the blocks show it; an interval without blocks is credited to the one
+    in force), and asks the bandit for the next configuration at the interval's
     arrival rate. The change goes to the first validator in the proposer rotation,
     from the height after next, that signed the interval's last block (it was online
     a moment ago); else to the first validator. ``choices`` records ``(t_s, configuration)``.
@@ -233,7 +280,7 @@ class BanditController:
     def __call__(self, chain: Chain, t_s: float) -> None:
         start_s = max(t_s - self.interval_s, 0.0)
         window = chain.view(start_s, t_s)
-        observed = self._observed_configuration(window.blocks)
+        observed = self._observed_configuration(chain, window)
         if observed is not None:
             metrics = chain_metrics(window)
             self.bandit.update(observed, interval_wait_s(chain, start_s, t_s), metrics.throughput_tps)
@@ -241,13 +288,17 @@ class BanditController:
         self.choices.append((t_s, chosen))
         chain.request_config(_next_voter(window), **chosen.to_dict())
 
-    def _observed_configuration(self, blocks: Sequence[Any]) -> Configuration | None:
-        """The configuration of most blocks (the space's, else ``None``); the last choice without blocks."""
-        if not blocks:
-            return self.choices[-1][1] if self.choices else None
-        shown = [Configuration(b.protocol, b.max_block_mb, b.min_block_interval_s, b.round_timeout_s)
-                 for b in blocks]
-        majority = max(dict.fromkeys(shown), key=shown.count)  # a tie: the earlier
+    def _observed_configuration(self, chain: Chain, window: ChainView) -> Configuration | None:
+        """The configuration of most of the window's blocks (a tie: the earlier); without blocks,
+        the one the last earlier block put in force; ``None`` if that is not in the space."""
+        if window.blocks:
+            shown = [configuration_of(b) for b in window.blocks]
+            majority = max(dict.fromkeys(shown), key=shown.count)
+        else:
+            earlier = chain.view(0.0, window.start_s).blocks
+            if not earlier:
+                return None
+            majority = configuration_of(earlier[-1], earlier[-1].change)
         try:
             self.bandit.space.index(majority)
         except DtoptError:
@@ -278,6 +329,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--duration", type=float, default=2000.0, help="simulated seconds (default: 2000)")
     parser.add_argument("--seed", type=int, default=1, help="seed (default: 1)")
     parser.add_argument("--space", default="", help="configuration space text (default: the 128 defaults)")
+    parser.add_argument("--shortlist", type=int, default=0, metavar="K",
+                        help="the clairvoyant tries only the K best static configurations that kept up "
+                             "(default 0: every configuration)")
+    parser.add_argument("--out", default="", help="write both results as JSON to this file")
     return parser
 
 
@@ -290,14 +345,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"best static over {len(space)} configurations: {static.runtime_s:.1f} s; best "
           f"{best.configuration.label()}: latency {best.mean_tx_latency_s:.2f} s, "
           f"throughput {best.throughput_tps:.2f} tx/s (required {static.required_tps:.2f})")
-    clairvoyant = SpaceClairvoyant(scenario, space)
+    candidates = shortlist(static, args.shortlist) if args.shortlist else None
+    clairvoyant = SpaceClairvoyant(scenario, space, candidates)
     start = time.perf_counter()
     run = run_chain(scenario, None, args.duration, args.seed, controller=clairvoyant)
     elapsed = time.perf_counter() - start
     m = run.metrics
-    print(f"clairvoyant over {len(space)} configurations: {elapsed:.1f} s "
+    print(f"clairvoyant over {len(clairvoyant.configurations)} configurations: {elapsed:.1f} s "
           f"({elapsed / max(len(clairvoyant.choices), 1):.2f} s per interval); latency "
           f"{m.mean_tx_latency_s:.2f} s, throughput {m.throughput_tps:.2f} tx/s")
+    if args.out:
+        write_json(Path(args.out), {
+            "parameters": vars(args), "best_static": static.to_dict(),
+            "clairvoyant": {"runtime_s": elapsed, "metrics": m.to_dict(),
+                            "candidates": [c.to_dict() for c in clairvoyant.configurations],
+                            "choices": [(t, c.to_dict(), w) for t, c, w in clairvoyant.choices]},
+        })
+        print(f"wrote {args.out}")
     return 0
 
 

@@ -9,10 +9,12 @@ import pytest
 
 from benchmarks._config_baselines import (
     BanditController,
+    BestStatic,
     SpaceClairvoyant,
     StaticRow,
     best_static,
     pick_best,
+    shortlist,
 )
 from benchmarks._hindsight import interval_wait_s, request_change, trusted_producer
 from dtopt.consensus import Chain, Regime, load_scenario, run_chain, uniform_scenario
@@ -147,3 +149,19 @@ def test_the_bandit_tries_every_arm_first_even_when_an_unselected_arm_is_credite
         chosen.append(bandit.select())
         bandit.update(chosen[-1], 5.0, 30.0)
     assert sorted(map(SPACE.index, chosen)) == [0, 1, 2, 4, 5, 6, 7]
+
+
+def test_the_clairvoyant_can_be_limited_to_the_configurations_that_keep_up() -> None:
+    rows = tuple(StaticRow(c, 5.0, 49.8 if c.max_block_size_mb == 1.0 else 30.0, 50.0, None, 0, 0.0)
+                 for c in SPACE)
+    static = BestStatic(rows=rows, best_index=2, required_tps=49.5, runtime_s=0.0)
+    kept = shortlist(static)
+    assert kept == tuple(c for c in SPACE if c.max_block_size_mb == 1.0)
+    assert SpaceClairvoyant(_scenario(), SPACE, kept).configurations == kept
+    assert shortlist(static, 2) == kept[:2]
+    nobody = BestStatic(rows=rows, best_index=2, required_tps=60.0, runtime_s=0.0)
+    assert shortlist(nobody) == kept + tuple(c for c in SPACE if c.max_block_size_mb != 1.0)
+    with pytest.raises(DtoptError, match="not in the space"):
+        SpaceClairvoyant(_scenario(), SPACE, [Configuration("IBFT", 3.0, 0.1, 10.0)])
+    with pytest.raises(DtoptError, match="at least one"):
+        SpaceClairvoyant(_scenario(), SPACE, [])
