@@ -1,6 +1,7 @@
 """Dynamic consensus selection: static IBFT, static BigFoot, the twin and a clairvoyant bound.
 
     python -m benchmarks.consensus --scenario paper [--seeds 10] [--duration 2000] [--workers 2] [--out DIR]
+        [--space default|SPEC]
 
 For every seed the chain simulator runs the scenario under these strategies:
 
@@ -13,7 +14,13 @@ For every seed the chain simulator runs the scenario under these strategies:
   protocol), runs the interval under each, and keeps the protocol whose
   transactions waited least, i.e. the best protocol of each interval chosen
   with hindsight (greedy, one interval at a time, so a strategy that looks
-  further ahead can beat it), carried by ``request_switch`` exactly like the twin's.
+  further ahead can beat it), carried by ``request_switch`` exactly like the twin's;
+* with ``--space``: the configuration strategies of :mod:`benchmarks._consensus_config`
+  (``Config twin``: the twin choosing protocol, block size, block interval and
+  round timeout over the space; ``default`` is the 128-configuration default
+  space), compared with every strategy above by paired per-seed differences, with
+  figures of the configuration in force against the regimes (config_timeline.png)
+  and of each regime's predicted latency/throughput Pareto fronts (config_pareto.png).
 
 Reported: mean and spread over seeds of transaction latency, inter-block time and
 throughput per strategy (Markdown table; box plots like Figure 4 of Diamantopoulos et al., 2023),
@@ -52,6 +59,17 @@ from typing import Any
 import numpy as np
 
 from benchmarks import _sweep
+from benchmarks._consensus_config import (
+    CONFIG_STRATEGIES,
+    arrival_rate_tps,
+    best_static_line,
+    config_outcome_lines,
+    metric_row,
+    parse_space,
+    parse_strategies,
+    run_config,
+)
+from benchmarks._consensus_figures import config_figures
 from benchmarks._hindsight import interval_wait_s, request_change, true_state
 from benchmarks._output import (
     BenchmarkParser,
@@ -90,7 +108,7 @@ TWINS: dict[str, dict[str, Any]] = {
     "Dynamic h=0.05": {"hysteresis": 0.05},
     "Dynamic reactive h=0.05": {"anticipate": "off", "hysteresis": 0.05},
 }
-STRATEGIES = (*PROTOCOLS, *TWINS, "Clairvoyant")
+STRATEGIES = (*PROTOCOLS, *TWINS, "Clairvoyant")  # without --space
 # A validator has caught up once it committed every block final this long ago (s).
 SYNC_GRACE_S = 2.0
 # Hindsight waits closer than this (relative) are a tie: either choice is best.
@@ -217,20 +235,26 @@ class EstimateRecorder:
 # --------------------------------------------------------------------------- one seed
 
 
-def check_run(name: str, duration_s: float, replicas: int) -> None:
+def check_run(name: str, duration_s: float, replicas: int, space: str | None = None) -> None:
     """Refuse what would fail in every seed, before any runs: the scenario, the run's
-    size (:mod:`dtopt.consensus.limits`) and the oracle's replicas."""
+    size (:mod:`dtopt.consensus.limits`), the oracle's replicas and the space."""
     scenario = load_scenario(name, check_duration(duration_s), seed=1)
     check_run_size(scenario, duration_s, twin=True)
     RoundOracle(scenario.config, replicas=replicas)
+    if space is not None:
+        DigitalTwin.from_scenario(scenario, replicas=replicas, space=parse_space(space))
 
 
-def run_seed(seed: int, name: str, duration_s: float, replicas: int) -> dict[str, Any]:
-    """Every strategy, the twin's choice accuracy and the oracle's fidelity for one seed."""
+def run_seed(
+    seed: int, name: str, duration_s: float, replicas: int, space: str | None = None,
+    config_strategies: tuple[str, ...] = CONFIG_STRATEGIES,
+) -> dict[str, Any]:
+    """Every strategy, the twin's choice accuracy and the oracle's fidelity for one seed
+    (and the configuration strategies over ``space``, if given)."""
     scenario = load_scenario(name, duration_s, seed)
     params = scenario.config
     period_s = scenario.state_period_s
-    rows, statics, recorders = [], {}, {}
+    statics, recorders = {}, {}
     for protocol in PROTOCOLS:
         recorders[protocol] = EstimateRecorder(params)
         statics[protocol] = run_chain(scenario, protocol, duration_s, seed, controller=recorders[protocol])
@@ -250,20 +274,16 @@ def run_seed(seed: int, name: str, duration_s: float, replicas: int) -> dict[str
         },
         "Clairvoyant": run_chain(scenario, "IBFT", duration_s, seed, controller=clairvoyant),
     }
-    for strategy, run in runs.items():
-        m = run.metrics
-        rows.append({
-            "seed": seed, "strategy": strategy, "mean_tx_latency_s": m.mean_tx_latency_s,
-            "mean_block_latency_s": m.mean_block_latency_s, "mean_interblock_s": m.mean_interblock_s,
-            "throughput_tps": m.throughput_tps, "n_blocks": m.n_blocks,
-            "blocks_ibft": m.blocks_per_protocol.get("IBFT", 0),
-            "blocks_bigfoot": m.blocks_per_protocol.get("BigFoot", 0),
-        })
+    rows = [metric_row(seed, strategy, run) for strategy, run in runs.items()]
+    config = (run_config(seed, scenario, duration_s, replicas, parse_space(space), config_strategies)
+              if space else None)
     hits, counted = probe.hits(period_s)
     return {
-        "rows": rows, "fidelity": fidelity_rows(scenario, statics, recorders, seed, replicas),
+        "rows": rows + (config["rows"] if config else []),
+        "fidelity": fidelity_rows(scenario, statics, recorders, seed, replicas),
         "choice_hits": hits, "choice_counted": counted,
         "decisions": [r.to_dict() for r in twins["Dynamic"].records],
+        "config": config,
     }
 
 
@@ -317,9 +337,14 @@ def comparable(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [r for r in rows if r["seed"] not in empty]
 
 
+def strategies_of(rows: list[dict[str, Any]]) -> list[str]:
+    """The strategies of ``rows``, in the order they first appear."""
+    return list(dict.fromkeys(r["strategy"] for r in rows))
+
+
 def _summary_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     out = []
-    for strategy in STRATEGIES:
+    for strategy in strategies_of(rows):
         mine = [r for r in rows if r["strategy"] == strategy]
         row: dict[str, Any] = {"strategy": strategy, "seeds": len(mine)}
         for key in METRICS:
@@ -334,8 +359,9 @@ def _boxplots(rows: list[dict[str, Any]], out: Any) -> list[str]:
     names = []
     for key, label in METRICS.items():
         fig, ax = new_figure(width_in=6.5)
-        data = [[r[key] for r in rows if r["strategy"] == s] for s in STRATEGIES]
-        ax.boxplot(data, tick_labels=list(STRATEGIES))
+        strategies = strategies_of(rows)
+        data = [[r[key] for r in rows if r["strategy"] == s] for s in strategies]
+        ax.boxplot(data, tick_labels=strategies)
         ax.set_ylabel(label)
         ax.set_title(f"{label} per strategy ({len(data[0])} seeds)")
         for label in ax.get_xticklabels():  # long strategy names: slanted, anchored at their tick
@@ -356,6 +382,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--replicas", type=int, default=256, help="oracle replicas (default: 256)")
     parser.add_argument("--out", default="out/consensus", help="output directory (default: out/consensus)")
+    parser.add_argument(
+        "--space", default=None, metavar="SPEC",
+        help="also run the configuration strategies over this space: 'default' (2 protocols x "
+             "4 block sizes x 4 intervals x 4 timeouts) or e.g. "
+             "'protocol=IBFT,BigFoot;block=0.5,1,2,4;interval=0.1,0.5,1,2;timeout=3,5,10,20'",
+    )
+    parser.add_argument(
+        "--config-strategies", default=",".join(CONFIG_STRATEGIES), metavar="NAMES",
+        help=f"with --space, which configuration strategies run (default: {','.join(CONFIG_STRATEGIES)})",
+    )
     _sweep.add_arguments(parser)
     return parser
 
@@ -441,10 +477,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     sweep = _sweep.sweep_options(args)
     # Everything the seeds need is checked here, before any work: the scenario (and
     # with it --duration and the run-size limits), the oracle's --replicas, --out.
-    check_run(args.scenario, args.duration, args.replicas)
+    check_run(args.scenario, args.duration, args.replicas, args.space)
+    config_strategies = parse_strategies(args.config_strategies)
     out = out_dir(args.out)
     results = _sweep.run_cases(
-        functools.partial(run_seed, name=args.scenario, duration_s=args.duration, replicas=args.replicas),
+        functools.partial(run_seed, name=args.scenario, duration_s=args.duration, replicas=args.replicas,
+                          space=args.space, config_strategies=config_strategies),
         list(range(1, args.seeds + 1)),
         desc="seeds",
         **sweep,
@@ -461,8 +499,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         columns[f"{key}_mean"] = f"{label} mean"
         columns[f"{key}_std"] = "std"
     table = markdown_table(summary, columns)
+    arrival_tps = arrival_rate_tps(load_scenario(args.scenario, args.duration, seed=1), args.duration)
     lines = [
         *(outcome_lines(compared, summary, n_compared) if compared else []),
+        *config_outcome_lines(compared, strategies_of(compared), _paired, arrival_tps),
+        *best_static_line([res["config"] for res in results]),
         f"Compared: {n_compared} of {args.seeds} seeds (a seed counts when every strategy committed "
         "transactions; results.csv has every run)",
         f"Dynamic's choice = hindsight-best choice: {hits}/{counted} = {hits / max(counted, 1):.1%} "
@@ -476,12 +517,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     write_csv(out / "results.csv", rows, list(rows[0]))
     write_csv(out / "fidelity.csv", fidelity, list(fidelity[0]) if fidelity else ["seed"])
     figures = _boxplots(compared, out) if compared else []
+    if results[0]["config"] is not None:
+        figures += config_figures(results[0]["config"], args.scenario, out)
     write_json(out / "results.json", {
         "benchmark": "consensus", "environment": environment(), "parameters": vars(args),
         "execution": _sweep.describe(sweep),
         "rows": rows, "summary": summary, "fidelity": fidelity,
         "choice_hits": hits, "choice_counted": counted,
         "decisions_seed1": results[0]["decisions"],
+        "config_seed1": results[0]["config"],
     })
     write_summary(out / "summary.md", f"Dynamic consensus selection, scenario {args.scenario}", [
         (f"{args.seeds} seeds x {args.duration:g} s", table),

@@ -1,6 +1,9 @@
 """``dtopt twin``: run the chain under digital-twin management.
 
-``dtopt twin run --scenario paper --duration 2000 --seed 1 [--json]``
+``dtopt twin run --scenario paper --duration 2000 --seed 1 [--space SPEC] [--json]``
+
+With ``--space`` (e.g. ``"protocol=IBFT,BigFoot;block=0.5,1,2,4;interval=0.1,0.5,1,2;timeout=3,5,10,20"``)
+the twin tunes the whole configuration and the output is the configuration timeline.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from typing import Any
 from dtopt.cli._report import metric, run_shown, table
 from dtopt.consensus.scenario import SCENARIOS, load_scenario
 from dtopt.twin import ANTICIPATION, DigitalTwin, TwinRecord
+from dtopt.twin.config_search import ConfigurationSpace
 
 __all__ = ["register"]
 
@@ -36,6 +40,12 @@ def register(subparsers: Any) -> None:
                      help="use the history of inferred states: seasonal (decide for the forecast "
                           "of the next interval once the states repeat periodically) or off "
                           "(reactive) (default: seasonal)")
+    run.add_argument("--space", default=None, metavar="SPEC",
+                     help="tune the whole configuration over this space, e.g. "
+                          "'protocol=IBFT,BigFoot;block=0.5,1,2,4;interval=0.1,0.5,1,2;timeout=3,5,10,20' "
+                          "(MB and s; a key left out takes its default list; 'default' = the default "
+                          "space); default: the scenario file's space section, if any, else "
+                          "the twin picks the protocol only")
     run.add_argument("--json", action="store_true", help="print one JSON object instead of a summary")
     run.set_defaults(func=_run)
 
@@ -43,12 +53,14 @@ def register(subparsers: Any) -> None:
 def _run(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario, duration_s=args.duration, seed=args.seed)
     protocol = scenario.rules(args.protocol).name
+    space = parse_space(args.space) or scenario.space  # --space wins over the file's section
     twin = DigitalTwin.from_scenario(
         scenario,
         replicas=args.replicas,
         seed=args.seed,
         hysteresis=args.hysteresis,
         anticipate=args.anticipate,
+        space=space,
     )
     # The table lists every skipped interval with its reason; the twin's log line would repeat it.
     logging.getLogger("dtopt.twin").setLevel(logging.ERROR)
@@ -65,7 +77,12 @@ def _run(args: argparse.Namespace) -> int:
           f"genesis protocol {protocol}, anticipation {args.anticipate}")
     protocols = twin.protocols
     ranked = twin.decider.criterion  # "wait" (default) or "latency"
-    if twin.records:
+    if twin.records and space is not None:
+        print(configuration_table(twin.records, ranked))
+        print(f"Over the space {space.spec()} ({len(space)} configurations) the twin picks, each "
+              f"{scenario.twin_interval_s:g} s, the lowest predicted {ranked} among the configurations "
+              "predicted to carry the estimated arrival rate (else the highest throughput).")
+    elif twin.records:
         print(decision_table(twin.records, protocols, ranked))
         print(f"The twin ranks the protocols by predicted {ranked} (s) over the next "
               f"{scenario.twin_interval_s:g} s and picks the lowest"
@@ -102,6 +119,37 @@ def decision_table(records: list[TwinRecord], protocols: tuple[str, ...], ranked
         ])
     skipped = [f"t = {r.t_s:g} s skipped, protocol kept: {r.error}" for r in records if r.error is not None]
     right = [True, False, False, False, False, False, *(True for _ in headers[6:])]
+    return "\n".join([table(headers, rows, right), *skipped])
+
+
+def parse_space(text: str | None) -> ConfigurationSpace | None:
+    """``--space``: ``None`` (protocol only), ``"default"`` or a space's text form."""
+    if text is None:
+        return None
+    return ConfigurationSpace() if text.strip().lower() == "default" else ConfigurationSpace.parse(text)
+
+
+def configuration_table(records: list[TwinRecord], ranked: str) -> str:
+    """The configuration timeline: one row per twin interval, with the chosen configuration's
+    predicted ``ranked`` figure and throughput and the size of the decision's Pareto set."""
+    headers = ["t (s)", "in force", "chosen", "change", "offline", f"pred. {ranked} (s)",
+               "pred. tput (tx/s)", "pareto"]
+    rows = []
+    for r in records:
+        if r.error is not None or r.chosen_estimate is None or r.in_force_config is None:
+            rows.append([f"{r.t_s:.0f}", r.in_force, r.chosen, "skipped (below)",
+                         *("-" for _ in headers[4:])])
+            continue
+        chosen = r.chosen_estimate
+        rows.append([
+            f"{r.t_s:.0f}", r.in_force_config.label(), r.chosen_config.label(),
+            " ".join(f"{k}={v}" for k, v in r.changes.items()) or "-",
+            ",".join(r.offline) or "-",
+            _seconds(chosen.mean_latency_s), f"{chosen.mean_throughput_tps:.1f}", str(len(r.pareto)),
+        ])
+    skipped = [f"t = {r.t_s:g} s skipped, configuration kept: {r.error}"
+               for r in records if r.error is not None]
+    right = [True, False, False, False, False, True, True, True]
     return "\n".join([table(headers, rows, right), *skipped])
 
 

@@ -24,7 +24,7 @@ __all__ = ["load_scenario", "scenario_from_dict"]
 _TOP_KEYS: Final = {
     "nodes", "producers", "faulty", "regimes", "propagation_s", "tx_size_mb", "max_block_mb",
     "min_block_interval_s", "round_timeout_s", "fast_path_timeout_s", "costs", "state_period_s",
-    "twin_interval_s", "protocol", "votes_carry_block", "bandwidth_model",
+    "twin_interval_s", "protocol", "votes_carry_block", "bandwidth_model", "space",
 }
 _REGIME_KEYS: Final = {"start_s", "offline", "bandwidth_mbps", "tx_rate_per_s", "jitter_s"}
 _REGIME_REQUIRED: Final = ("start_s", "bandwidth_mbps", "tx_rate_per_s")
@@ -48,7 +48,9 @@ def scenario_from_dict(data: Mapping[str, Any], seed: int = 0, where: str = "sce
     Required: ``nodes`` and ``regimes`` (each with ``start_s``, ``bandwidth_mbps``,
     ``tx_rate_per_s``). ``producers`` defaults to all nodes, ``faulty`` to none,
     ``propagation_s`` to :func:`random_propagation_s` with ``seed``, the rest to
-    the paper's values. A scalar ``bandwidth_mbps`` applies to every node.
+    the paper's values. A scalar ``bandwidth_mbps`` applies to every node. An
+    optional ``space`` (a table of lists, or the text form) is the configuration
+    space a twin tunes (:class:`~dtopt.twin.config_search.ConfigurationSpace`).
     """
     data = _check_keys(where, data, _TOP_KEYS, ("nodes", "regimes"))
     nodes = check_names(where, "nodes", data["nodes"])
@@ -63,7 +65,13 @@ def scenario_from_dict(data: Mapping[str, Any], seed: int = 0, where: str = "sce
         if isinstance(raw["bandwidth_mbps"], int | float) and not isinstance(raw["bandwidth_mbps"], bool):
             raw["bandwidth_mbps"] = (raw["bandwidth_mbps"],) * len(nodes)
         regimes.append(Regime(**raw))
-    kwargs = {key: value for key, value in data.items() if key not in ("regimes", "costs")}
+    kwargs = {key: value for key, value in data.items() if key not in ("regimes", "costs", "space")}
+    if "space" in data:
+        from dtopt.twin.config_search.space import ConfigurationSpace
+
+        raw = data["space"]
+        kwargs["space"] = ConfigurationSpace.parse(raw) if isinstance(raw, str) else \
+            ConfigurationSpace.from_mapping(raw)
     kwargs.setdefault("producers", nodes)
     kwargs.setdefault("faulty", ())
     if "propagation_s" not in kwargs:

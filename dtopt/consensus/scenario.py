@@ -74,7 +74,7 @@ class Regime:
 
 
 #: Scenario fields that are not the chain's configuration.
-_SCENARIO_FIELDS: Final = ("config", "regimes", "faulty", "state_period_s", "twin_interval_s")
+_SCENARIO_FIELDS: Final = ("config", "regimes", "faulty", "state_period_s", "twin_interval_s", "space")
 
 
 @dataclass(frozen=True, eq=False, init=False)
@@ -94,6 +94,9 @@ class Scenario:
     faulty : producers that the scenario's regimes take offline (at most f = floor((M-1)/3)).
     state_period_s : TS, how often the preset's state changes (s).
     twin_interval_s : TI, how often the twin receives data (s).
+    space : the configuration space a twin may tune
+        (:class:`~dtopt.twin.config_search.ConfigurationSpace`), or ``None``: the
+        twin's own data, which the chain does not read.
     """
 
     config: ChainConfig
@@ -101,6 +104,7 @@ class Scenario:
     faulty: tuple[str, ...]
     state_period_s: float
     twin_interval_s: float
+    space: Any
 
     def __init__(
         self,
@@ -109,6 +113,7 @@ class Scenario:
         faulty: Sequence[str] = (),
         state_period_s: float = 100.0,
         twin_interval_s: float = 25.0,
+        space: Any = None,
         *,
         producers: Sequence[str] | None = None,
         **config_fields: Any,
@@ -142,6 +147,11 @@ class Scenario:
             )
         object.__setattr__(self, "faulty", faulty)
         object.__setattr__(self, "regimes", self._checked_regimes(regimes))
+        from dtopt.twin.config_search.space import ConfigurationSpace  # the twin's type; no import cycle
+
+        if space is not None and not isinstance(space, ConfigurationSpace):
+            raise DtoptError(f"scenario: space must be a ConfigurationSpace, got {type(space).__name__}")
+        object.__setattr__(self, "space", space)
 
     def _checked_regimes(self, regimes: Sequence[Regime]) -> tuple[Regime, ...]:
         regimes = tuple(regimes)

@@ -1,13 +1,15 @@
 """Analyse: turn one interval's outside view into an estimate of the chain's state.
 
 Reads only what the chain publishes (:mod:`dtopt.consensus.view`) plus the
-chain's configuration (:class:`~dtopt.consensus.config.ChainConfig`):
+chain's static configuration (:class:`~dtopt.consensus.config.ChainConfig`: the
+validators, their propagation latencies, message costs); what may change at run
+time (block size, round timeout) is read from each block:
 
 * offline validators: those without a vote in any of the interval's last
   ``recent_blocks`` blocks (recent, so a validator that dropped out or came back
   within the interval is classified by its current state), plus the
   proposers whose turn at the next height has already timed out (no block for
-  longer than the round timeout);
+  longer than the round timeout in force, read from the last block);
 * per-validator delay: how long after a block's proposal each validator sent its
   PREPARE (the PRE-PREPARE's transmission, propagation, validation and jitter);
 * upload bandwidth of each proposer: a PREPARE's delay is
@@ -34,6 +36,7 @@ from dtopt.consensus.config import ChainConfig
 from dtopt.consensus.protocols import MessageKind, proposer_index
 from dtopt.consensus.view import BlockRecord
 from dtopt.errors import DtoptError
+from dtopt.twin.configure import configuration_in_force
 from dtopt.twin.monitor import IntervalData, IntervalDataError
 from dtopt.twin.oracle import OracleState
 
@@ -147,7 +150,9 @@ class Analyser:
                 measured[proposer] = True
 
         last = self.last_block
-        stalled_rounds = int((view.end_s - last.committed_s) // config.round_timeout_s)
+        # the timeout in force at the next height: the last block's, or the one it switches to
+        timeout_s = configuration_in_force(last).round_timeout_s
+        stalled_rounds = int((view.end_s - last.committed_s) // timeout_s)
         voted[proposer_index(last.height + 1, np.arange(min(stalled_rounds, n)), n)] = False
         self.online = voted.copy()
         offline = tuple(name for name, i in self.index.items() if not voted[i])

@@ -1,8 +1,9 @@
-"""Execute: hand the decision to one trusted block producer."""
+"""Execute: hand the decision (a protocol or a configuration change) to one trusted block producer."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -10,7 +11,7 @@ from dtopt.consensus.protocols import proposer_index
 from dtopt.twin.monitor import WatchedChain
 from dtopt.twin.oracle import OracleState
 
-__all__ = ["choose_producer", "execute"]
+__all__ = ["choose_producer", "execute", "execute_config"]
 
 
 def choose_producer(state: OracleState, validators: Sequence[str], trusted: Sequence[str]) -> str | None:
@@ -34,3 +35,9 @@ def choose_producer(state: OracleState, validators: Sequence[str], trusted: Sequ
 def execute(chain: WatchedChain, protocol: str, producer: str) -> None:
     """Ask ``producer`` to carry the switch to ``protocol`` in its next block."""
     chain.request_switch(protocol, producer)
+
+
+def execute_config(chain: WatchedChain, producer: str, changes: Mapping[str, Any]) -> None:
+    """Ask ``producer`` to carry a configuration change (chain configuration names) in its
+    next block; it replaces any request the producer still holds."""
+    chain.request_config(producer, **changes)

@@ -100,7 +100,9 @@ class WatchedChain(Protocol):
     """What the twin may use of a chain it watches: its contract with any chain.
 
     The time, the protocol in force at the head, the outside view of a window, and
-    a request to a producer to carry a switch. Nothing of the chain's hidden state.
+    a request to a producer to carry a protocol switch or a configuration change
+    (``request_config(producer, protocol=..., max_block_mb=..., min_block_interval_s=...,
+    round_timeout_s=...)``, any subset). Nothing of the chain's hidden state.
     """
 
     @property
@@ -112,6 +114,8 @@ class WatchedChain(Protocol):
     def view(self, start_s: float, end_s: float) -> ChainView: ...
 
     def request_switch(self, protocol: str, producer: str) -> None: ...
+
+    def request_config(self, producer: str, **changes: Any) -> None: ...
 
 
 class Monitor:

@@ -1,10 +1,15 @@
-"""The digital twin: the MAPE-K loop that picks the chain's consensus protocol.
+"""The digital twin: the MAPE-K loop that picks the chain's consensus protocol or configuration.
 
 Every twin interval :class:`DigitalTwin` is called as a ``run_chain`` controller
 ``twin(chain, t_s)`` and runs
 
 monitor (``chain.view``) -> analyse -> what-if scenarios -> plan (oracle) ->
 decide -> execute (``chain.request_switch``),
+
+or, given a configuration space, decides over the whole configuration
+(protocol, block size, block interval, round timeout) with a
+:class:`~dtopt.twin.config_search.ConfigurationDecider` whose cost function is
+the oracle, and executes with ``chain.request_config``;
 
 with its knowledge (bandwidth estimates, backlog, the history of regime changes)
 kept between calls. Bad interval data never stops the run: what the monitor and
@@ -17,7 +22,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,12 +33,20 @@ from dtopt.consensus.protocols import PROTOCOLS, get_protocol
 from dtopt.errors import DtoptError
 from dtopt.twin.analyse import Analyser, Estimate
 from dtopt.twin.anticipate import SeasonalForecaster
+from dtopt.twin.config_search import (
+    Configuration,
+    ConfigurationDecider,
+    ConfigurationDecision,
+    ConfigurationEstimate,
+    ConfigurationSpace,
+)
+from dtopt.twin.configure import FIELDS, changes, configuration_in_force, oracle_sampler
 from dtopt.twin.decide import Decider, Decision
-from dtopt.twin.execute import choose_producer, execute
+from dtopt.twin.execute import choose_producer, execute, execute_config
 from dtopt.twin.monitor import IntervalData, IntervalDataError, Monitor, WatchedChain
-from dtopt.twin.oracle import RoundOracle
+from dtopt.twin.oracle import OracleState, RoundOracle
 from dtopt.twin.plan import Plan, make_plan
-from dtopt.twin.scenarios import AS_ESTIMATED, FORECAST, what_if_scenarios
+from dtopt.twin.scenarios import AS_ESTIMATED, FORECAST, WhatIf, what_if_scenarios
 
 __all__ = ["ANTICIPATION", "DigitalTwin", "TwinRecord"]
 
@@ -65,6 +78,12 @@ class TwinRecord:
     predicted_latency_s : predicted mean transaction latency per protocol (s).
     what_if_latency_s : the same for every what-if scenario planned.
     error : why the interval was skipped (bad data), else ``None``.
+    in_force_config : with a configuration space, the configuration in force (read
+        from the blocks); else ``None``.
+    chosen_estimate : with a configuration space, the configuration chosen with its
+        predicted latency (the ranked ``criterion``) and throughput; else ``None``.
+    changes : what ``request_config`` was asked to change (chain configuration names).
+    pareto : the decision's Pareto set, latency vs throughput, by predicted latency.
     """
 
     t_s: float
@@ -79,11 +98,24 @@ class TwinRecord:
     predicted_latency_s: dict[str, float] = field(default_factory=dict)
     what_if_latency_s: dict[str, dict[str, float]] = field(default_factory=dict)
     error: str | None = None
+    in_force_config: Configuration | None = None
+    chosen_estimate: ConfigurationEstimate | None = None
+    changes: dict[str, Any] = field(default_factory=dict)
+    pareto: tuple[ConfigurationEstimate, ...] = ()
+
+    @property
+    def chosen_config(self) -> Configuration | None:
+        """The configuration chosen (with a configuration space), else ``None``."""
+        return None if self.chosen_estimate is None else self.chosen_estimate.configuration
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-Python values (an infinite prediction, i.e. nothing committed, as ``None``)."""
         out = dict(self.__dict__)
         out["offline"] = list(self.offline)
+        for key in ("in_force_config", "chosen_estimate"):
+            out[key] = None if out[key] is None else out[key].to_dict()
+        out["changes"] = dict(self.changes)
+        out["pareto"] = [e.to_dict() for e in self.pareto]
         out["basis"] = dict(self.basis)
         out["predicted_score_s"] = _finite(self.predicted_score_s)
         out["predicted_latency_s"] = _finite(self.predicted_latency_s)
@@ -123,6 +155,16 @@ class DigitalTwin:
     dropout, recovered : also simulate the what-if scenarios "slowest validator
         drops out" and "offline validators return" (their predictions are recorded;
         the decision rests on the as-estimated or forecast scenarios).
+    space : a configuration space: the twin then chooses the whole configuration
+        each interval (``None``, default: the protocol only, among ``protocols``).
+        Checked against the chain's message model
+        (:meth:`ConfigurationSpace.validate_against`).
+    search : how the space is searched (default ``ConfigurationDecider(replicas)``:
+        exhaustive up to 16 configurations, successive halving on a quarter of the
+        exhaustive budget above). Its cost function is the oracle over the same
+        states the protocol decision rests on (weighted forecast states, or the
+        state as estimated), ranking ``criterion`` subject to predicted throughput
+        reaching the estimated arrival rate; hysteresis does not apply.
     """
 
     def __init__(
@@ -139,6 +181,8 @@ class DigitalTwin:
         trusted: Sequence[str] | None = None,
         dropout: bool = False,
         recovered: bool = False,
+        space: ConfigurationSpace | None = None,
+        search: ConfigurationDecider | None = None,
     ) -> None:
         if not isinstance(config, ChainConfig):
             raise DtoptError(f"config must be a ChainConfig (scenario.config), got {type(config).__name__}")
@@ -163,6 +207,18 @@ class DigitalTwin:
         self.recovered = bool(recovered)
         self.records: list[TwinRecord] = []
         self._asked: dict[str, float] = {}  # producer -> time it was asked to carry a switch
+        self.space = space
+        self.search = search
+        self.seed = int(seed)
+        if space is not None:
+            if not isinstance(space, ConfigurationSpace):
+                raise DtoptError(f"space must be a ConfigurationSpace, got {type(space).__name__}")
+            space.validate_against(
+                tx_size_mb=config.tx_size_mb, min_message_delay_s=config.min_message_delay_s
+            )
+            self.search = ConfigurationDecider(replicas=replicas) if search is None else search
+        elif search is not None:
+            raise DtoptError("a configuration search needs a configuration space (space=...)")
 
     @classmethod
     def from_scenario(cls, scenario: Any, **kwargs: Any) -> DigitalTwin:
@@ -181,30 +237,41 @@ class DigitalTwin:
                 TwinRecord(t_s=t_s, in_force=in_force, chosen=in_force, switched=False, error=str(err))
             )
             return
+        if self.space is not None:
+            self.records.append(self._configure(chain, data, estimate, t_s))
+            return
         plan, decision = self.decide(data, estimate, in_force)
         self.records.append(self._execute(chain, data, estimate, plan, decision, t_s, in_force))
+
+    def _reask(self, chain: WatchedChain, data: IntervalData, ask: Callable[[str], None]) -> None:
+        """A producer asked earlier that has not proposed since still holds that
+        request: re-ask it with the current choice (``ask(producer)``), so a stale
+        request is never carried later."""
+        for block in data.view.blocks:
+            if self._asked.get(block.proposer, np.inf) < block.proposed_s:
+                del self._asked[block.proposer]
+        for name in self._asked:
+            ask(name)
+
+    def _producer(self, state: OracleState, t_s: float, keeping: str) -> str | None:
+        producer = choose_producer(state, self.config.validators, self.trusted)
+        if producer is None:
+            logger.warning("t=%gs: no trusted producer believed online; keeping %s", t_s, keeping)
+        else:
+            self._asked[producer] = t_s
+        return producer
 
     def _execute(
         self, chain: WatchedChain, data: IntervalData, estimate: Estimate, plan: Plan, decision: Decision,
         t_s: float, in_force: str,
     ) -> TwinRecord:
-        # A producer asked earlier that has not proposed since still holds that
-        # request: re-ask it with the current choice (dropped if already in force),
-        # so a stale switch is never carried later.
-        for block in data.view.blocks:
-            if self._asked.get(block.proposer, np.inf) < block.proposed_s:
-                del self._asked[block.proposer]
-        for name in self._asked:
-            execute(chain, decision.protocol, name)
+        # re-asked with the protocol chosen now (dropped by the chain if already in force)
+        self._reask(chain, data, lambda name: execute(chain, decision.protocol, name))
         producer = None
         if decision.switch:
-            state = plan.state(decision.scenario)
-            producer = choose_producer(state, self.config.validators, self.trusted)
-            if producer is None:
-                logger.warning("t=%gs: no trusted producer believed online; keeping %s", t_s, in_force)
-            else:
+            producer = self._producer(plan.state(decision.scenario), t_s, in_force)
+            if producer is not None:
                 execute(chain, decision.protocol, producer)
-                self._asked[producer] = t_s
         return TwinRecord(
             t_s=t_s,
             in_force=in_force,
@@ -219,13 +286,49 @@ class DigitalTwin:
             what_if_latency_s={name: plan.metric(name) for name in plan.scenarios},
         )
 
+    def _configure(
+        self, chain: WatchedChain, data: IntervalData, estimate: Estimate, t_s: float
+    ) -> TwinRecord:
+        """Decide and execute over the configuration space (``space`` given)."""
+        assert self.analyser.last_block is not None  # the analysis raised otherwise
+        current = configuration_in_force(self.analyser.last_block)
+        basis, weights, decision = self.decide_config(data, estimate)
+        chosen = decision.configuration
+        # re-asked with the whole configuration chosen now: whatever is in force when
+        # the producer proposes, the block then moves the chain to it
+        full = {theirs: getattr(chosen, mine) for mine, theirs in FIELDS.items()}
+        self._reask(chain, data, lambda name: execute_config(chain, name, full))
+        wanted = changes(current, chosen)
+        producer = None
+        if wanted:
+            producer = self._producer(basis[0].state, t_s, current.label())
+            if producer is not None:
+                execute_config(chain, producer, wanted)
+        return TwinRecord(
+            t_s=t_s,
+            in_force=current.protocol,
+            chosen=chosen.protocol,
+            switched=producer is not None,
+            producer=producer,
+            basis={s.name: w for s, w in zip(basis, weights, strict=True)},
+            offline=estimate.offline,
+            criterion=self.decider.criterion,
+            in_force_config=current,
+            chosen_estimate=decision.chosen,
+            changes=wanted if producer is not None else {},
+            pareto=decision.pareto,
+        )
+
     def think(self, data: IntervalData, in_force: str) -> tuple[Estimate, Plan, Decision]:
         """Analyse, generate what-if scenarios, plan and decide on one checked interval."""
         estimate = self.analyser.analyse(data)
         return (estimate, *self.decide(data, estimate, in_force))
 
-    def decide(self, data: IntervalData, estimate: Estimate, in_force: str) -> tuple[Plan, Decision]:
-        """What-if scenarios, plan (oracle) and decision on an analysed interval."""
+    def _basis(
+        self, data: IntervalData, estimate: Estimate
+    ) -> tuple[tuple[WhatIf, ...], list[tuple[str, float]]]:
+        """The what-if scenarios, and the forecast scenarios the decision rests on with their
+        probabilities (none: the decision rests on the state as estimated)."""
         outlook: dict[tuple[str, ...], float] = {}
         if self.forecaster is not None:
             self.forecaster.observe(data.view.start_s, estimate.offline)
@@ -233,16 +336,39 @@ class DigitalTwin:
         scenarios = what_if_scenarios(
             estimate,
             self.config.validators,
-            dropout=self.dropout,
-            recovered=self.recovered,
+            dropout=self.dropout and self.space is None,
+            recovered=self.recovered and self.space is None,
             forecast_offline=list(outlook),
         )
         if outlook:  # the decision rests on the forecast; the state just seen is not planned
             scenarios = tuple(s for s in scenarios if s.name != AS_ESTIMATED)
+        return scenarios, [(FORECAST + ",".join(offline), w) for offline, w in outlook.items()]
+
+    def decide(self, data: IntervalData, estimate: Estimate, in_force: str) -> tuple[Plan, Decision]:
+        """What-if scenarios, plan (oracle) and decision on an analysed interval."""
+        scenarios, forecast = self._basis(data, estimate)
         plan = make_plan(self.oracle, scenarios, self.protocols, self.interval_s)
-        if outlook:
-            names = [FORECAST + ",".join(offline) for offline in outlook]
-            decision = self.decider.decide(plan, in_force, names, weights=list(outlook.values()))
+        if forecast:
+            names, weights = zip(*forecast, strict=True)
+            decision = self.decider.decide(plan, in_force, list(names), weights=list(weights))
         else:
             decision = self.decider.decide(plan, in_force, AS_ESTIMATED)
         return plan, decision
+
+    def decide_config(
+        self, data: IntervalData, estimate: Estimate
+    ) -> tuple[tuple[WhatIf, ...], tuple[float, ...], ConfigurationDecision]:
+        """The configuration decision on an analysed interval: the scenarios it rests on,
+        their probabilities, and the decision."""
+        assert self.space is not None and self.search is not None
+        scenarios, forecast = self._basis(data, estimate)
+        by_name = {s.name: s for s in scenarios}
+        basis = tuple(by_name[name] for name, _ in forecast) or (by_name[AS_ESTIMATED],)
+        weights = tuple(w for _, w in forecast) or (1.0,)
+        evaluate = oracle_sampler(
+            self.oracle, [(s.state, w) for s, w in zip(basis, weights, strict=True)],
+            self.interval_s, self.config, self.decider.criterion,
+            # a fresh, reproducible stream per decision
+            seed=int(np.random.SeedSequence([self.seed, len(self.records)]).generate_state(1)[0]),
+        )
+        return basis, weights, self.search.decide(self.space, evaluate, estimate.state.tx_rate_per_s)

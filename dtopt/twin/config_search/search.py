@@ -240,14 +240,16 @@ class ConfigurationDecider:
 
         ``arrival_rate_tps`` is the estimated arrival rate (tx/s, >= 0).
         ``method``: ``"auto"`` (exhaustive up to ``exhaustive_max`` configurations,
-        halving above), ``"exhaustive"`` or ``"halving"``.
+        halving above unless its budget would leave a configuration fewer than 2
+        replicas in a rung), ``"exhaustive"`` or ``"halving"``.
         """
         if not isinstance(space, ConfigurationSpace):
             raise DtoptError(f"space must be a ConfigurationSpace, got {type(space).__name__}")
         rate = check_real("decide", "arrival_rate_tps", arrival_rate_tps, lambda x: x >= 0, ">= 0")
         check_choice("decide", "method", method, METHODS)
         if method == "auto":
-            method = "exhaustive" if len(space) <= self.exhaustive_max else "halving"
+            small = len(space) <= self.exhaustive_max or self._rung_replicas(len(space))[1] < 2
+            method = "exhaustive" if small else "halving"
         required = (1.0 - self.throughput_slack) * rate
         tally = _Tally(len(space))
         run = self._exhaustive if method == "exhaustive" else self._halving
@@ -265,7 +267,7 @@ class ConfigurationDecider:
         self, space: ConfigurationSpace, evaluate: Evaluate, tally: _Tally, required: float
     ) -> tuple[NDArray[np.int64], int]:
         n = len(space)
-        rungs = max(1, math.ceil(math.log(n) / math.log(self.eta) - 1e-9))
+        rungs, _ = self._rung_replicas(n)
         budget = int(self.budget_fraction * n * self.replicas)
         alive = np.arange(n)
         for rung in range(rungs):
@@ -281,6 +283,12 @@ class ConfigurationDecider:
             keep = math.ceil(alive.size / self.eta)
             alive = np.sort(alive[self._ranking(tally, alive, required)[:keep]])
         return alive, rungs
+
+    def _rung_replicas(self, n: int) -> tuple[int, int]:
+        """Halving over ``n`` configurations: its rungs, and the replicas each configuration gets
+        in the first rung."""
+        rungs = max(1, math.ceil(math.log(n) / math.log(self.eta) - 1e-9))
+        return rungs, int(self.budget_fraction * n * self.replicas) // (rungs * n)
 
     def _ranking(self, tally: _Tally, alive: NDArray[np.int64], required: float) -> NDArray[np.int64]:
         """Order of ``alive`` best first, optimistic about the throughput constraint."""
