@@ -11,6 +11,7 @@ from dtopt.twin.config_search.search import (
     ConfigurationEstimate,
     Evaluate,
     choose,
+    tie_order,
 )
 from dtopt.twin.config_search.space import (
     DEFAULT_BLOCK_INTERVALS_S,
@@ -43,4 +44,5 @@ __all__ = [
     "SyntheticLandscape",
     "choose",
     "pareto_mask",
+    "tie_order",
 ]
