@@ -17,7 +17,6 @@ from dtopt.twin.config_search import (
     SyntheticLandscape,
     choose,
     pareto_mask,
-    tie_order,
 )
 
 SMALL = ConfigurationSpace.parse("protocol=IBFT,BigFoot;block=0.5,1,2,4;interval=0.5;timeout=5,10")
@@ -154,7 +153,7 @@ def test_without_noise_every_method_returns_the_rule_s_choice(lat, thr, rate, et
     """Noise-free samples (ties are common): halving and exhaustive both return choose()'s answer."""
     space = ConfigurationSpace.parse("protocol=IBFT,BigFoot;block=1,2,4;interval=0.5,1;timeout=5,10,20")
     lat_s, thr_tps = np.array(lat, float), np.array(thr, float) * 10
-    truth = choose(lat_s, thr_tps, thr_tps >= 0.99 * rate * 10, tie_order(space))
+    truth = choose(lat_s, thr_tps, thr_tps >= 0.99 * rate * 10)
     decider = ConfigurationDecider(replicas=64, eta=eta)
     for method in ("exhaustive", "halving"):
         decision = decider.decide(space, _fixed(lat_s, thr_tps), rate * 10.0, method)
@@ -176,23 +175,3 @@ def test_pareto_mask_against_brute_force(points) -> None:
         )
         assert mask[i] == (not dominated)
     assert mask.any()
-
-
-@pytest.mark.parametrize("method", ["exhaustive", "halving"])
-def test_exact_ties_go_to_the_configuration_in_force_then_the_longer_timeout(method: str) -> None:
-    """Configurations that differ only in a round timeout no replica reached predict the same."""
-    space = ConfigurationSpace(max_block_sizes_mb=(1.0, 2.0), round_timeouts_s=(3.0, 5.0, 10.0, 20.0))
-
-    def flat(batch: ConfigurationBatch, replicas: int) -> tuple[np.ndarray, np.ndarray]:
-        # 2 MB blocks are faster; within a block size every configuration predicts the same
-        latency = np.where(batch.max_block_size_mb == 2.0, 5.0, 8.0)[:, None] + np.zeros(replicas)
-        return latency, np.full((len(batch), replicas), 50.0)
-
-    decider = ConfigurationDecider(replicas=64)
-    chosen = decider.decide(space, flat, 50.0, method).configuration
-    assert chosen.max_block_size_mb == 2.0 and chosen.round_timeout_s == 20.0
-    best = [c for c in space if c.max_block_size_mb == 2.0]
-    for incumbent in (best[0], best[-5]):
-        assert decider.decide(space, flat, 50.0, method, incumbent=incumbent).configuration == incumbent
-    slower = next(c for c in space if c.max_block_size_mb == 1.0)  # in force but not tied with the best
-    assert decider.decide(space, flat, 50.0, method, incumbent=slower).configuration.max_block_size_mb == 2.0

@@ -292,7 +292,7 @@ class DigitalTwin:
         """Decide and execute over the configuration space (``space`` given)."""
         assert self.analyser.last_block is not None  # the analysis raised otherwise
         current = configuration_in_force(self.analyser.last_block)
-        basis, weights, decision = self.decide_config(data, estimate, current)
+        basis, weights, decision = self.decide_config(data, estimate)
         chosen = decision.configuration
         # re-asked with the whole configuration chosen now: whatever is in force when
         # the producer proposes, the block then moves the chain to it
@@ -356,10 +356,10 @@ class DigitalTwin:
         return plan, decision
 
     def decide_config(
-        self, data: IntervalData, estimate: Estimate, in_force: Configuration | None = None
+        self, data: IntervalData, estimate: Estimate
     ) -> tuple[tuple[WhatIf, ...], tuple[float, ...], ConfigurationDecision]:
         """The configuration decision on an analysed interval: the scenarios it rests on,
-        their probabilities, and the decision (``in_force`` wins exact ties)."""
+        their probabilities, and the decision."""
         assert self.space is not None and self.search is not None
         scenarios, forecast = self._basis(data, estimate)
         by_name = {s.name: s for s in scenarios}
@@ -371,5 +371,4 @@ class DigitalTwin:
             # a fresh, reproducible stream per decision
             seed=int(np.random.SeedSequence([self.seed, len(self.records)]).generate_state(1)[0]),
         )
-        rate_tps = estimate.state.tx_rate_per_s
-        return basis, weights, self.search.decide(self.space, evaluate, rate_tps, incumbent=in_force)
+        return basis, weights, self.search.decide(self.space, evaluate, estimate.state.tx_rate_per_s)

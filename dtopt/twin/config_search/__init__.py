@@ -11,7 +11,6 @@ from dtopt.twin.config_search.search import (
     ConfigurationEstimate,
     Evaluate,
     choose,
-    tie_order,
 )
 from dtopt.twin.config_search.space import (
     DEFAULT_BLOCK_INTERVALS_S,
@@ -44,5 +43,4 @@ __all__ = [
     "SyntheticLandscape",
     "choose",
     "pareto_mask",
-    "tie_order",
 ]

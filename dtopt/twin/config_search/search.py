@@ -14,12 +14,7 @@ information.
 The rule: among the configurations whose predicted throughput reaches the
 required rate ``(1 - throughput_slack) * arrival_rate_tps``, the one with the
 lowest predicted mean latency; when none reaches it, the one with the highest
-predicted throughput. Exact ties go to the configuration in force (when the
-caller names it), then to the longer round timeout, then to the lower
-enumeration index: with common random numbers, configurations that differ only
-in a round timeout that no replica reached predict exactly the same, and the
-longer one keeps a margin for slow rounds the oracle did not sample (the short
-timeout is where the chain livelocks), while staying put costs no switch. A configuration
+predicted throughput. Ties go to the lower enumeration index. A configuration
 "reaches" the rate when its mean throughput is at least the rate less ``z``
 standard errors of that mean. The allowances are needed, not cosmetic: a chain
 that keeps up commits what arrives, so the throughput predicted for every
@@ -72,7 +67,6 @@ __all__ = [
     "ConfigurationEstimate",
     "Evaluate",
     "choose",
-    "tie_order",
 ]
 
 Evaluate = Callable[[ConfigurationBatch, int], tuple[ArrayLike, ArrayLike]]
@@ -164,42 +158,24 @@ class ConfigurationDecision:
         return json.dumps(self.to_dict(), indent=2)
 
 
-def choose(
-    mean_latency_s: ArrayLike, mean_throughput_tps: ArrayLike, meets_rate: ArrayLike,
-    tie_order: ArrayLike | None = None,
-) -> int:
+def choose(mean_latency_s: ArrayLike, mean_throughput_tps: ArrayLike, meets_rate: ArrayLike) -> int:
     """Index of the decision rule's choice among ``(n,)`` estimates (see the module docstring).
 
-    ``meets_rate`` says which of them reach the required rate; ``tie_order`` (lower
-    first, default none) breaks exact ties before the index does.
+    ``meets_rate`` says which of them reach the required rate.
     """
     lat = np.asarray(mean_latency_s, dtype=float)
     thr = np.asarray(mean_throughput_tps, dtype=float)
     meets = np.asarray(meets_rate, dtype=bool)
-    tie = np.zeros(lat.shape) if tie_order is None else np.asarray(tie_order, dtype=float)
     if meets.any():
-        # lexsort (stable): last key first; infeasible ones pushed behind every feasible one.
-        return int(np.lexsort((tie, -thr, np.where(meets, lat, np.inf)))[0])
-    return int(np.lexsort((tie, lat, -thr))[0])
-
-
-def tie_order(space: ConfigurationSpace, incumbent: Configuration | None = None) -> NDArray[np.float64]:
-    """Order among exact ties, lower first, shape ``(len(space),)``: ``incumbent`` (the
-    configuration in force, if in the space), then the longer round timeout."""
-    order = -space.batch().round_timeout_s
-    if incumbent is not None:
-        try:
-            order[space.index(incumbent)] = -np.inf
-        except DtoptError:  # a configuration outside the space has no place among its ties
-            pass
-    return order
+        # lexsort: last key first; infeasible ones pushed behind every feasible one.
+        return int(np.lexsort((-thr, np.where(meets, lat, np.inf)))[0])
+    return int(np.lexsort((lat, -thr))[0])
 
 
 class _Tally:
     """Running sums of each configuration's samples (vectorised over configurations)."""
 
-    def __init__(self, n: int, tie_order: NDArray[np.float64]) -> None:
-        self.tie_order = tie_order  # see choose()
+    def __init__(self, n: int) -> None:
         self.count = np.zeros(n, dtype=np.int64)
         self.sums = np.zeros((2, n))  # latency, throughput
         self.squares = np.zeros((2, n))
@@ -258,13 +234,11 @@ class ConfigurationDecider:
         check_real(who, "z", self.z, lambda x: x >= 0, "a finite number >= 0")
 
     def decide(
-        self, space: ConfigurationSpace, evaluate: Evaluate, arrival_rate_tps: float, method: str = "auto",
-        incumbent: Configuration | None = None,
+        self, space: ConfigurationSpace, evaluate: Evaluate, arrival_rate_tps: float, method: str = "auto"
     ) -> ConfigurationDecision:
         """The configuration of ``space`` to run, estimated with ``evaluate``.
 
-        ``arrival_rate_tps`` is the estimated arrival rate (tx/s, >= 0). ``incumbent``,
-        the configuration in force, wins exact ties (see the module docstring).
+        ``arrival_rate_tps`` is the estimated arrival rate (tx/s, >= 0).
         ``method``: ``"auto"`` (exhaustive up to ``exhaustive_max`` configurations,
         halving above unless its budget would leave a configuration fewer than 2
         replicas in a rung), ``"exhaustive"`` or ``"halving"``.
@@ -277,7 +251,7 @@ class ConfigurationDecider:
             small = len(space) <= self.exhaustive_max or self._rung_replicas(len(space))[1] < 2
             method = "exhaustive" if small else "halving"
         required = (1.0 - self.throughput_slack) * rate
-        tally = _Tally(len(space), tie_order(space, incumbent))
+        tally = _Tally(len(space))
         run = self._exhaustive if method == "exhaustive" else self._halving
         finalists, calls = run(space, evaluate, tally, required)
         return self._decision(space, tally, finalists, method, rate, required, calls)
@@ -322,9 +296,8 @@ class ConfigurationDecider:
         meets = tally.meets(required, self.z)[alive]
         optimistic_s = lat - self.z * lat_std / np.sqrt(tally.count[alive])
         # Those meeting the rate by optimistic latency first, then the others by throughput; ties as in
-        # choose() (latency, then throughput, then tie order and index), so that without noise the two agree.
-        keys = (alive, tally.tie_order[alive], -thr, lat, np.where(meets, 0.0, -thr),
-                np.where(meets, optimistic_s, np.inf))
+        # choose() (latency, then throughput, then index), so that without noise the two agree.
+        keys = (alive, -thr, lat, np.where(meets, 0.0, -thr), np.where(meets, optimistic_s, np.inf))
         return np.lexsort(keys)
 
     def _decision(
@@ -339,8 +312,7 @@ class ConfigurationDecider:
             strict=True,
         )
         estimates = tuple(ConfigurationEstimate(*column) for column in columns)
-        pick = choose(lat[finalists], thr[finalists], meets[finalists], tally.tie_order[finalists])
-        best = int(finalists[pick])
+        best = int(finalists[choose(lat[finalists], thr[finalists], meets[finalists])])
         front = np.flatnonzero(pareto_mask(lat[seen], thr[seen]))
         return ConfigurationDecision(
             chosen=estimates[int(np.searchsorted(seen, best))], method=method,
