@@ -26,7 +26,13 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks._config_baselines import BanditController, SpaceClairvoyant, best_static, scenario_under
+from benchmarks._config_baselines import (
+    BanditController,
+    SpaceClairvoyant,
+    best_static,
+    scenario_under,
+    shortlist,
+)
 from dtopt.consensus.chain import ChainRun, run_chain
 from dtopt.consensus.scenario import Scenario
 from dtopt.errors import DtoptError
@@ -86,22 +92,30 @@ def timeline(run: ChainRun) -> list[dict[str, Any]]:
 
 def run_config(
     seed: int, scenario: Scenario, duration_s: float, replicas: int, space: ConfigurationSpace,
-    strategies: tuple[str, ...] = CONFIG_STRATEGIES,
+    strategies: tuple[str, ...] = CONFIG_STRATEGIES, clairvoyant_shortlist: int | None = None,
 ) -> dict[str, Any]:
-    """The configuration strategies on one seed: rows, the twin's timeline and decisions."""
+    """The configuration strategies on one seed: rows, the twin's timeline and decisions.
+
+    ``clairvoyant_shortlist``: the space clairvoyant tries only the that many static
+    configurations that kept up best (:func:`benchmarks._config_baselines.shortlist`)
+    instead of the whole space, which costs a chain branch per configuration and interval.
+    """
     logging.getLogger("dtopt.twin").setLevel(logging.ERROR)  # skipped intervals are in the records
     twin = DigitalTwin.from_scenario(scenario, replicas=replicas, seed=seed, space=space)
     run = run_chain(scenario, "IBFT", duration_s, seed, controller=twin)
     rows = [metric_row(seed, CONFIG_TWIN, run)] if CONFIG_TWIN in strategies else []
-    best = None
-    if "Best static" in strategies:
+    best = static = None
+    if "Best static" in strategies or (clairvoyant_shortlist and "Clairvoyant space" in strategies):
         static = best_static(scenario, space, duration_s, seed)
         best = static.best.configuration.label()
+    if "Best static" in strategies:
+        assert static is not None
         rows.append(metric_row(seed, "Best static", run_chain(
             scenario_under(scenario, static.best.configuration), None, duration_s, seed)))
     if "Clairvoyant space" in strategies:
         rows.append(metric_row(seed, "Clairvoyant space", run_chain(
-            scenario, "IBFT", duration_s, seed, controller=SpaceClairvoyant(scenario, space))))
+            scenario, "IBFT", duration_s, seed, controller=SpaceClairvoyant(
+                scenario, space, None if static is None else shortlist(static, clairvoyant_shortlist)))))
     if "Bandit" in strategies:
         bandit = BanditController(ConfigurationBandit(space, seed=seed), scenario.twin_interval_s)
         rows.append(metric_row(seed, "Bandit",

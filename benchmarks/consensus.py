@@ -247,7 +247,7 @@ def check_run(name: str, duration_s: float, replicas: int, space: str | None = N
 
 def run_seed(
     seed: int, name: str, duration_s: float, replicas: int, space: str | None = None,
-    config_strategies: tuple[str, ...] = CONFIG_STRATEGIES,
+    config_strategies: tuple[str, ...] = CONFIG_STRATEGIES, clairvoyant_shortlist: int | None = None,
 ) -> dict[str, Any]:
     """Every strategy, the twin's choice accuracy and the oracle's fidelity for one seed
     (and the configuration strategies over ``space``, if given)."""
@@ -275,8 +275,8 @@ def run_seed(
         "Clairvoyant": run_chain(scenario, "IBFT", duration_s, seed, controller=clairvoyant),
     }
     rows = [metric_row(seed, strategy, run) for strategy, run in runs.items()]
-    config = (run_config(seed, scenario, duration_s, replicas, parse_space(space), config_strategies)
-              if space else None)
+    config = (run_config(seed, scenario, duration_s, replicas, parse_space(space), config_strategies,
+                         clairvoyant_shortlist) if space else None)
     hits, counted = probe.hits(period_s)
     return {
         "rows": rows + (config["rows"] if config else []),
@@ -392,6 +392,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--config-strategies", default=",".join(CONFIG_STRATEGIES), metavar="NAMES",
         help=f"with --space, which configuration strategies run (default: {','.join(CONFIG_STRATEGIES)})",
     )
+    parser.add_argument(
+        "--clairvoyant-shortlist", type=int, default=None, metavar="K",
+        help="with --space, the space clairvoyant tries only the K static configurations that kept up "
+             "best (default: the whole space, one chain branch per configuration and interval)",
+    )
     _sweep.add_arguments(parser)
     return parser
 
@@ -479,10 +484,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     # with it --duration and the run-size limits), the oracle's --replicas, --out.
     check_run(args.scenario, args.duration, args.replicas, args.space)
     config_strategies = parse_strategies(args.config_strategies)
+    if args.clairvoyant_shortlist is not None and args.clairvoyant_shortlist < 1:
+        raise DtoptError(f"--clairvoyant-shortlist must be >= 1, got {args.clairvoyant_shortlist}")
     out = out_dir(args.out)
     results = _sweep.run_cases(
         functools.partial(run_seed, name=args.scenario, duration_s=args.duration, replicas=args.replicas,
-                          space=args.space, config_strategies=config_strategies),
+                          space=args.space, config_strategies=config_strategies,
+                          clairvoyant_shortlist=args.clairvoyant_shortlist),
         list(range(1, args.seeds + 1)),
         desc="seeds",
         **sweep,
