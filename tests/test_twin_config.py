@@ -188,3 +188,6 @@ def test_benchmark_runs_the_configuration_twin(tmp_path: Path, capsys: pytest.Ca
     with pytest.raises(DtoptError, match="--config-strategies: choose among"):
         consensus.main(["--seeds", "1", "--duration", "60", "--space", "default", "--config-strategies",
                         "Config twin,Oracle", "--out", str(out)])
+    with pytest.raises(DtoptError, match="--clairvoyant-shortlist must be >= 1"):
+        consensus.main(["--seeds", "1", "--duration", "60", "--space", "default", "--clairvoyant-shortlist",
+                        "0", "--out", str(out)])
