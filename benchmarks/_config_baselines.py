@@ -39,7 +39,6 @@ from benchmarks._hindsight import backlog_at, interval_wait_s, request_change, t
 from benchmarks._output import BenchmarkParser, run_main, write_json
 from dtopt.cli import exit_with
 from dtopt.consensus.chain import Chain, run_chain
-from dtopt.consensus.config import ChainConfig
 from dtopt.consensus.limits import check_duration
 from dtopt.consensus.metrics import chain_metrics
 from dtopt.consensus.protocols import proposer_index
@@ -47,6 +46,7 @@ from dtopt.consensus.scenario import Scenario, load_scenario
 from dtopt.consensus.view import ChainView
 from dtopt.errors import DtoptError
 from dtopt.twin.config_search import Configuration, ConfigurationBandit, ConfigurationSpace, choose
+from dtopt.twin.configure import configuration_in_force, configuration_of
 
 __all__ = [
     "BanditController",
@@ -54,7 +54,6 @@ __all__ = [
     "SpaceClairvoyant",
     "StaticRow",
     "best_static",
-    "configuration_of",
     "pick_best",
     "scenario_under",
     "shortlist",
@@ -63,13 +62,6 @@ __all__ = [
 
 #: Share of the arrival rate a static configuration must carry to count as keeping up.
 THROUGHPUT_SHARE = 0.99
-
-
-def configuration_of(record: Any, change: dict[str, Any] | None = None) -> Configuration:
-    """The configuration a ``ChainConfig`` or ``BlockRecord`` shows, with ``change`` applied."""
-    values = {**{key: getattr(record, key) for key in ChainConfig.SWITCHABLE}, **(change or {})}
-    return Configuration(values["protocol"], values["max_block_mb"], values["min_block_interval_s"],
-                         values["round_timeout_s"])
 
 
 def scenario_under(scenario: Scenario, configuration: Configuration) -> Scenario:
@@ -298,7 +290,7 @@ class BanditController:
             earlier = chain.view(0.0, window.start_s).blocks
             if not earlier:
                 return None
-            majority = configuration_of(earlier[-1], earlier[-1].change)
+            majority = configuration_in_force(earlier[-1])
         try:
             self.bandit.space.index(majority)
         except DtoptError:

@@ -42,16 +42,11 @@ __all__ = [
 ]
 
 # Configuration field -> the chain configuration's (and request_config's) name for it.
-FIELDS = {
-    "protocol": "protocol",
-    "max_block_size_mb": "max_block_mb",
-    "min_block_interval_s": "min_block_interval_s",
-    "round_timeout_s": "round_timeout_s",
-}
+FIELDS = {name: ChainConfig.SWITCH_ALIASES.get(name, name) for name in Configuration.__dataclass_fields__}
 
 
-def configuration_of(config: ChainConfig) -> Configuration:
-    """The four tunable fields of a chain configuration."""
+def configuration_of(config: ChainConfig | BlockRecord) -> Configuration:
+    """The four tunable fields of a chain configuration, or of the one a block was proposed under."""
     return Configuration(**{mine: getattr(config, theirs) for mine, theirs in FIELDS.items()})
 
 
