@@ -9,10 +9,12 @@ handing what it learnt to the next and any step able to end it:
    left out of the model.
 3. **Lagrangian tree** (:mod:`._tree`), for few servers: branch and bound over the
    servers with a Lagrangian bound at every node.
-4. **Model**: the classic formulation (:mod:`._classic`, built in Pyomo) or the
-   radius formulation (:mod:`._radius`, arrays straight to HiGHS), over the pairs
-   left: HiGHS's branch and bound, started from the incumbent and cut off at its value
-   (the classic model first solves its priced LP relaxation; an integral one is a proof).
+4. **Model**: the classic formulation (:mod:`._classic`, built in Pyomo), the
+   radius formulation (:mod:`._radius`, arrays straight to HiGHS) over the pairs left,
+   or its projection onto the servers left, solved with Benders cuts (:mod:`._benders`):
+   HiGHS's branch and bound, started from the incumbent and cut off at its value (the
+   classic model first solves its priced LP relaxation, an integral one is a proof; the
+   Benders master reaches its LP bound by cutting planes).
 
 At the deadline the best placement any step found comes back with status
 ``time_limit``, with the best bound any step proved.
@@ -34,6 +36,7 @@ from dtopt.placement.problem import PlacementProblem
 from dtopt.solvers._checks import check_bool, check_choice, check_real
 from dtopt.solvers._swap import Penalised, covering, greedy, local_search
 from dtopt.solvers.lagrangian import LagrangianBound, lagrangian_bound
+from dtopt.solvers.milp._benders import solve_benders
 from dtopt.solvers.milp._classic import build_model
 from dtopt.solvers.milp._deadline import Deadline
 from dtopt.solvers.milp._highs import new_highs
@@ -43,9 +46,17 @@ from dtopt.solvers.milp._state import OPTIMALITY_TOLERANCE, Search
 from dtopt.solvers.milp._tree import lagrangian_tree
 from dtopt.solvers.registry import MethodOutput, register
 
-__all__ = ["FORMULATIONS", "HIGHS_DEFAULTS", "OPTIMALITY_TOLERANCE", "RADIUS_DEFAULTS", "build_model", "milp"]
+__all__ = [
+    "BENDERS_DEFAULTS",
+    "FORMULATIONS",
+    "HIGHS_DEFAULTS",
+    "OPTIMALITY_TOLERANCE",
+    "RADIUS_DEFAULTS",
+    "build_model",
+    "milp",
+]
 
-FORMULATIONS = ("auto", "classic", "radius", "tree")
+FORMULATIONS = ("auto", "benders", "classic", "radius", "tree")
 
 # The p-median LP relaxation is (nearly) integral, so HiGHS's feasibility-jump
 # primal heuristic only delays the root LP that finds the optimum anyway.
@@ -55,19 +66,35 @@ HIGHS_DEFAULTS: dict[str, Any] = {"mip_heuristic_run_feasibility_jump": False}
 # took 18 of 20 s and removed 4% of the rows; the primal heuristics hunt for what the
 # incumbent from greedy + swap and the Lagrangian placements already is, nearly always.
 RADIUS_DEFAULTS: dict[str, Any] = {"presolve": "off", "mip_heuristic_effort": 0.01}
+# The Benders master's (measured on pmed39): the sub-MIP heuristics (RINS, RENS, root
+# reduced cost) took 7 of 30 s to look for the incumbent it starts from, and strong
+# branching with the default reliability 14 s more.
+BENDERS_DEFAULTS: dict[str, Any] = {
+    **RADIUS_DEFAULTS,
+    "mip_heuristic_run_rins": False,
+    "mip_heuristic_run_rens": False,
+    "mip_heuristic_run_root_reduced_cost": False,
+    "mip_pscost_minreliable": 2,
+}
 
 # Share of the time left that the Lagrangian bound may take, and its iterations at most.
 _LAGRANGIAN_SHARE = 0.4
 _LAGRANGIAN_ITERATIONS = 1000
 # The Lagrangian tree runs first when k is at most this and n at least this, for at most
-# this share of the time limit (then HiGHS's branch and bound on the radius model has the
-# rest, over the pairs left by the tree's best placement). Measured under load: the tree
-# alone proved pmed16 (n = 400, k = 5) in 8.4 s where the radius model stopped at 120 s,
-# and took 6-33 s on pmed2, 3 and 12 (n <= 300) that HiGHS proves in 1-3 s.
+# this share of the time limit, mainly for the placements it finds: the model then keeps
+# fewer servers and is cut off lower. Measured (time_limit_s=120, one core, the Benders
+# master after it), without the tree and with 2%: gabriel/300/0, k = 10, 7.4 and 4.0 s;
+# OR-Library pmed22 61.3 and 5.6 s (the tree finds the optimum in 0.3 s, greedy + swap
+# stops 1% above it); pmed35 18.0 and 19.7 s; pmed39 21.8 and 22.9 s.
 _TREE_MAX_K = 10
 _TREE_MIN_N = 250
-_TREE_SHARE = 0.1
+_TREE_SHARE = 0.02
 _TREE_UNLIMITED_S = 120.0  # the time limit the share is of when there is none
+# The Benders master replaces the radius model from this many nodes on. Measured
+# (time_limit_s=120, one core): pmed6 (n = 200) 0.57 s against 2.95 s, pmed7 0.31
+# against 0.16 s; with n >= 300 faster on every OR-Library instance tried but pmed15
+# (0.46 against 0.24 s) and pmed37 (2.2 against 1.5 s), e.g. pmed28 1.2 against 5.1 s.
+_BENDERS_MIN_N = 250
 # No model is built when less than this share of the time limit is left: HiGHS could
 # not even set it up in time (its MIP set-up does not watch the clock).
 _MODEL_SHARE = 0.1
@@ -96,11 +123,12 @@ def milp(
     solver : ``"highs"`` (default; HiGHS via highspy) or the name of any Pyomo
         solver installed here (``"appsi_highs"``, ``"cbc"``, ``"glpk"``, ``"gurobi"``...),
         which solves the classic model.
-    formulation : ``"classic"`` (the Pyomo model), ``"radius"`` (HiGHS only),
-        ``"tree"`` (Lagrangian branch and bound over the servers, no LP; the radius
-        model only when there is no incumbent to bound against) or ``"auto"`` (with
-        HiGHS: for k <= 10 and n >= 250 the tree for up to 10% of the time limit, then the radius
-        model; classic with any other solver).
+    formulation : ``"classic"`` (the Pyomo model), ``"radius"`` or ``"benders"``
+        (HiGHS only), ``"tree"`` (Lagrangian branch and bound over the servers, no LP;
+        the ``auto`` model only when there is no incumbent to bound against) or
+        ``"auto"`` (with HiGHS: the radius model for n < 250; from 250 nodes the Benders
+        master, after the tree for up to 2% of the time limit when k <= 10; classic with
+        any other solver).
     time_limit_s : wall-clock limit of the whole solve (s), or ``None`` for none. At
         the limit the best placement found so far comes back with status
         ``time_limit`` and the best lower bound proved.
@@ -115,7 +143,7 @@ def milp(
     formulation = check_choice("milp", "formulation", formulation, FORMULATIONS)
     if highs_options is not None and (solver != "highs" or not isinstance(highs_options, dict)):
         raise DtoptError("milp option highs_options must be a dict of HiGHS options, with solver='highs'")
-    if solver != "highs" and formulation in ("radius", "tree"):
+    if solver != "highs" and formulation in ("benders", "radius", "tree"):
         raise DtoptError(f"milp option formulation={formulation!r} needs solver='highs'")
     start = None if warm_start is None else server_indices(problem, warm_start)
     if start is not None and solver != "highs":
@@ -152,7 +180,7 @@ def milp(
         # The Lagrangian tree: a node costs milliseconds where the LP of a model with few
         # servers and many nodes costs minutes; with many servers its tree grows faster
         # than HiGHS's (OR-Library pmed5, k = 33: 25.7 s against well under 1 s).
-        if formulation == "tree" or (problem.k <= _TREE_MAX_K and problem.n >= _TREE_MIN_N):
+        if formulation == "tree" or _few_servers(problem):
             cost = np.where(candidates, problem.cost_ms, np.inf)
             until_s = None if formulation == "tree" else _TREE_SHARE * (deadline.limit_s or _TREE_UNLIMITED_S)
             swaps = Penalised.of(problem)
@@ -164,11 +192,16 @@ def milp(
             if search.upper_ms < cap_ms:  # the tree found a better placement: fewer pairs
                 candidates, cap_ms = _candidates(problem, search, root), search.upper_ms
     if formulation in ("auto", "tree"):
-        # Measured faster on every network tried (TataNld, OR-Library pmed3..25): no Pyomo
-        # build, and a row per distance level instead of one per pair.
-        formulation = "radius"
+        # Both measured faster than the classic model on every network tried (TataNld,
+        # OR-Library pmed3..25): no Pyomo build. The Benders master's LP takes seconds
+        # where the radius model's takes minutes on many nodes (pmed39: 1.4 s against
+        # more than 117 s); on small networks the radius model is quicker.
+        formulation = "benders" if problem.n >= _BENDERS_MIN_N else "radius"
     if formulation == "classic":
         out = solve_classic(problem, candidates, cap_ms, search, mip_gap, options, verbose)
+    elif formulation == "benders":
+        options = {**HIGHS_DEFAULTS, **BENDERS_DEFAULTS, **(highs_options or {})}
+        out = solve_benders(problem, candidates.any(axis=0), cap_ms, search, mip_gap, options, verbose)
     else:
         options = {**HIGHS_DEFAULTS, **RADIUS_DEFAULTS, **(highs_options or {})}
         out = solve_radius(problem, candidates, cap_ms, search, mip_gap, options, verbose)
@@ -243,6 +276,11 @@ def _explained(problem: PlacementProblem, out: MethodOutput) -> MethodOutput:
     if out.status == "infeasible" and out.reason is None:
         return MethodOutput(None, "infeasible", reason=infeasibility_reason(problem))
     return out
+
+
+def _few_servers(problem: PlacementProblem) -> bool:
+    """Few servers among many nodes: where the tree's placements pay."""
+    return problem.k <= _TREE_MAX_K and problem.n >= _TREE_MIN_N
 
 
 def _valid_limit(time_limit_s: object) -> bool:

@@ -6,7 +6,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -83,13 +83,14 @@ def pass_arrays(
     highs.changeColsIntegrality(columns.size, columns, kinds)
 
 
-def run(highs: Any, deadline: Deadline, *, relaxation: bool) -> Any:
+def run(highs: Any, deadline: Deadline, *, relaxation: bool, stop: Callable[[], bool] | None = None) -> Any:
     """Run HiGHS (its LP relaxation only if ``relaxation``) within what is left of
-    ``deadline``; the model status."""
+    ``deadline``, stopping it at its next interrupt check once ``stop()`` holds; the
+    model status."""
     remaining = deadline.remaining_s()
     highs.setOptionValue("time_limit", np.inf if remaining is None else remaining)
     highs.setOptionValue("solve_relaxation", relaxation)
-    with _interruptible(highs):
+    with _interruptible(highs, stop):
         if relaxation:
             # Presolve finds nothing to remove in these models (measured), so LPs skip it.
             _, presolve = highs.getOptionValue("presolve")
@@ -102,28 +103,31 @@ def run(highs: Any, deadline: Deadline, *, relaxation: bool) -> Any:
 
 
 @contextmanager
-def _interruptible(highs: Any) -> Iterator[None]:
-    """Let Ctrl-C stop HiGHS at its next interrupt check, then raise ``KeyboardInterrupt``.
+def _interruptible(highs: Any, stop: Callable[[], bool] | None = None) -> Iterator[None]:
+    """Let Ctrl-C stop HiGHS at its next interrupt check, then raise ``KeyboardInterrupt``;
+    and stop it there once ``stop()`` holds.
 
     Inside ``run`` HiGHS is C code, where Python's own handler waits until the whole
     solve returns (seconds to minutes on a large model); its interrupt callbacks run
-    Python, which records the signal here and asks HiGHS to stop.
+    Python, which records the signal here and asks HiGHS to stop. Signals reach the
+    main thread only: elsewhere just ``stop`` is watched.
     """
-    if threading.current_thread() is not threading.main_thread():
+    pressed = False
+    main = threading.current_thread() is threading.main_thread()
+    if not main and stop is None:
         yield
         return
-    pressed = False
 
     def on_sigint(signum: int, frame: object) -> None:
         nonlocal pressed
         pressed = True
 
     def check(event: Any) -> None:
-        if pressed:
-            event.interrupt()
+        # Written every time: HiGHS keeps the flag from one run to the next.
+        event.interrupt(pressed or (stop is not None and stop()))
 
     callbacks = (highs.cbSimplexInterrupt, highs.cbIpmInterrupt, highs.cbMipInterrupt)
-    previous = signal.signal(signal.SIGINT, on_sigint)
+    previous = signal.signal(signal.SIGINT, on_sigint) if main else None
     for callback in callbacks:
         callback.subscribe(check)
     try:
@@ -131,7 +135,8 @@ def _interruptible(highs: Any) -> Iterator[None]:
     finally:
         for callback in callbacks:
             callback.unsubscribe(check)
-        signal.signal(signal.SIGINT, previous)
+        if main:
+            signal.signal(signal.SIGINT, previous)
     if pressed:
         raise KeyboardInterrupt
 

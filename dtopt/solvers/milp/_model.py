@@ -28,7 +28,7 @@ from dtopt.solvers.milp._radius import radius_model
 from dtopt.solvers.milp._state import OPTIMALITY_TOLERANCE, Search
 from dtopt.solvers.registry import MethodOutput
 
-__all__ = ["solve_classic", "solve_radius"]
+__all__ = ["finish_mip", "no_solution", "solve_classic", "solve_radius", "start_from"]
 
 # Branch and bound starts only if this many times the model's build time is left.
 _SETUP_FACTOR = 2.0
@@ -133,7 +133,7 @@ def _lp_then_mip(
     if lp:
         status = run(highs, search.deadline, relaxation=True)
         if status == infeasible:
-            return _no_solution(search, cap_ms, mip_gap)
+            return no_solution(search, cap_ms, mip_gap)
         if status == highspy.HighsModelStatus.kOptimal:
             _relaxation_done(highs, y_columns, cap_ms, search, "LP relaxation", scale)
         if search.proven(mip_gap) or search.deadline.expired():
@@ -142,15 +142,44 @@ def _lp_then_mip(
     if remaining is not None and remaining < setup_s:
         search.note("no time for branch and bound")
         return _answer(search, mip_gap, stopped=True)
+    start_from(highs, search, start, scale)
+    status = run(highs, search.deadline, relaxation=False)
+    return finish_mip(highs, status, y_columns, cap_ms, search, mip_gap, scale=scale)
+
+
+def start_from(highs: Any, search: Search, start: NDArray[np.float64] | None, scale: float) -> None:
+    """Cut branch and bound off at the incumbent's value and start it from ``start``
+    (the incumbent's column values, or ``None``)."""
+    import highspy
+
     if np.isfinite(search.upper_ms):
         highs.setOptionValue("objective_bound", scale * search.upper_ms * (1 + 1e-9))
     if start is not None:
         solution = highspy.HighsSolution()
         solution.col_value = start.tolist()
         highs.setSolution(solution)
-    status = run(highs, search.deadline, relaxation=False)
-    if status == infeasible:
-        return _no_solution(search, cap_ms, mip_gap)
+
+
+def finish_mip(
+    highs: Any,
+    status: Any,
+    y_columns: NDArray[np.intp],
+    cap_ms: float,
+    search: Search,
+    mip_gap: float,
+    *,
+    scale: float,
+    step: str = "branch and bound",
+) -> MethodOutput:
+    """The answer after HiGHS's branch and bound (``step``) ended with ``status``
+    (``None``: it did not run): its placement offered, its bound recorded (capped at
+    ``cap_ms``); the model's objective is ``scale`` times the mean latency (ms)."""
+    import highspy
+
+    if status is None:
+        return _answer(search, mip_gap)
+    if status == highspy.HighsModelStatus.kInfeasible:
+        return no_solution(search, cap_ms, mip_gap)
     y = y_values(highs, y_columns)
     if y is not None:
         search.offer(np.flatnonzero(y > 0.5))
@@ -161,7 +190,7 @@ def _lp_then_mip(
         _capped_bound(search, min(info.objective_function_value / scale, search.upper_ms), cap_ms)
     elif np.isfinite(info.mip_dual_bound):
         _capped_bound(search, info.mip_dual_bound / scale, cap_ms)
-    search.note("branch and bound")
+    search.note(step)
     if status not in (
         highspy.HighsModelStatus.kOptimal,
         highspy.HighsModelStatus.kTimeLimit,
@@ -190,7 +219,7 @@ def _capped_bound(search: Search, bound_ms: float, cap_ms: float) -> None:
     search.raise_bound(min(bound_ms, cap_ms))
 
 
-def _no_solution(search: Search, cap_ms: float, mip_gap: float) -> MethodOutput:
+def no_solution(search: Search, cap_ms: float, mip_gap: float) -> MethodOutput:
     """The model has no solution: the problem has none, or none cheaper than the cap."""
     if search.servers is None:
         return MethodOutput(None, "infeasible")
