@@ -188,3 +188,29 @@ def test_milp_warm_start_and_highs_options(agis) -> None:
         solve(problem, "milp", highs_options=["presolve"])
     loose = solve(problem, "milp", mip_gap=0.5)
     assert loose.status in ("optimal", "feasible") and loose.bound <= loose.avg_latency_ms * (1 + 1e-9)
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_the_tree_stops_when_it_stalls_and_runs_out_otherwise(seed: int) -> None:
+    from dtopt.solvers.lagrangian import lagrangian_bound
+    from dtopt.solvers.milp._deadline import Deadline
+    from dtopt.solvers.milp._state import Search
+    from dtopt.solvers.milp._tree import lagrangian_tree
+
+    problem = PlacementProblem(random_topology(3_000 + seed, n=30), 4, eps_max=None)
+    optimum = solve(problem, "eopa").avg_latency_ms
+    worst = np.argsort(problem.cost_ms.sum(axis=0))[-problem.k :]  # a poor incumbent
+    outcomes = {}
+    for stall in (0, None):
+        search = Search(problem, Deadline.after(None))
+        search.offer(worst)
+        root = lagrangian_bound(problem.cost_ms, problem.k, upper_bound_ms=search.upper_ms, max_iterations=5)
+        finished = lagrangian_tree(
+            problem.cost_ms, problem.k, root, search, None, lambda s: s, stall_nodes=stall
+        )
+        assert search.lower_ms <= optimum * (1 + 1e-9)
+        outcomes[stall] = (finished, search.upper_ms)
+    # Stalled at once: not a single node, the poor incumbent kept.
+    assert outcomes[0] == (False, evaluate(problem, worst).avg_latency_ms)
+    # Without the stop the tree runs out, and then its incumbent is the optimum.
+    assert outcomes[None][0] and outcomes[None][1] == pytest.approx(optimum, rel=1e-9)

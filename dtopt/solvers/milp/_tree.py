@@ -40,11 +40,13 @@ def lagrangian_tree(
     search: Search,
     until_s: float | None,
     polish: Callable[[NDArray[np.intp]], NDArray[np.intp]],
+    stall_nodes: int | None = None,
 ) -> bool:
     """Search the tree until it is exhausted (then the incumbent is optimal: returns
-    True), or ``search.deadline`` expires, or ``until_s`` seconds of it have passed
-    (``None``: no such limit); then returns False, with the least bound of the open
-    nodes recorded in ``search``.
+    True), or ``search.deadline`` expires, or ``until_s`` seconds of it have passed, or
+    ``stall_nodes`` nodes have passed since it last improved the incumbent (``None``: no
+    such limits); then returns False, with the least bound of the open nodes recorded in
+    ``search``.
 
     ``problem_cost`` : shape ``(n, n)``, latencies (ms) of the pairs a placement better
     than the incumbent may use, ``+inf`` elsewhere; ``root`` : a Lagrangian bound on it;
@@ -58,10 +60,11 @@ def lagrangian_tree(
     unusable = ~np.isfinite(cost).any(axis=0)
     # (parent bound total, multipliers, opened, closed)
     stack = [(root.bound_ms * n, root.multipliers_ms, np.zeros(n, dtype=bool), unusable)]
-    nodes = 0
+    nodes = improved_at = 0
     while stack:
         deadline = search.deadline
-        if deadline.expired() or (until_s is not None and deadline.elapsed_s() >= until_s):
+        stalled = stall_nodes is not None and nodes - improved_at >= stall_nodes
+        if stalled or deadline.expired() or (until_s is not None and deadline.elapsed_s() >= until_s):
             # Bounds on the reduced pairs hold for placements below the incumbent only.
             search.raise_bound(min(min(entry[0] for entry in stack) / n, search.upper_ms))
             search.note(f"Lagrangian tree stopped ({nodes} nodes, {len(stack)} open)")
@@ -78,6 +81,7 @@ def lagrangian_tree(
         )  # fmt: skip
         if run.servers is not None and search.offer(run.servers):
             search.offer(polish(search.servers))
+            improved_at = nodes
             upper = search.upper_ms * n
             prune_at = upper - step + OPTIMALITY_TOLERANCE * upper
         bound, u, values = run.best
