@@ -42,7 +42,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--time-limit-s", "--time-limit", dest="time_limit", type=float, help="time limit in s (milp)"
     )
     parser.add_argument("--solver", help="Pyomo solver for milp (default highs)")
-    parser.add_argument("--formulation", help="milp formulation: auto (default), classic, radius or tree")
+    parser.add_argument(
+        "--formulation", help="milp formulation: auto (default), benders, classic, radius or tree"
+    )
     parser.add_argument(
         "--option",
         "-o",
@@ -82,8 +84,10 @@ def add_problem_arguments(parser: argparse.ArgumentParser) -> None:
         "--components", default="largest", help="disconnected input: largest (default) or refuse"
     )
     parser.add_argument(
-        "--length-attribute", metavar="NAME", help="link attribute holding the length in km (default: dist, "
-        "length_km, else great-circle distances from coordinates)"
+        "--length-attribute",
+        metavar="NAME",
+        help="link attribute holding the length in km (default: dist, "
+        "length_km, else great-circle distances from coordinates)",
     )
 
 
