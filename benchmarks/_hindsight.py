@@ -3,7 +3,8 @@
 How long transactions waited in an interval (from the outside view), the true
 state of the chain's regime (hidden state, which only a baseline may read), and
 how a baseline hands a configuration change to the producer the twin would ask.
-Used by :mod:`benchmarks.consensus` and :mod:`benchmarks._config_baselines`.
+Used by :mod:`benchmarks._consensus_runs`, :mod:`benchmarks._consensus_fidelity` and
+:mod:`benchmarks._config_baselines`.
 """
 
 from __future__ import annotations
