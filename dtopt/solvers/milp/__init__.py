@@ -40,7 +40,7 @@ from dtopt.solvers.milp._benders import solve_benders
 from dtopt.solvers.milp._classic import build_model
 from dtopt.solvers.milp._deadline import Deadline
 from dtopt.solvers.milp._highs import new_highs
-from dtopt.solvers.milp._model import solve_classic, solve_radius
+from dtopt.solvers.milp._model import answer, solve_classic, solve_radius
 from dtopt.solvers.milp._pyomo import solve_with_pyomo
 from dtopt.solvers.milp._state import OPTIMALITY_TOLERANCE, Search
 from dtopt.solvers.milp._tree import lagrangian_tree
@@ -182,7 +182,7 @@ def milp(
     candidates, cap_ms, root = _reduce(problem, search)
     remaining = deadline.remaining_s()
     if search.proven(mip_gap) or (remaining is not None and remaining < _MODEL_SHARE * deadline.limit_s):
-        return _stopped(search, mip_gap)
+        return answer(search, mip_gap, stopped=True)
     if formulation in ("auto", "tree") and root is not None:
         # The Lagrangian tree: a node costs milliseconds where the LP of a model with few
         # servers and many nodes costs minutes; with many servers its tree grows faster
@@ -201,7 +201,7 @@ def milp(
                 stall_nodes=None if formulation == "tree" else _TREE_STALL_NODES,
             )
             if formulation == "tree" or search.proven(mip_gap) or deadline.expired():
-                return _stopped(search, mip_gap)
+                return answer(search, mip_gap, stopped=True)
             if search.upper_ms < cap_ms:  # the tree found a better placement: fewer pairs
                 candidates, cap_ms = _candidates(problem, search, root), search.upper_ms
     if formulation in ("auto", "tree"):
@@ -272,16 +272,6 @@ def _candidates(problem: PlacementProblem, search: Search, bound: LagrangianBoun
     candidates = bound.pair_bounds_ms(cost) <= search.upper_ms * (1 + OPTIMALITY_TOLERANCE)
     candidates[np.arange(n), assigned] = True  # the incumbent, whatever the rounding
     return candidates
-
-
-def _stopped(search: Search, mip_gap: float) -> MethodOutput:
-    """The answer when no model needs to run, or there is no time for one."""
-    bound = float(search.lower_ms) if np.isfinite(search.lower_ms) else None
-    if search.proven(mip_gap):
-        return MethodOutput(search.servers, "optimal" if search.proven() else "feasible", bound)
-    return MethodOutput(
-        search.servers, "time_limit", bound, reason=f"stopped by time_limit_s={search.deadline.limit_s:g}"
-    )
 
 
 def _explained(problem: PlacementProblem, out: MethodOutput) -> MethodOutput:

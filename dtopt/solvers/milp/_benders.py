@@ -32,7 +32,7 @@ from scipy import sparse
 
 from dtopt.placement.problem import PlacementProblem
 from dtopt.solvers.milp._highs import new_highs, pass_arrays, run
-from dtopt.solvers.milp._model import finish_mip, no_solution, start_from
+from dtopt.solvers.milp._model import answer, finish_mip, no_solution, start_from
 from dtopt.solvers.milp._state import Search
 from dtopt.solvers.registry import MethodOutput
 
@@ -79,8 +79,8 @@ class BendersCuts:
         """The most violated cut of every node whose ``theta`` is below it: their right-hand
         sides ``D`` (shape ``(r,)``) and rows over the columns ``(y, theta)``, CSR
         shape ``(r, 2n)``."""
-        ys = np.where(self.reachable, y[self.order], 0.0)
-        latency = self.whole(y)
+        ys = self._spread(y)
+        latency = self._whole(ys)
         coefficient = np.maximum(latency[:, None] - self.sorted, 0.0)
         needed = latency - (coefficient * ys).sum(axis=1)
         nodes = np.flatnonzero(needed > theta + _VIOLATION * np.maximum(latency, 1.0))
@@ -89,8 +89,14 @@ class BendersCuts:
     def whole(self, y: NDArray[np.float64]) -> NDArray[np.float64]:
         """Shape ``(n,)``: per node, the least latency (ms) within which ``y`` opens one
         whole server (its largest latency if none)."""
-        ys = np.where(self.reachable, y[self.order], 0.0)
-        level = np.minimum((np.cumsum(ys, axis=1) < _WHOLE).sum(axis=1), self.count - 1)
+        return self._whole(self._spread(y))
+
+    def _spread(self, y: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Shape ``(n, w)``: ``y`` of each node's servers in order of latency (0 past its last)."""
+        return np.where(self.reachable, y[self.order], 0.0)
+
+    def _whole(self, spread: NDArray[np.float64]) -> NDArray[np.float64]:
+        level = np.minimum((np.cumsum(spread, axis=1) < _WHOLE).sum(axis=1), self.count - 1)
         return self.sorted[np.arange(self.n), level]
 
     def next_levels(self, latency: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -175,11 +181,13 @@ def solve_benders(
             search.note(f"Benders LP ({rounds} rounds, {highs.getNumRow()} rows)")
             level_ms = cuts.whole(values[:n])
             for _ in range(_DEEPER):
-                level_ms = cuts.next_levels(level_ms)
-                _add_rows(highs, level_ms, cuts.rows(np.arange(n), level_ms))
+                higher = cuts.next_levels(level_ms)
+                nodes = np.flatnonzero(higher > level_ms)  # a node at its largest has no more
+                _add_rows(highs, higher[nodes], cuts.rows(nodes, higher[nodes]))
+                level_ms = higher
             break
     if search.proven(mip_gap) or search.deadline.expired():
-        return finish_mip(highs, None, np.arange(n), cap_ms, search, mip_gap, scale=n)
+        return answer(search, mip_gap)
 
     # Branch and bound, restarted whenever an integer solution undercuts its true latency.
     kinds = np.full(n, int(highspy.HighsVarType.kInteger), dtype=np.uint8)

@@ -28,7 +28,7 @@ from dtopt.solvers.milp._radius import radius_model
 from dtopt.solvers.milp._state import OPTIMALITY_TOLERANCE, Search
 from dtopt.solvers.registry import MethodOutput
 
-__all__ = ["finish_mip", "no_solution", "solve_classic", "solve_radius", "start_from"]
+__all__ = ["answer", "finish_mip", "no_solution", "solve_classic", "solve_radius", "start_from"]
 
 # Branch and bound starts only if this many times the model's build time is left.
 _SETUP_FACTOR = 2.0
@@ -50,7 +50,7 @@ def solve_classic(
     if priced is not None:
         _relaxation_done(priced.highs, priced.y_columns, cap_ms, search, "priced LP relaxation", 1)
         if search.proven(mip_gap) or search.deadline.expired():
-            return _answer(search, mip_gap)
+            return answer(search, mip_gap)
     built = time.perf_counter()
     compiled = compile_to_highs(build_model(problem, candidates), problem, mip_gap, options, verbose)
     search.note("classic model built")
@@ -137,11 +137,11 @@ def _lp_then_mip(
         if status == highspy.HighsModelStatus.kOptimal:
             _relaxation_done(highs, y_columns, cap_ms, search, "LP relaxation", scale)
         if search.proven(mip_gap) or search.deadline.expired():
-            return _answer(search, mip_gap)
+            return answer(search, mip_gap)
     remaining = search.deadline.remaining_s()
     if remaining is not None and remaining < setup_s:
         search.note("no time for branch and bound")
-        return _answer(search, mip_gap, stopped=True)
+        return answer(search, mip_gap, stopped=True)
     start_from(highs, search, start, scale)
     status = run(highs, search.deadline, relaxation=False)
     return finish_mip(highs, status, y_columns, cap_ms, search, mip_gap, scale=scale)
@@ -171,13 +171,11 @@ def finish_mip(
     scale: float,
     step: str = "branch and bound",
 ) -> MethodOutput:
-    """The answer after HiGHS's branch and bound (``step``) ended with ``status``
-    (``None``: it did not run): its placement offered, its bound recorded (capped at
-    ``cap_ms``); the model's objective is ``scale`` times the mean latency (ms)."""
+    """The answer after HiGHS's branch and bound (``step``) ended with ``status``: its
+    placement offered, its bound recorded (capped at ``cap_ms``); the model's objective
+    is ``scale`` times the mean latency (ms)."""
     import highspy
 
-    if status is None:
-        return _answer(search, mip_gap)
     if status == highspy.HighsModelStatus.kInfeasible:
         return no_solution(search, cap_ms, mip_gap)
     y = y_values(highs, y_columns)
@@ -200,7 +198,7 @@ def finish_mip(
             f"HiGHS stopped with status {highs.modelStatusToString(status)}; "
             "rerun with verbose=True for its log"
         )
-    return _answer(search, mip_gap)
+    return answer(search, mip_gap)
 
 
 def _relaxation_done(
@@ -225,11 +223,12 @@ def no_solution(search: Search, cap_ms: float, mip_gap: float) -> MethodOutput:
         return MethodOutput(None, "infeasible")
     search.raise_bound(cap_ms)
     search.note("model: nothing cheaper")
-    return _answer(search, mip_gap)
+    return answer(search, mip_gap)
 
 
-def _answer(search: Search, mip_gap: float, *, stopped: bool = False) -> MethodOutput:
-    """The result from what ``search`` holds; ``stopped``: cut short for lack of time."""
+def answer(search: Search, mip_gap: float, *, stopped: bool = False) -> MethodOutput:
+    """The result from what ``search`` holds; ``stopped``: cut short for lack of time
+    (or no model needed, when it is proven)."""
     bound = float(search.lower_ms) if np.isfinite(search.lower_ms) else None
     if search.servers is not None and search.proven(mip_gap):
         return MethodOutput(search.servers, "optimal" if search.proven() else "feasible", bound)
