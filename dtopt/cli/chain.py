@@ -10,6 +10,7 @@ import json
 from typing import Any
 
 from dtopt.cli._report import metrics_summary, run_shown
+from dtopt.consensus.config import ROUND_TIMERS
 from dtopt.consensus.scenario import SCENARIOS, load_scenario
 
 __all__ = ["register"]
@@ -29,20 +30,28 @@ def register(subparsers: Any) -> None:
     run.add_argument("--protocol", default="IBFT", help="IBFT or BigFoot (default: IBFT)")
     run.add_argument("--duration", type=float, default=1000.0, help="simulated seconds (default: 1000)")
     run.add_argument("--seed", type=int, default=1, help="random seed, an integer >= 0 (default: 1)")
+    run.add_argument("--round-timer", choices=ROUND_TIMERS, default=None,
+                     help="round timer: doubling (round r waits the round timeout x 2^r, as IBFT 2.0) "
+                          "or fixed (every round waits the round timeout); default: the scenario's "
+                          "(doubling unless its file says otherwise)")
     run.add_argument("--json", action="store_true", help="print one JSON object instead of a summary")
     run.set_defaults(func=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario, duration_s=args.duration, seed=args.seed)
+    if args.round_timer is not None:
+        scenario = scenario.with_(round_timer=args.round_timer)
     protocol = scenario.rules(args.protocol).name
     result = run_shown(scenario, protocol, args.duration, args.seed, desc=f"chain {protocol}")
     m = result.metrics
     if args.json:
-        out = {"scenario": args.scenario, "protocol": protocol, "seed": args.seed,
+        out = {"scenario": args.scenario, "protocol": protocol, "round_timer": scenario.round_timer,
+               "seed": args.seed,
                "duration_s": args.duration, "runtime_s": result.runtime_s, **m.to_dict()}
         print(json.dumps(out, allow_nan=False))
         return 0
-    print(f"chain run: scenario {args.scenario}, protocol {protocol}, {args.duration:g} s, seed {args.seed}")
+    print(f"chain run: scenario {args.scenario}, protocol {protocol}, {scenario.round_timer} round timer, "
+          f"{args.duration:g} s, seed {args.seed}")
     print(metrics_summary(m, result.runtime_s))
     return 0

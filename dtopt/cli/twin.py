@@ -14,6 +14,7 @@ import logging
 from typing import Any
 
 from dtopt.cli._report import metric, run_shown, table
+from dtopt.consensus.config import ROUND_TIMERS
 from dtopt.consensus.scenario import SCENARIOS, load_scenario
 from dtopt.twin import ANTICIPATION, DigitalTwin, TwinRecord
 from dtopt.twin.config_search import ConfigurationSpace
@@ -33,6 +34,10 @@ def register(subparsers: Any) -> None:
     run.add_argument("--seed", type=int, default=1,
                      help="seed of the chain and the oracle, an integer >= 0 (default: 1)")
     run.add_argument("--protocol", default="IBFT", help="protocol at genesis (default: IBFT)")
+    run.add_argument("--round-timer", choices=ROUND_TIMERS, default=None,
+                     help="round timer: doubling (round r waits the round timeout x 2^r, as IBFT 2.0) "
+                          "or fixed (every round waits the round timeout); default: the scenario's "
+                          "(doubling unless its file says otherwise)")
     run.add_argument("--replicas", type=int, default=256, help="oracle Monte Carlo replicas (default: 256)")
     run.add_argument("--hysteresis", type=float, default=0.0,
                      help="relative predicted gain needed to switch, in [0, 1) (default: 0)")
@@ -52,6 +57,8 @@ def register(subparsers: Any) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario, duration_s=args.duration, seed=args.seed)
+    if args.round_timer is not None:
+        scenario = scenario.with_(round_timer=args.round_timer)
     protocol = scenario.rules(args.protocol).name
     space = parse_space(args.space) or scenario.space  # --space wins over the file's section
     twin = DigitalTwin.from_scenario(
@@ -69,12 +76,13 @@ def _run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({
             "scenario": args.scenario, "seed": args.seed, "duration_s": args.duration,
+            "round_timer": scenario.round_timer,
             "runtime_s": result.runtime_s, "metrics": m.to_dict(),
             "decisions": [r.to_dict() for r in twin.records],
         }, allow_nan=False))
         return 0
     print(f"twin run: scenario {args.scenario}, {args.duration:g} s, seed {args.seed}, "
-          f"genesis protocol {protocol}, anticipation {args.anticipate}")
+          f"genesis protocol {protocol}, {scenario.round_timer} round timer, anticipation {args.anticipate}")
     protocols = twin.protocols
     ranked = twin.decider.criterion  # "wait" (default) or "latency"
     if twin.records and space is not None:

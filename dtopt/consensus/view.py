@@ -55,9 +55,9 @@ class BlockRecord:
     votes : the PREPARE and COMMIT votes the block's certificate carries.
     switch_to : protocol switch carried by this block (takes effect from the next
         height), or ``None``.
-    max_block_mb, min_block_interval_s, round_timeout_s : the rest of the
-        configuration the block was proposed under (MB, s, s); the defaults are the
-        chain's defaults, for hand-built records.
+    max_block_mb, min_block_interval_s, round_timeout_s, round_timer : the rest of the
+        configuration the block was proposed under (MB, s, s, ``"doubling"``/``"fixed"``);
+        the defaults are the chain's defaults, for hand-built records.
     change : the configuration change this block carries, in force from the next
         height: the fields that change and their new values (e.g.
         ``{"round_timeout_s": 5.0}``; ``{"protocol": "BigFoot"}`` along with
@@ -81,6 +81,7 @@ class BlockRecord:
     max_block_mb: float = 1.0
     min_block_interval_s: float = 0.1
     round_timeout_s: float = 10.0
+    round_timer: str = "doubling"
     change: dict[str, Any] | None = None
 
 

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from dtopt.consensus.config import ChainConfig
+from dtopt.consensus.config import ChainConfig, rounds_timed_out
 from dtopt.consensus.protocols import MessageKind, proposer_index
 from dtopt.consensus.view import BlockRecord
 from dtopt.errors import DtoptError
@@ -150,10 +150,11 @@ class Analyser:
                 measured[proposer] = True
 
         last = self.last_block
-        # the timeout in force at the next height: the last block's, or the one it switches to
-        timeout_s = configuration_in_force(last).round_timeout_s
-        stalled_rounds = int((view.end_s - last.committed_s) // timeout_s)
-        voted[proposer_index(last.height + 1, np.arange(min(stalled_rounds, n)), n)] = False
+        # the timer in force at the next height: the last block's, or the one it switches to
+        timer = configuration_in_force(last, timer=True)
+        stalled_rounds = rounds_timed_out(view.end_s - last.committed_s, timer.round_timeout_s,
+                                          timer.round_timer, n)
+        voted[proposer_index(last.height + 1, np.arange(stalled_rounds), n)] = False
         self.online = voted.copy()
         offline = tuple(name for name, i in self.index.items() if not voted[i])
         span_s = view.end_s - view.start_s

@@ -291,12 +291,14 @@ class DigitalTwin:
     ) -> TwinRecord:
         """Decide and execute over the configuration space (``space`` given)."""
         assert self.analyser.last_block is not None  # the analysis raised otherwise
-        current = configuration_in_force(self.analyser.last_block)
+        assert self.space is not None
+        current = configuration_in_force(self.analyser.last_block, timer=bool(self.space.round_timers))
         basis, weights, decision = self.decide_config(data, estimate)
         chosen = decision.configuration
         # re-asked with the whole configuration chosen now: whatever is in force when
         # the producer proposes, the block then moves the chain to it
-        full = {theirs: getattr(chosen, mine) for mine, theirs in FIELDS.items()}
+        full = {theirs: getattr(chosen, mine) for mine, theirs in FIELDS.items()
+                if getattr(chosen, mine) is not None}  # a timer the space does not tune stays
         self._reask(chain, data, lambda name: execute_config(chain, name, full))
         wanted = changes(current, chosen)
         producer = None
