@@ -10,7 +10,8 @@ import json
 from typing import Any
 
 from dtopt.cli._report import metrics_summary, run_shown
-from dtopt.consensus.scenario import SCENARIOS, load_scenario
+from dtopt.consensus.loading import load_scenario
+from dtopt.consensus.presets import SCENARIOS
 
 __all__ = ["register"]
 
