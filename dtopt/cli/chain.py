@@ -11,7 +11,8 @@ import json
 from typing import Any
 
 from dtopt.cli._report import add_configuration_arguments, configured, metrics_summary, run_shown, write_run
-from dtopt.consensus.scenario import SCENARIOS, load_scenario
+from dtopt.consensus.loading import load_scenario
+from dtopt.consensus.presets import SCENARIOS
 from dtopt.twin.configure import configuration_of
 
 __all__ = ["register"]

@@ -15,7 +15,8 @@ import logging
 from typing import Any
 
 from dtopt.cli._report import add_configuration_arguments, configured, metric, run_shown, table, write_run
-from dtopt.consensus.scenario import SCENARIOS, load_scenario
+from dtopt.consensus.loading import load_scenario
+from dtopt.consensus.presets import SCENARIOS
 from dtopt.twin import ANTICIPATION, DigitalTwin, TwinRecord
 from dtopt.twin.config_search import ConfigurationSpace
 
