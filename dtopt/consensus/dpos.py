@@ -8,7 +8,8 @@ chain (:class:`DposState`) and:
 * produces when its slot comes (``on_slot``): the oldest pooled transactions up
   to the block size, on top of its longest chain, broadcast to every validator
   (one BLOCK message each, delayed by size / bandwidth + propagation + block
-  validation + jitter, as a PRE-PREPARE); an offline delegate's slot stays empty;
+  validation + jitter, as a PRE-PREPARE); the slot of an offline delegate, or of
+  one still fetching blocks it missed, stays empty;
 * on a block (``on_block_gossip``) adds it to the tree if it knows the parent
   (else it fetches the missing blocks from the sender, ``on_tree_sync_done``)
   and switches to it if it makes a strictly longer chain (ties keep the first);
@@ -143,7 +144,9 @@ class DposSteps:
         if slot < 0:  # a re-check
             self._arm_slot(node, -slot - 1 + _RECHECK_EPOCHS * node.config.epoch_slots)
             return
-        if slot_producer(node.config, slot) == node.vpos:  # still its slot under the configuration in force
+        # its slot under the configuration in force; a delegate still fetching blocks it
+        # missed knows its chain is stale and lets the slot pass
+        if slot_producer(node.config, slot) == node.vpos and not node.syncing:
             self._produce(node, event.time_s)
         self._arm_slot(node, slot + 1)
 
