@@ -228,3 +228,14 @@ def test_chain_run_json_reports_dpos_with_the_fields_of_the_bft_protocols(capsys
     dpos = reports["DPoS"]
     assert dpos["protocol"] == "DPoS" and dpos["n_blocks"] > 20
     assert dpos["blocks_per_protocol"] == {"IBFT": 0, "BigFoot": 0, "DPoS": dpos["n_blocks"]}
+
+
+def test_oracle_predicts_no_finality_with_more_than_f_delegates_offline() -> None:
+    config = ChainConfig(validators=tuple(f"bp{i}" for i in range(4)), protocol="DPoS", slot_s=1.0)
+    state = OracleState(online=np.array([True, False, False, True]), bandwidth_mbps=np.ones(4),
+                        tx_rate_per_s=20.0, backlog_tx=40, backlog_age_s=5.0, now_s=100.0)
+    with np.errstate(all="raise"):
+        prediction = RoundOracle(config, replicas=8).predict(state, "DPoS", 30.0)
+    assert prediction.mean_blocks == 0 and prediction.throughput_tps == 0.0
+    assert prediction.mean_tx_latency_s == float("inf")
+    assert prediction.mean_wait_s == pytest.approx((40 * 30 + 20 * 30**2 / 2) / (40 + 20 * 30))

@@ -129,9 +129,10 @@ class DposLoop:
             taken[columns] = self.config.block_tx(pool)[columns]
             share = np.divide(taken, pool, out=np.zeros(width), where=pool > 0)
             span = arrived_until - cursor
-            committed = np.zeros(width, dtype=bool)
-            committed[columns] = np.isfinite(t_final)
-            # a replayed block that the schedule makes final before now counts now
-            self.account(committed, np.full(width, max(t_final, 0.0)), taken, cursor + span * share / 2.0)
+            if np.isfinite(t_final):  # else the block is never final: its transactions stay waiting
+                committed = np.zeros(width, dtype=bool)
+                committed[columns] = True
+                # a replayed block that the schedule makes final before now counts now
+                self.account(committed, np.full(width, max(t_final, 0.0)), taken, cursor + span * share / 2.0)
             pool -= taken
             cursor = cursor + span * share
