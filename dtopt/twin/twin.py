@@ -255,7 +255,9 @@ class DigitalTwin:
             ask(name)
 
     def _producer(self, state: OracleState, t_s: float, keeping: str) -> str | None:
-        producer = choose_producer(state, self.config.validators, self.trusted)
+        last = self.analyser.last_block
+        in_force = self.config.replace(protocol=configuration_in_force(last).protocol) if last else None
+        producer = choose_producer(state, self.config.validators, self.trusted, in_force)
         if producer is None:
             logger.warning("t=%gs: no trusted producer believed online; keeping %s", t_s, keeping)
         else:
