@@ -26,7 +26,7 @@ from numpy.typing import NDArray
 
 from dtopt.consensus.config import ChainConfig
 from dtopt.consensus.presets import DEFAULT_DURATION_S, PRESET_KINDS, check_fault_tolerant, preset_scenario
-from dtopt.consensus.scenario import Scenario, uniform_scenario
+from dtopt.consensus.scenario import Regime, Scenario, uniform_scenario
 from dtopt.errors import DtoptError
 from dtopt.placement.problem import PlacementProblem
 from dtopt.placement.result import PlacementResult
@@ -155,10 +155,13 @@ def scenario_from_placement(
     result : a placement of ``problem`` with at least 4 servers (a BFT chain of
         3f + 1 validators with f >= 1).
     problem : the :class:`~dtopt.PlacementProblem` the result was solved for.
-    conditions : ``"paper"``, ``"steady"``, ``"faulty"`` or ``"random"``: that preset's
-        regime schedule (bandwidths redrawn in [0.7, 2] MB/s every 100 s, the last
-        fifth of the servers offline in faulty regimes, 50 tx/s; see
-        :func:`~dtopt.consensus.presets.preset_scenario`); or ``"uniform"``: one
+    conditions : a preset kind (``"paper"``, ``"steady"``, ``"faulty"``, ``"random"``,
+        ``"load-swing"``...): that preset's regime schedule (for the paper's kinds,
+        bandwidths redrawn in [0.7, 2] MB/s every 100 s and the last fifth of the
+        servers offline in faulty regimes; see
+        :func:`~dtopt.consensus.presets.preset_scenario`), its arrival rates scaled to
+        average the twins' total rate over ``duration_s`` (a constant load becomes
+        exactly the total; a swinging one keeps its shape); or ``"uniform"``: one
         regime as :func:`~dtopt.consensus.uniform_scenario` makes it.
     duration_s : how far a preset's regime schedule reaches (s); ignored for ``"uniform"``.
     seed : seeds a preset's bandwidth draws and outages; ignored for ``"uniform"``.
@@ -199,8 +202,22 @@ def scenario_from_placement(
     scenario = preset_scenario(
         conditions, duration_s, seed, validators=servers, propagation_s=propagation_s
     )
-    regimes = tuple(dataclasses.replace(r, tx_rate_per_s=workload.total_rate_per_s) for r in scenario.regimes)
+    regimes = _scaled_load(scenario.regimes, workload.total_rate_per_s, duration_s)
     return scenario.with_(regimes=regimes, tx_entry_share=share, **fields)
+
+
+def _scaled_load(regimes: tuple[Regime, ...], total_per_s: float, duration_s: float) -> tuple[Regime, ...]:
+    """The preset's regimes with their arrival rates scaled so that their time average over
+    ``[0, duration_s]`` is the twins' total rate: a constant preset then carries exactly the
+    total, and a swinging load keeps its shape around it."""
+    starts = np.array([r.start_s for r in regimes])
+    ends = np.append(starts[1:], max(duration_s, starts[-1]))
+    rates = np.array([r.tx_rate_per_s for r in regimes])
+    span_s = np.clip(ends, None, duration_s) - np.clip(starts, None, duration_s)
+    mean = float(rates @ span_s / span_s.sum()) if span_s.sum() > 0 else float(rates[0])
+    if mean <= 0:  # no load to shape: the total throughout
+        return tuple(dataclasses.replace(r, tx_rate_per_s=total_per_s) for r in regimes)
+    return tuple(dataclasses.replace(r, tx_rate_per_s=r.tx_rate_per_s * total_per_s / mean) for r in regimes)
 
 
 def _checked_servers(result: PlacementResult, problem: PlacementProblem) -> tuple[str, ...]:

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 import dtopt
 from dtopt.cli import main as cli_main
-from dtopt.consensus import run_chain, uniform_scenario
+from dtopt.consensus import preset_scenario, run_chain, uniform_scenario
 from dtopt.consensus.arrivals import Arrivals
 from dtopt.end_to_end import end_to_end_latency
 from dtopt.errors import DtoptError
@@ -167,3 +167,17 @@ def test_cli_prints_end_to_end_latency_per_node_and_overall(tmp_path, capsys) ->
     assert "have no attribute 'population'" in capsys.readouterr().err
     assert cli_main([*argv, "--protocol", "Raft"]) == 2
     assert "unknown protocol 'Raft'" in capsys.readouterr().err
+
+
+def test_a_swinging_preset_keeps_its_shape_around_the_twins_total(line) -> None:
+    problem, result = line
+    scenario = dtopt.scenario_from_placement(result, problem, conditions="load-swing", duration_s=1000.0,
+                                             seed=3, update_rate_per_s=RATES)
+    preset = preset_scenario("load-swing", 1000.0, 3, validators=result.servers)
+    rates = np.array([r.tx_rate_per_s for r in scenario.regimes])
+    original = np.array([r.tx_rate_per_s for r in preset.regimes])
+    assert len(set(original.round(6))) > 2  # it does swing
+    np.testing.assert_allclose(rates / original, rates[0] / original[0], rtol=1e-12)
+    starts = np.array([r.start_s for r in scenario.regimes])
+    span_s = np.diff(np.append(starts, 1000.0))
+    assert rates @ span_s / 1000.0 == pytest.approx(8.0, rel=1e-12)
