@@ -28,6 +28,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from dtopt.consensus.protocols import (
+    BLOCK_MESSAGES,
     MessageCosts,
     MessageKind,
     ProtocolRules,
@@ -36,7 +37,10 @@ from dtopt.consensus.protocols import (
 )
 from dtopt.errors import DtoptError
 
-__all__ = ["BANDWIDTH_MODELS", "ChainConfig", "check_names", "check_number"]
+__all__ = ["BANDWIDTH_MODELS", "MAX_DEFAULT_DELEGATES", "ChainConfig", "check_names", "check_number"]
+
+#: DPoS's default number of delegates: every validator, up to this many (as EOS elects 21).
+MAX_DEFAULT_DELEGATES: Final = 21
 
 #: How a link's bandwidth is taken: the sender's upload (default) or the slower of
 #: sender and receiver (as some other simulators assume).
@@ -87,7 +91,7 @@ class ChainConfig:
     nodes : all K nodes (validators and followers); default: the validators.
     propagation_s : one-way propagation latency between ``nodes``, shape ``(K, K)``
         (s), zero diagonal; default all zero.
-    protocol : the consensus protocol in force (``"IBFT"`` or ``"BigFoot"``).
+    protocol : the consensus protocol in force (``"IBFT"``, ``"BigFoot"`` or ``"DPoS"``).
     tx_size_mb : size of every transaction (MB).
     max_block_mb : maximum block size (MB); a block holds ``floor(max_block_mb / tx_size_mb)`` tx.
     min_block_interval_s : a proposer waits at least this long after the previous block's proposal.
@@ -98,6 +102,12 @@ class ChainConfig:
         them); default off: only the PRE-PREPARE does.
     bandwidth_model : ``"sender"`` (a message leaves at the sender's upload
         bandwidth, default) or ``"slower"`` (the slower of sender and receiver).
+    stake : DPoS: each validator's stake, one per validator, >= 0; empty (default): equal.
+    delegates : DPoS: how many delegates are elected (the N with the most stake);
+        default every validator, up to 21.
+    epoch_slots : DPoS: slots per epoch; the election is re-run at every epoch start.
+    slot_s : DPoS: the slot length, which is its block interval: the slot's delegate
+        produces one block at the slot's start (s); default 3 s.
     """
 
     validators: tuple[str, ...]
@@ -112,6 +122,10 @@ class ChainConfig:
     costs: MessageCosts = field(default_factory=MessageCosts)
     votes_carry_block: bool = False
     bandwidth_model: str = "sender"
+    stake: tuple[float, ...] = ()
+    delegates: int | None = None
+    epoch_slots: int = 100
+    slot_s: float = 3.0
 
     def __post_init__(self) -> None:
         where = "chain config"
@@ -150,6 +164,27 @@ class ChainConfig:
                 f"got {self.bandwidth_model!r}"
             )
         object.__setattr__(self, "propagation_s", self._checked_propagation(where, len(nodes)))
+        self._check_dpos(where)
+
+    def _check_dpos(self, where: str) -> None:
+        m = len(self.validators)
+        if isinstance(self.stake, str) or not isinstance(self.stake, Sequence):
+            raise DtoptError(f"{where}: stake must be a list (one per validator), got {self.stake!r}")
+        stake = tuple(check_number(where, "stake", s) for s in self.stake)
+        if stake and len(stake) != m:
+            raise DtoptError(f"{where}: stake has {len(stake)} values for {m} validators")
+        if stake and sum(stake) <= 0:
+            raise DtoptError(f"{where}: stake must not be all zero")
+        object.__setattr__(self, "stake", stake)
+        for name, value, high in (("delegates", self.delegates, m), ("epoch_slots", self.epoch_slots, None)):
+            if value is None and name == "delegates":
+                continue
+            if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1 or (
+                    high is not None and value > high):
+                limit = f" and <= {high} (the validators)" if high is not None else ""
+                raise DtoptError(f"{where}: {name} must be an integer >= 1{limit}, got {value!r}")
+            object.__setattr__(self, name, int(value))
+        object.__setattr__(self, "slot_s", check_number(where, "slot_s", self.slot_s, strict=True))
 
     def _checked_propagation(self, where: str, n: int) -> NDArray[np.float64]:
         prop = self.propagation_s
@@ -205,6 +240,18 @@ class ChainConfig:
         prop.setflags(write=False)
         return prop
 
+    @property
+    def n_delegates(self) -> int:
+        """DPoS: delegates elected per epoch (:attr:`delegates`, default min(M, 21))."""
+        return min(self.n_validators, MAX_DEFAULT_DELEGATES) if self.delegates is None else self.delegates
+
+    @cached_property
+    def stake_weights(self) -> NDArray[np.float64]:
+        """DPoS: every validator's stake, shape ``(M,)`` (equal when :attr:`stake` is empty)."""
+        stake = np.array(self.stake if self.stake else (1.0,) * self.n_validators, dtype=float)
+        stake.setflags(write=False)
+        return stake
+
     @cached_property
     def rules(self) -> ProtocolRules:
         """The rules of the protocol in force."""
@@ -246,9 +293,10 @@ class ChainConfig:
     # ------------------------------------------------------------------ message rules
 
     def message_size_mb(self, kind: MessageKind, block_mb: ArrayLike = 0.0) -> Any:
-        """Size of a message of ``kind`` about a block of ``block_mb``: the PRE-PREPARE
-        carries the block, and so do PREPARE and COMMIT under ``votes_carry_block``."""
-        if kind is MessageKind.PRE_PREPARE or (self.votes_carry_block and kind in _VOTES):
+        """Size of a message of ``kind`` about a block of ``block_mb``: the PRE-PREPARE (and
+        DPoS's BLOCK broadcast, a header of ``vote_size_mb`` plus the block) carries the
+        block, and so do PREPARE and COMMIT under ``votes_carry_block``."""
+        if kind in BLOCK_MESSAGES or (self.votes_carry_block and kind in _VOTES):
             return self.costs.vote_size_mb + block_mb
         return self.costs.vote_size_mb
 

@@ -29,11 +29,12 @@ from typing import Any
 import numpy as np
 
 from dtopt.consensus.config import ChainConfig
-from dtopt.consensus.protocols import PROTOCOLS, get_protocol
+from dtopt.consensus.protocols import get_protocol
 from dtopt.errors import DtoptError
 from dtopt.twin.analyse import Analyser, Estimate
 from dtopt.twin.anticipate import SeasonalForecaster
 from dtopt.twin.config_search import (
+    DEFAULT_PROTOCOLS,
     Configuration,
     ConfigurationDecider,
     ConfigurationDecision,
@@ -138,7 +139,7 @@ class DigitalTwin:
     ----------
     config : the chain's configuration (``scenario.config``).
     interval_s : twin interval TI (s), the oracle's horizon.
-    protocols : candidate protocols.
+    protocols : candidate protocols (default IBFT and BigFoot; DPoS may be added).
     replicas : oracle Monte Carlo replicas per scenario.
     seed : oracle seed (same seed and data, same decisions).
     hysteresis : relative predicted gain needed to switch (see :class:`Decider`).
@@ -172,7 +173,7 @@ class DigitalTwin:
         config: ChainConfig,
         interval_s: float,
         *,
-        protocols: Sequence[str] = tuple(PROTOCOLS),
+        protocols: Sequence[str] = DEFAULT_PROTOCOLS,
         replicas: int = 256,
         seed: int = 0,
         hysteresis: float = 0.0,
