@@ -1,7 +1,8 @@
 """The pipeline benchmark's cases: place the servers, then run their chain under one strategy.
 
 A strategy is a protocol the chain knows, run static from genesis, or ``twin``: the
-digital twin choosing among every protocol the chain knows, from IBFT at genesis.
+digital twin choosing among its candidate protocols (by default every protocol the
+chain knows), from IBFT at genesis.
 Placements are computed once per (network, k, method) in the main process; the
 chain cases are deduplicated by their servers (methods that find the same servers
 share one run per strategy and seed) and run on the sweep back end.
@@ -68,6 +69,7 @@ class ChainCase:
     conditions: str
     duration_s: float
     replicas: int
+    twin_protocols: tuple[str, ...] = tuple(PROTOCOLS)
 
     @property
     def key(self) -> tuple[Any, ...]:
@@ -88,7 +90,8 @@ def run_case(case: ChainCase) -> dict[str, Any]:
     genesis = case.strategy
     if case.strategy == TWIN:
         logging.getLogger("dtopt.twin").setLevel(logging.ERROR)  # skipped intervals are counted
-        twin = DigitalTwin.from_scenario(scenario, replicas=case.replicas, seed=case.seed)
+        twin = DigitalTwin.from_scenario(scenario, protocols=case.twin_protocols, replicas=case.replicas,
+                                         seed=case.seed)
         genesis = "IBFT"
     run = run_chain(scenario, genesis, case.duration_s, seed=case.seed, controller=twin)
     try:

@@ -7,11 +7,12 @@ For every network, k and placement method, the k servers are placed (default err
 bound), become the validators of a chain whose transactions are the twins' updates
 (every node's twin sends ``--load / n`` updates/s to its server, which submits them;
 :func:`dtopt.scenario_from_placement`), and the chain runs under every strategy: each
-protocol the chain knows, static, and ``twin``, the digital twin choosing among all of
-them. Each run reports the end-to-end twin latency (:mod:`dtopt.end_to_end`): network
-latency to the server (ms) plus the time until the update is final on the ledger (s),
-weighted by update rate. The same total load on every network and k, so more servers
-shorten the network part but make a larger consensus.
+protocol the chain knows, static, and ``twin``, the digital twin choosing among its
+candidates (``--twin-protocols``, default all of them). Each run reports the end-to-end
+twin latency (:mod:`dtopt.end_to_end`): network latency to the server (ms) plus the
+time until the update is final on the ledger (s), weighted by update rate. The same
+total load on every network and k, so more servers shorten the network part but make
+a larger consensus.
 
 Reported: a table of end-to-end latency per (network, k, method) and strategy (mean over
 seeds), and, per network and strategy, the k that minimises the network latency alone
@@ -49,7 +50,7 @@ from benchmarks._pipeline_runs import ChainCase, place, run_case, strategies
 from benchmarks._pipeline_tables import best_k_rows, cell_rows, check_problems, figure, wide_rows
 from dtopt.cli import exit_with
 from dtopt.consensus.limits import check_duration
-from dtopt.consensus.protocols import get_protocol
+from dtopt.consensus.protocols import PROTOCOLS, get_protocol
 from dtopt.pipeline import CONDITIONS
 from dtopt.solvers import available_methods
 
@@ -98,6 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--conditions", choices=CONDITIONS, default="paper",
                         help="the chain's regime schedule (default: paper)")
     parser.add_argument("--replicas", type=int, default=128, help="the twin's oracle replicas (default: 128)")
+    parser.add_argument("--twin-protocols", nargs="+", default=list(PROTOCOLS), metavar="NAME",
+                        help=f"the twin's candidate protocols (default: {' '.join(PROTOCOLS)})")
     parser.add_argument("--out", default="out/pipeline", help="output directory (default: out/pipeline)")
     parser.add_argument("--check", action="store_true",
                         help="exit 1 on a failed or unsafe run, a latency that does not decompose, or a "
@@ -119,6 +122,7 @@ def _checked(args: argparse.Namespace) -> tuple[list[int], list[str]]:
             f"unknown placement methods {unknown}; choose among {', '.join(available_methods())}"
         )
     names = [s if s == "twin" else get_protocol(s).name for s in args.strategies]
+    args.twin_protocols = list(dict.fromkeys(get_protocol(p).name for p in args.twin_protocols))
     return ks, list(dict.fromkeys(names))
 
 
@@ -140,7 +144,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for strategy in chosen:
             for seed in range(1, args.seeds + 1):
                 case = ChainCase(network, k, result, strategy, seed, args.load, args.tx_size, args.conditions,
-                                 args.duration, args.replicas)
+                                 args.duration, args.replicas, tuple(args.twin_protocols))
                 cases.setdefault(case.key, case)
     outcomes = dict(zip(cases, _sweep.run_cases(run_case, list(cases.values()), desc="runs", **sweep),
                         strict=True))
