@@ -14,6 +14,7 @@ import dtopt
 from dtopt.cli import main as cli_main
 from dtopt.consensus import preset_scenario, run_chain, uniform_scenario
 from dtopt.consensus.arrivals import Arrivals
+from dtopt.consensus.loading import scenario_from_dict
 from dtopt.end_to_end import end_to_end_latency
 from dtopt.errors import DtoptError
 from dtopt.pipeline import twin_workload
@@ -181,3 +182,13 @@ def test_a_swinging_preset_keeps_its_shape_around_the_twins_total(line) -> None:
     starts = np.array([r.start_s for r in scenario.regimes])
     span_s = np.diff(np.append(starts, 1000.0))
     assert rates @ span_s / 1000.0 == pytest.approx(8.0, rel=1e-12)
+
+
+def test_a_scenario_file_may_give_entry_points() -> None:
+    scenario = scenario_from_dict({
+        "nodes": ["a", "b", "c", "d"], "tx_entry_share": [1, 0, 0, 3],
+        "regimes": [{"start_s": 0, "bandwidth_mbps": 1, "tx_rate_per_s": 10}],
+    })
+    assert scenario.tx_entry_share == (0.25, 0.0, 0.0, 0.75)
+    view = run_chain(scenario, "IBFT", 60.0, seed=2).view
+    assert set(view.tx_entry.tolist()) == {0, 3} and np.all(view.tx_arrival_s > view.tx_submitted_s)
