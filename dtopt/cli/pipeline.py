@@ -103,7 +103,7 @@ def _run(args: argparse.Namespace) -> int:
     print(f"placement: {problem.topology.name}, k={problem.k}, {placement.method} {placement.status}, "
           f"avg latency {placement.avg_latency_ms:.4f} ms, servers {', '.join(placement.servers)}")
     manager = "static" if twin is None else (
-        f"managed by the twin ({sum(r.switched for r in records)} switches, "
+        f"managed by the twin over {', '.join(twin.protocols)} ({sum(r.switched for r in records)} switches, "
         f"{sum(r.error is not None for r in records)} skipped intervals)"
     )
     print(f"chain of the {len(placement.servers)} servers: conditions {args.conditions}, "
