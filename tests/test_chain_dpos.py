@@ -1,18 +1,33 @@
-"""DPoS in the message-level chain: safety, liveness, finality by rule, election, switching."""
+"""DPoS in the message-level chain: safety, liveness, finality by rule, election, switching,
+and the oracle's agreement with it."""
 
 from __future__ import annotations
 
 import itertools
+import json
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dtopt.consensus import Chain, ChainConfig, Regime, Scenario, random_propagation_s, run_chain
+import dtopt.cli
+from benchmarks._consensus_fidelity import EstimateRecorder, fidelity_rows
+from benchmarks._hindsight import true_state
+from benchmarks.oracle_fidelity import scenario as fidelity_scenario
+from dtopt.consensus import (
+    Chain,
+    ChainConfig,
+    Regime,
+    Scenario,
+    chain_metrics,
+    random_propagation_s,
+    run_chain,
+)
 from dtopt.consensus.delegates import elect, next_own_slot, slot_producer
 from dtopt.consensus.protocols import DPOS, fault_tolerance
 from dtopt.errors import DtoptError
+from dtopt.twin import OracleState, RoundOracle
 
 
 def _scenario(n: int, offline_sets: list[tuple[str, ...]], *, period_s: float, jitter_s: float,
@@ -169,3 +184,58 @@ def test_switching_to_and_from_dpos_through_blocks() -> None:
         for before, after in itertools.pairwise(blocks):
             assert after.protocol == (before.switch_to or before.protocol)
         assert blocks[-1].protocol == "IBFT" and blocks[-1].committed_s > chain.now_s - 5.0
+
+
+@pytest.mark.parametrize("offline", [(), ("bp2",), ("bp6", "bp5")])  # bp6 is never elected
+def test_oracle_predicts_every_dpos_finality_time_of_the_chain(offline: tuple[str, ...]) -> None:
+    # No jitter and blocks that arrive within a slot: the schedule decides every finality time.
+    scenario = _scenario(7, [offline], period_s=100.0, jitter_s=0.0, bandwidth_mbps=1.0, seed=3, slot_s=2.0,
+                         epoch_slots=5, delegates=6, stake=(1, 1, 1, 1, 1, 1, 0.5))
+    commits = [b.committed_s for b in run_chain(scenario, "DPoS", 60.0, seed=1).view.blocks]
+    assert len(commits) > 10
+    oracle = RoundOracle(scenario.config, replicas=1)
+    state = OracleState(online=np.array([p not in offline for p in scenario.producers]),
+                        bandwidth_mbps=np.ones(7), tx_rate_per_s=30.0)
+    for k, commit_s in enumerate(commits, start=1):
+        prediction = oracle.predict(state, "DPoS", commit_s + 1e-3)
+        assert prediction.mean_blocks == k
+        assert prediction.mean_interblock_s * k == pytest.approx(commit_s, abs=1e-9)
+
+
+def test_chain_and_oracle_agree_within_10_percent_per_steady_regime_for_dpos() -> None:
+    scenario = fidelity_scenario(10, 300.0)
+    recorder = EstimateRecorder(scenario.config)
+    run = run_chain(scenario, "DPoS", 300.0, seed=1, controller=recorder)
+    rows = [r for r in fidelity_rows(scenario, {"DPoS": run}, {"DPoS": recorder}, seed=1, replicas=64)
+            if r["window"] == "steady"]
+    assert {r["offline"] > 0 for r in rows} == {False, True}  # a steady and a faulty regime
+    oracle = RoundOracle(scenario.config, replicas=64, seed=1)
+    for row in rows:
+        assert abs(row["error_true"]) <= 0.10, row
+        window = run.chain.view(row["start_s"], row["end_s"])
+        truth = true_state(run.chain, scenario, row["start_s"])
+        predicted = oracle.predict(truth, "DPoS", row["end_s"] - row["start_s"]).throughput_tps
+        assert predicted == pytest.approx(chain_metrics(window).throughput_tps, rel=0.10)
+
+
+def test_chain_run_json_reports_dpos_with_the_fields_of_the_bft_protocols(capsys) -> None:
+    reports = {}
+    for protocol in ("IBFT", "DPoS"):
+        assert dtopt.cli.main(["chain", "run", "--scenario", "steady", "--protocol", protocol.lower(),
+                               "--duration", "120", "--json"]) == 0
+        reports[protocol] = json.loads(capsys.readouterr().out)
+    assert reports["DPoS"].keys() == reports["IBFT"].keys()
+    dpos = reports["DPoS"]
+    assert dpos["protocol"] == "DPoS" and dpos["n_blocks"] > 20
+    assert dpos["blocks_per_protocol"] == {"IBFT": 0, "BigFoot": 0, "DPoS": dpos["n_blocks"]}
+
+
+def test_oracle_predicts_no_finality_with_more_than_f_delegates_offline() -> None:
+    config = ChainConfig(validators=tuple(f"bp{i}" for i in range(4)), protocol="DPoS", slot_s=1.0)
+    state = OracleState(online=np.array([True, False, False, True]), bandwidth_mbps=np.ones(4),
+                        tx_rate_per_s=20.0, backlog_tx=40, backlog_age_s=5.0, now_s=100.0)
+    with np.errstate(all="raise"):
+        prediction = RoundOracle(config, replicas=8).predict(state, "DPoS", 30.0)
+    assert prediction.mean_blocks == 0 and prediction.throughput_tps == 0.0
+    assert prediction.mean_tx_latency_s == float("inf")
+    assert prediction.mean_wait_s == pytest.approx((40 * 30 + 20 * 30**2 / 2) / (40 + 20 * 30))

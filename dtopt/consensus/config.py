@@ -215,6 +215,10 @@ class ChainConfig:
         )
 
     def __hash__(self) -> int:
+        return self._hash
+
+    @cached_property
+    def _hash(self) -> int:  # frozen: computed once (configurations key caches on hot paths)
         return hash(self._key())
 
     def replace(self, **changes: Any) -> ChainConfig:

@@ -8,7 +8,8 @@ chain (:class:`DposState`) and:
 * produces when its slot comes (``on_slot``): the oldest pooled transactions up
   to the block size, on top of its longest chain, broadcast to every validator
   (one BLOCK message each, delayed by size / bandwidth + propagation + block
-  validation + jitter, as a PRE-PREPARE); an offline delegate's slot stays empty;
+  validation + jitter, as a PRE-PREPARE); the slot of an offline delegate, or of
+  one still fetching blocks it missed, stays empty;
 * on a block (``on_block_gossip``) adds it to the tree if it knows the parent
   (else it fetches the missing blocks from the sender, ``on_tree_sync_done``)
   and switches to it if it makes a strictly longer chain (ties keep the first);
@@ -54,9 +55,10 @@ _RECHECK_EPOCHS: Final = 8
 class DposState:
     """A DPoS validator's tentative blocks (above its final chain) and the tip of its longest chain."""
 
-    __slots__ = ("blocks", "head", "orphans")
+    __slots__ = ("blocks", "config", "head", "orphans")
 
-    def __init__(self, tip: Block | None) -> None:
+    def __init__(self, tip: Block | None, config: Any) -> None:
+        self.config = config  # the configuration its tentative blocks were checked against
         self.blocks: dict[int, Block] = {}  # id -> block, in arrival order
         self.head = tip  # tip of the longest chain (the final tip when nothing is tentative)
         self.orphans: dict[int, list[Block]] = {}  # parent id -> blocks waiting for it
@@ -103,9 +105,9 @@ class DposSteps:
 
     def _enter_dpos(self, node: Node, t: float) -> None:
         if node.dpos is not None:
-            self._dpos_prune(node)
+            self._dpos_prune(node, node.dpos.config is not node.config)
             return
-        node.dpos = DposState(_tip(node))
+        node.dpos = DposState(_tip(node), node.config)
         node.epoch += 1  # cancels the BFT timers
         node.pending = []
         self._arm_slot(node, first_slot_at(node.config, t))
@@ -143,7 +145,9 @@ class DposSteps:
         if slot < 0:  # a re-check
             self._arm_slot(node, -slot - 1 + _RECHECK_EPOCHS * node.config.epoch_slots)
             return
-        if slot_producer(node.config, slot) == node.vpos:  # still its slot under the configuration in force
+        # its slot under the configuration in force; a delegate still fetching blocks it
+        # missed knows its chain is stale and lets the slot pass
+        if slot_producer(node.config, slot) == node.vpos and not node.syncing:
             self._produce(node, event.time_s)
         self._arm_slot(node, slot + 1)
 
@@ -217,15 +221,24 @@ class DposSteps:
             first[self._vpos[block.proposer]] = block.proposed_s
         return [(v, _CONFIRM, s) for v, s in sorted(first.items(), key=lambda item: item[1])]
 
-    def _dpos_prune(self, node: Node) -> None:
-        """Keep the tentative blocks that still extend the final chain under the configuration
-        in force; the head moves to the longest of them."""
-        state, tip, config = node.dpos, _tip(node), node.config
+    def _dpos_prune(self, node: Node, reconfigured: bool) -> None:
+        """Keep the tentative blocks that still extend the final chain (``reconfigured``: under
+        the configuration now in force); the head moves to the longest of them."""
+        state, tip, config, final_height = node.dpos, _tip(node), node.config, node.height
+        if not reconfigured and state.head is not None and state.head.height >= final_height:
+            # the usual case: the final chain grew along the head's chain; forks off it go
+            state.blocks = {k: b for k, b in state.blocks.items() if b.height >= final_height}
+            state.orphans = {k: v for k, v in state.orphans.items() if v[0].height > final_height}
+            if not state.blocks or any(b.parent is not tip and b.height == final_height
+                                       for b in state.blocks.values()):
+                self._dpos_prune(node, True)  # a fork below the new tip: check every link
+            return
+        state.config = config
         kept: dict[int, Block] = {}
         for block in sorted(state.blocks.values(), key=lambda b: b.height):
             parent = block.parent
             linked = parent is tip or (parent is not None and parent.id in kept)
-            if block.height >= node.height and linked and (block.config is config or block.config == config):
+            if block.height >= final_height and linked and (block.config is config or block.config == config):
                 kept[block.id] = block
         state.blocks = kept
         if state.head is None or state.head.id not in kept:
