@@ -406,6 +406,24 @@ class ChainConfig:
             jitter_s,
         )
 
+    def tx_pool_delay_s(self, bandwidth_mbps: ArrayLike) -> NDArray[np.float64]:
+        """How long after its submission at each validator a transaction is in every
+        validator's pool (s), shape ``(M,)``, one per entry validator.
+
+        The entry validator gossips it to every other validator like a message of
+        ``tx_size_mb``: transmission at the link bandwidth plus propagation, without
+        jitter, and no validation (a transaction is checked with the block that carries
+        it); the latest arrival counts. ``bandwidth_mbps``: every node's bandwidth
+        (MB/s), shape ``(K,)``. The chain's transaction stream enters the pools this way
+        (:mod:`dtopt.consensus.arrivals`).
+        """
+        index = np.asarray(self.validator_index)
+        bandwidth = np.asarray(bandwidth_mbps, dtype=float)
+        link = self.link_bandwidth_mbps(bandwidth[index][:, None], bandwidth[index][None, :])
+        delay = message_delay_s(self.tx_size_mb, link, self.validator_propagation_s, 0.0)
+        np.fill_diagonal(delay, 0.0)  # in its entry validator's pool at once
+        return delay.max(axis=1)
+
     def pre_prepare_transmission_s(self, delay_s: ArrayLike, propagation_s: ArrayLike) -> Any:
         """The inverse of the PRE-PREPARE delay: transmission plus jitter (s), given the
         observed delay from proposal to the receiver's PREPARE and the propagation."""
