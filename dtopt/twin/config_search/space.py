@@ -307,6 +307,13 @@ class ConfigurationSpace:
             round_timeout_s=_read_only(np.asarray(self.round_timeouts_s)[t]),
         )
 
+    def __contains__(self, configuration: object) -> bool:
+        try:
+            self.index(configuration)  # type: ignore[arg-type]
+        except DtoptError:
+            return False
+        return True
+
     def index(self, configuration: Configuration) -> int:
         """Position of ``configuration`` in the enumeration; DtoptError if it is not in the space."""
         try:
