@@ -353,6 +353,13 @@ class ConfigurationSpace:
             round_timer_index=_read_only(r),
         )
 
+    def __contains__(self, configuration: object) -> bool:
+        try:
+            self.index(configuration)  # type: ignore[arg-type]
+        except DtoptError:
+            return False
+        return True
+
     def index(self, configuration: Configuration) -> int:
         """Position of ``configuration`` in the enumeration; DtoptError if it is not in the space."""
         try:
