@@ -80,7 +80,8 @@ def scenario_from_placement(
     if conditions not in CONDITIONS:
         raise DtoptError(f"unknown conditions {conditions!r}; choose one of {', '.join(CONDITIONS)}")
     index = problem.topology.indices(servers)
-    propagation_s = problem.latency_ms[np.ix_(index, index)] / 1000.0
+    # Node to node: the problem's own matrix covers its candidate sites only.
+    propagation_s = problem.topology.latency_ms(problem.rate_km_per_ms)[np.ix_(index, index)] / 1000.0
     if conditions == "uniform":
         return uniform_scenario(len(servers), names=servers, propagation_s=propagation_s, **fields)
     unknown = sorted(set(fields) - _PRESET_FIELDS)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from dtopt.cli.place import add_problem_arguments, capacity_value, topology_of
+from dtopt.cli.place import add_problem_arguments, capacity_value, model_options, topology_of
 from dtopt.errors import DtoptError
 from dtopt.solvers.pareto import ParetoFront, pareto
 
@@ -40,6 +40,7 @@ def run(args: argparse.Namespace) -> int:
         rate_km_per_ms=args.rate,
         capacity=capacity_value(args.capacity),
         method=args.method,
+        **model_options(args, topology),
         **options,
     )
     if args.json:

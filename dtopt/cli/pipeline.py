@@ -11,7 +11,7 @@ import logging
 from typing import Any
 
 from dtopt.cli._report import metrics_summary, run_shown
-from dtopt.cli.place import _eps_max, add_problem_arguments, capacity_value, topology_of
+from dtopt.cli.place import _eps_max, add_problem_arguments, capacity_value, model_options, topology_of
 from dtopt.pipeline import CONDITIONS, scenario_from_placement
 from dtopt.placement.problem import DEFAULT_EPS_MAX, PlacementProblem
 from dtopt.solvers import available_methods, solve
@@ -56,9 +56,10 @@ def register(subparsers: Any) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    topology = topology_of(args)
     problem = PlacementProblem(
-        topology_of(args), args.k, eps_max=_eps_max(args.eps_max), alpha=args.alpha, beta=args.beta,
-        rate_km_per_ms=args.rate, capacity=capacity_value(args.capacity),
+        topology, args.k, eps_max=_eps_max(args.eps_max), alpha=args.alpha, beta=args.beta,
+        rate_km_per_ms=args.rate, capacity=capacity_value(args.capacity), **model_options(args, topology),
     )
     placement = solve(problem, args.method)
     scenario = scenario_from_placement(

@@ -21,59 +21,106 @@ __all__ = [
     "max_coverage",
     "min_feasible_eps_max",
     "min_servers_to_cover",
+    "p_center_radius",
 ]
 
 
-def min_servers_to_cover(admissible: NDArray[np.bool_]) -> int:
-    """Fewest servers such that every node has an admissible one (set cover)."""
-    from scipy.optimize import Bounds, LinearConstraint, milp  # deferred: only infeasible problems need it
+def _open_bounds(m: int, fixed: NDArray[np.intp] | None) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Bounds of the server variables: the ``fixed`` ones (columns) forced open."""
+    lower = np.zeros(m)
+    if fixed is not None:
+        lower[fixed] = 1.0
+    return lower, np.ones(m)
 
-    n = admissible.shape[0]
+
+def min_servers_to_cover(admissible: NDArray[np.bool_], fixed: NDArray[np.intp] | None = None) -> int | None:
+    """Fewest servers (the ``fixed`` columns among them) such that every node has an
+    admissible one (set cover); ``None`` when some node has no admissible site at all.
+    ``admissible``: shape ``(n, m)``."""
+    from scipy.optimize import Bounds, LinearConstraint, milp  # deferred: only some problems need it
+    from scipy.sparse import csr_array
+
+    if not admissible.any(axis=1).all():
+        return None
+    m = admissible.shape[1]
     res = milp(
-        c=np.ones(n),
-        constraints=LinearConstraint(admissible.astype(float), lb=1, ub=np.inf),
-        integrality=np.ones(n),
-        bounds=Bounds(0, 1),
+        c=np.ones(m),
+        constraints=LinearConstraint(csr_array(admissible.astype(float)), lb=1, ub=np.inf),
+        integrality=np.ones(m),
+        bounds=Bounds(*_open_bounds(m, fixed)),
     )
     return round(res.fun)
 
 
-def max_coverage(admissible: NDArray[np.bool_], k: int) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
-    """Servers covering the most nodes with ``k`` servers, and the nodes left uncovered."""
+def max_coverage(
+    admissible: NDArray[np.bool_], k: int, fixed: NDArray[np.intp] | None = None
+) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
+    """Servers (columns, the ``fixed`` ones among them) covering the most nodes with ``k``
+    servers, and the nodes left uncovered; ``admissible``: shape ``(n, m)``."""
     from scipy.optimize import Bounds, LinearConstraint, milp
+    from scipy.sparse import csr_array, eye_array, hstack
 
-    n = admissible.shape[0]
-    # Variables: y (n servers, binary), z (n covered flags); maximise sum z.
-    cover = np.hstack([-admissible.astype(float), np.eye(n)])  # z_i - sum_{j in A_i} y_j <= 0
-    count = np.hstack([np.ones(n), np.zeros(n)])[None, :]
+    n, m = admissible.shape
+    # Variables: y (m servers, binary), z (n covered flags); maximise sum z.
+    cover = hstack([csr_array(-admissible.astype(float)), eye_array(n)])  # z_i - sum_{j in A_i} y_j <= 0
+    count = np.hstack([np.ones(m), np.zeros(n)])[None, :]
+    lower, upper = _open_bounds(m, fixed)
     res = milp(
-        c=np.concatenate([np.zeros(n), -np.ones(n)]),
+        c=np.concatenate([np.zeros(m), -np.ones(n)]),
         constraints=[LinearConstraint(cover, -np.inf, 0), LinearConstraint(count, k, k)],
-        integrality=np.concatenate([np.ones(n), np.zeros(n)]),
-        bounds=Bounds(0, 1),
+        integrality=np.concatenate([np.ones(m), np.zeros(n)]),
+        bounds=Bounds(np.concatenate([lower, np.zeros(n)]), np.concatenate([upper, np.ones(n)])),
     )
-    servers = np.flatnonzero(res.x[:n] > 0.5)
+    servers = np.flatnonzero(res.x[:m] > 0.5)
     covered = admissible[:, servers].any(axis=1)
     return servers, np.flatnonzero(~covered)
+
+
+def _coverable(admissible: NDArray[np.bool_], k: int, fixed: NDArray[np.intp]) -> bool:
+    needed = min_servers_to_cover(admissible, fixed)
+    return needed is not None and needed <= k
+
+
+def _least(values: NDArray, fits: object) -> object:
+    """The least of the ascending ``values`` for which ``fits(value)`` holds, by bisection;
+    ``fits`` must hold for the last one and be monotone."""
+    lo, hi = 0, len(values) - 1
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if fits(values[mid]):  # type: ignore[operator]
+            hi = mid
+        else:
+            lo = mid + 1
+    return values[lo]
 
 
 def min_feasible_eps_max(problem: PlacementProblem) -> float:
     """Smallest eps_max for which some placement of ``problem.k`` servers is feasible.
 
     The error grows with hop count, so this is the smallest hop radius that k
-    servers can cover (found by bisection over the hop values present), mapped
-    back through the error formula.
+    servers (the fixed ones among them) can cover (found by bisection over the hop
+    values present), mapped back through the error formula.
     """
-    hops = problem.topology.hops
+    hops, k, fixed = problem.hops, problem.k, problem.fixed_columns
     radii = np.unique(hops)
-    lo, hi = 0, len(radii) - 1  # radius radii[hi] (the diameter) is always coverable
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if min_servers_to_cover(hops <= radii[mid]) <= problem.k:
-            hi = mid
-        else:
-            lo = mid + 1
-    return float(error_of_hops(np.array(radii[lo]), problem.alpha, problem.beta))
+    if not _coverable(hops <= radii[-1], k, fixed):
+        return float("inf")  # sites out of every node's reach: no eps_max helps
+    radius = _least(radii, lambda r: _coverable(hops <= r, k, fixed))
+    return float(error_of_hops(np.array(radius), problem.alpha, problem.beta))
+
+
+def p_center_radius(problem: PlacementProblem) -> float | None:
+    """The least worst latency (ms) of a placement meeting eps_max, or ``None`` if there is
+    none: bisection over the distinct latencies of the pairs within the bound, each step
+    a set-cover program (with the fixed servers open). Exact."""
+    within, latency = problem.within_bound, problem.latency_ms
+    k, fixed = problem.k, problem.fixed_columns
+    if not _coverable(within, k, fixed):
+        return None
+    # No radius below a node's nearest admissible site helps.
+    floor = float(np.where(within, latency, np.inf).min(axis=1).max())
+    values = np.unique(latency[within & (latency >= floor)])
+    return float(_least(values, lambda r: _coverable(within & (latency <= r), k, fixed)))  # type: ignore[arg-type]
 
 
 # Several methods may fail on the same problem object; its reason needs two covering MILPs.
@@ -88,18 +135,26 @@ def infeasibility_reason(problem: PlacementProblem) -> str | None:
 
 
 def _reason(problem: PlacementProblem) -> str | None:
-    if problem.eps_max is None or problem.admissible.all():
+    within, fixed = problem.within_bound, problem.fixed_columns
+    if within.all() and problem.capacity is None:
         return None
-    needed = min_servers_to_cover(problem.admissible)
-    if needed <= problem.k:
+    needed = min_servers_to_cover(within, fixed)
+    if needed is not None and needed <= problem.k:
         return None if problem.capacity is None else _capacity_reason(problem)
-    _, uncovered = max_coverage(problem.admissible, problem.k)
+    _, uncovered = max_coverage(within, problem.k, fixed)
     listed = _listed(problem, uncovered)
+    bound = "none" if problem.eps_max is None else f"{problem.eps_max:g}"
+    needs = "no set of sites" if needed is None else f"{needed} servers"
+    smallest = min_feasible_eps_max(problem) if problem.topology.has_hops else float("inf")
     return (
-        f"no placement of k={problem.k} servers keeps every node within eps_max={problem.eps_max:g}: "
-        f"covering all nodes needs {needed} servers; the best {problem.k} leave {uncovered.size} node(s) "
-        f"uncovered ({listed}); the smallest feasible eps_max for k={problem.k} is "
-        f"{min_feasible_eps_max(problem):.6g}"
+        f"no placement of k={problem.k} servers keeps every node within eps_max={bound}: "
+        f"covering all nodes needs {needs}; the best {problem.k} leave {uncovered.size} node(s) "
+        f"uncovered ({listed}); "
+        + (
+            f"the smallest feasible eps_max for k={problem.k} is {smallest:.6g}"
+            if np.isfinite(smallest)
+            else "no eps_max makes it feasible"
+        )
     )
 
 
@@ -112,36 +167,38 @@ def capacitated_max_assignment(problem: PlacementProblem) -> NDArray[np.intp]:
     """The nodes left without room by the k servers that host the most twins within eps_max.
 
     Variables: ``y_j`` (server), binary ``x_ij`` for admissible pairs; maximise
-    ``sum x`` subject to ``sum_j x_ij <= 1``, ``sum_i x_ij <= C_j y_j``, ``sum y = k``.
+    ``sum x`` subject to ``sum_j x_ij <= 1``, ``sum_i w_i x_ij <= C_j y_j`` (``w`` the
+    demand), ``sum y = k``.
     """
     from scipy.optimize import Bounds, LinearConstraint, milp
     from scipy.sparse import coo_array
 
-    n = problem.n
-    node, server = np.nonzero(problem.admissible)
+    n, s = problem.n, problem.n_sites
+    node, server = np.nonzero(problem.within_bound)
     m = len(node)
     pairs = np.arange(m)
-    once = coo_array((np.ones(m), (node, n + pairs)), shape=(n, n + m))
+    once = coo_array((np.ones(m), (node, s + pairs)), shape=(n, s + m))
     room = coo_array(
         (
-            np.concatenate([np.ones(m), -problem.capacities.astype(float)]),
-            (np.concatenate([server, np.arange(n)]), np.concatenate([n + pairs, np.arange(n)])),
+            np.concatenate([problem.demand[node], -problem.capacities]),
+            (np.concatenate([server, np.arange(s)]), np.concatenate([s + pairs, np.arange(s)])),
         ),
-        shape=(n, n + m),
+        shape=(s, s + m),
     )
-    count = np.concatenate([np.ones(n), np.zeros(m)])[None, :]
+    count = np.concatenate([np.ones(s), np.zeros(m)])[None, :]
+    lower, upper = _open_bounds(s, problem.fixed_columns)
     res = milp(
-        c=np.concatenate([np.zeros(n), -np.ones(m)]),
+        c=np.concatenate([np.zeros(s), -np.ones(m)]),
         constraints=[
             LinearConstraint(once.tocsr(), -np.inf, 1),
             LinearConstraint(room.tocsr(), -np.inf, 0),
             LinearConstraint(count, problem.k, problem.k),
         ],
-        integrality=np.ones(n + m),
-        bounds=Bounds(0, 1),
+        integrality=np.ones(s + m),
+        bounds=Bounds(np.concatenate([lower, np.zeros(m)]), np.concatenate([upper, np.ones(m)])),
     )
     hosted = np.zeros(n, dtype=bool)
-    hosted[node[res.x[n:] > 0.5]] = True
+    hosted[node[res.x[s:] > 0.5]] = True
     return np.flatnonzero(~hosted)
 
 
@@ -151,6 +208,7 @@ def _capacity_reason(problem: PlacementProblem) -> str | None:
         return None
     return (
         f"no placement of k={problem.k} servers with capacity {problem.capacity} hosts every twin within "
-        f"eps_max={problem.eps_max:g}: the best leaves {left.size} node(s) whose admissible servers are "
+        f"eps_max={'none' if problem.eps_max is None else f'{problem.eps_max:g}'}: the best leaves "
+        f"{left.size} node(s) whose admissible servers are "
         f"full ({_listed(problem, left)})"
     )
