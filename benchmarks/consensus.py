@@ -85,7 +85,7 @@ from benchmarks._output import (
     write_summary,
 )
 from dtopt.cli import exit_with
-from dtopt.consensus.scenario import load_scenario
+from dtopt.consensus import load_scenario
 from dtopt.errors import DtoptError
 
 # Names other benchmarks and the tests import from here.

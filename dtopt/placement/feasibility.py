@@ -13,6 +13,7 @@ import weakref
 import numpy as np
 from numpy.typing import NDArray
 
+from dtopt.placement.covering import coverable, least, max_coverage, min_servers_to_cover, open_bounds
 from dtopt.placement.problem import PlacementProblem, error_of_hops
 
 __all__ = [
@@ -21,77 +22,7 @@ __all__ = [
     "max_coverage",
     "min_feasible_eps_max",
     "min_servers_to_cover",
-    "p_center_radius",
 ]
-
-
-def _open_bounds(m: int, fixed: NDArray[np.intp] | None) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Bounds of the server variables: the ``fixed`` ones (columns) forced open."""
-    lower = np.zeros(m)
-    if fixed is not None:
-        lower[fixed] = 1.0
-    return lower, np.ones(m)
-
-
-def min_servers_to_cover(admissible: NDArray[np.bool_], fixed: NDArray[np.intp] | None = None) -> int | None:
-    """Fewest servers (the ``fixed`` columns among them) such that every node has an
-    admissible one (set cover); ``None`` when some node has no admissible site at all.
-    ``admissible``: shape ``(n, m)``."""
-    from scipy.optimize import Bounds, LinearConstraint, milp  # deferred: only some problems need it
-    from scipy.sparse import csr_array
-
-    if not admissible.any(axis=1).all():
-        return None
-    m = admissible.shape[1]
-    res = milp(
-        c=np.ones(m),
-        constraints=LinearConstraint(csr_array(admissible.astype(float)), lb=1, ub=np.inf),
-        integrality=np.ones(m),
-        bounds=Bounds(*_open_bounds(m, fixed)),
-    )
-    return round(res.fun)
-
-
-def max_coverage(
-    admissible: NDArray[np.bool_], k: int, fixed: NDArray[np.intp] | None = None
-) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
-    """Servers (columns, the ``fixed`` ones among them) covering the most nodes with ``k``
-    servers, and the nodes left uncovered; ``admissible``: shape ``(n, m)``."""
-    from scipy.optimize import Bounds, LinearConstraint, milp
-    from scipy.sparse import csr_array, eye_array, hstack
-
-    n, m = admissible.shape
-    # Variables: y (m servers, binary), z (n covered flags); maximise sum z.
-    cover = hstack([csr_array(-admissible.astype(float)), eye_array(n)])  # z_i - sum_{j in A_i} y_j <= 0
-    count = np.hstack([np.ones(m), np.zeros(n)])[None, :]
-    lower, upper = _open_bounds(m, fixed)
-    res = milp(
-        c=np.concatenate([np.zeros(m), -np.ones(n)]),
-        constraints=[LinearConstraint(cover, -np.inf, 0), LinearConstraint(count, k, k)],
-        integrality=np.concatenate([np.ones(m), np.zeros(n)]),
-        bounds=Bounds(np.concatenate([lower, np.zeros(n)]), np.concatenate([upper, np.ones(n)])),
-    )
-    servers = np.flatnonzero(res.x[:m] > 0.5)
-    covered = admissible[:, servers].any(axis=1)
-    return servers, np.flatnonzero(~covered)
-
-
-def _coverable(admissible: NDArray[np.bool_], k: int, fixed: NDArray[np.intp]) -> bool:
-    needed = min_servers_to_cover(admissible, fixed)
-    return needed is not None and needed <= k
-
-
-def _least(values: NDArray, fits: object) -> object:
-    """The least of the ascending ``values`` for which ``fits(value)`` holds, by bisection;
-    ``fits`` must hold for the last one and be monotone."""
-    lo, hi = 0, len(values) - 1
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if fits(values[mid]):  # type: ignore[operator]
-            hi = mid
-        else:
-            lo = mid + 1
-    return values[lo]
 
 
 def min_feasible_eps_max(problem: PlacementProblem) -> float:
@@ -103,24 +34,10 @@ def min_feasible_eps_max(problem: PlacementProblem) -> float:
     """
     hops, k, fixed = problem.hops, problem.k, problem.fixed_columns
     radii = np.unique(hops)
-    if not _coverable(hops <= radii[-1], k, fixed):
+    if not coverable(hops <= radii[-1], k, fixed):
         return float("inf")  # sites out of every node's reach: no eps_max helps
-    radius = _least(radii, lambda r: _coverable(hops <= r, k, fixed))
+    radius = least(radii, lambda r: coverable(hops <= r, k, fixed))
     return float(error_of_hops(np.array(radius), problem.alpha, problem.beta))
-
-
-def p_center_radius(problem: PlacementProblem) -> float | None:
-    """The least worst latency (ms) of a placement meeting eps_max, or ``None`` if there is
-    none: bisection over the distinct latencies of the pairs within the bound, each step
-    a set-cover program (with the fixed servers open). Exact."""
-    within, latency = problem.within_bound, problem.latency_ms
-    k, fixed = problem.k, problem.fixed_columns
-    if not _coverable(within, k, fixed):
-        return None
-    # No radius below a node's nearest admissible site helps.
-    floor = float(np.where(within, latency, np.inf).min(axis=1).max())
-    values = np.unique(latency[within & (latency >= floor)])
-    return float(_least(values, lambda r: _coverable(within & (latency <= r), k, fixed)))  # type: ignore[arg-type]
 
 
 # Several methods may fail on the same problem object; its reason needs two covering MILPs.
@@ -186,7 +103,7 @@ def capacitated_max_assignment(problem: PlacementProblem) -> NDArray[np.intp]:
         shape=(s, s + m),
     )
     count = np.concatenate([np.ones(s), np.zeros(m)])[None, :]
-    lower, upper = _open_bounds(s, problem.fixed_columns)
+    lower, upper = open_bounds(s, problem.fixed_columns)
     res = milp(
         c=np.concatenate([np.zeros(s), -np.ones(m)]),
         constraints=[

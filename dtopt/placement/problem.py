@@ -14,6 +14,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from dtopt._validate import check_choice, check_real
 from dtopt.errors import DtoptError
+from dtopt.placement.covering import least_radius
 from dtopt.topology import DEFAULT_RATE_KM_PER_MS, Topology, load_topology
 
 __all__ = [
@@ -270,9 +271,7 @@ class PlacementProblem:
         or when no placement is feasible."""
         if self.objective != "max":
             return None
-        from dtopt.placement.feasibility import p_center_radius  # it needs this module
-
-        return p_center_radius(self)
+        return least_radius(self.latency_ms, self.within_bound, self.k, self.fixed_columns)
 
     @cached_property
     def admissible(self) -> NDArray[np.bool_]:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-from dtopt.placement.feasibility import max_coverage
+from dtopt.placement.covering import max_coverage
 from dtopt.placement.problem import PlacementProblem
 
 __all__ = ["Penalised", "Servers", "covering", "greedy", "local_search", "random_placements"]
