@@ -264,3 +264,19 @@ def test_a_rectangular_matrix_names_sites_apart_from_nodes() -> None:
         PlacementProblem.from_cost_matrix(latency, 1, site_names=["a"])
     with pytest.raises(DtoptError, match="between 1 and the number of sites \\(3\\)"):
         PlacementProblem.from_cost_matrix(latency, 4)
+
+
+def test_pareto_and_single_failures_keep_to_the_candidates(agis) -> None:
+    from dtopt import pareto
+
+    names = agis.node_names
+    candidates, fixed = names[:8], [names[2]]
+    front = pareto(agis, [2, 3], candidates=candidates, fixed=fixed, weights=np.arange(1, 26))
+    assert front.points
+    for point in front.points:
+        assert set(point.servers) <= set(candidates) and names[2] in point.servers
+    problem = PlacementProblem(agis, 3, candidates=candidates, fixed=fixed, eps_max=None)
+    result = solve(problem, "eopa")
+    failures = evaluate(problem, result.servers, failures="single").failures
+    downed = [s.element[0] for s in failures.scenarios if s.kind == "server"]
+    assert sorted(downed) == sorted(result.servers)

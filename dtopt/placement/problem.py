@@ -12,9 +12,10 @@ import networkx as nx
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from dtopt._validate import check_choice, check_real
+from dtopt._validate import check_choice
 from dtopt.errors import DtoptError
 from dtopt.placement.covering import least_radius
+from dtopt.placement.inputs import check_fixed, check_variant, real, site_indices, weights_array
 from dtopt.topology import DEFAULT_RATE_KM_PER_MS, Topology, load_topology
 
 __all__ = [
@@ -96,8 +97,8 @@ class PlacementProblem:
             )
         if isinstance(self.k, bool) or not isinstance(self.k, numbers.Integral):
             raise DtoptError(f"k must be an integer number of servers, got {self.k!r}")
-        object.__setattr__(self, "candidates", _sites(self.topology, self.candidates, "candidates"))
-        object.__setattr__(self, "fixed", _sites(self.topology, self.fixed, "fixed"))
+        object.__setattr__(self, "candidates", site_indices(self.topology, self.candidates, "candidates"))
+        object.__setattr__(self, "fixed", site_indices(self.topology, self.fixed, "fixed"))
         m = self.n_sites
         what = (
             "candidate sites"
@@ -107,11 +108,11 @@ class PlacementProblem:
         if not 1 <= self.k <= m:
             raise DtoptError(f"k must be between 1 and the number of {what} ({m}), got {self.k}")
         object.__setattr__(self, "k", int(self.k))
-        _check_fixed(self)
-        object.__setattr__(self, "weights", _weights(self.weights, self.n))
+        check_fixed(self)
+        object.__setattr__(self, "weights", weights_array(self.weights, self.n))
         object.__setattr__(self, "objective", check_choice("objective", self.objective, OBJECTIVES))
         for name in ("alpha", "beta"):
-            value = _real(getattr(self, name), name)
+            value = real(getattr(self, name), name)
             if not 0.0 <= value <= 1.0:
                 raise DtoptError(f"{name} must be in [0, 1], got {value}")
             object.__setattr__(self, name, value)
@@ -121,15 +122,15 @@ class PlacementProblem:
                     f"eps_max needs hop counts, which {self.topology.name!r} lacks (a cost matrix given "
                     "without hops): pass hops= or eps_max=None"
                 )
-            eps_max = _real(self.eps_max, "eps_max")
+            eps_max = real(self.eps_max, "eps_max")
             if eps_max < 0:
                 raise DtoptError(f"eps_max must be >= 0 (or None for no bound), got {eps_max}")
             object.__setattr__(self, "eps_max", eps_max)
-        rate = _real(self.rate_km_per_ms, "rate_km_per_ms")
+        rate = real(self.rate_km_per_ms, "rate_km_per_ms")
         if rate <= 0:
             raise DtoptError(f"rate_km_per_ms must be > 0, got {rate}")
         object.__setattr__(self, "rate_km_per_ms", rate)
-        _check_variant(self)
+        check_variant(self)
 
     @classmethod
     def from_cost_matrix(
@@ -326,106 +327,3 @@ def error_of_hops(hops: NDArray[np.integer], alpha: float, beta: float) -> NDArr
         if beta < 1
         else np.where(np.asarray(hops) > 0, alpha, 0.0)
     )
-
-
-def _check_variant(problem: PlacementProblem) -> None:
-    """Validate (and normalise) ``capacity`` and ``failure_prob``."""
-    if problem.capacity is not None and problem.failure_prob is not None:
-        raise DtoptError("capacity and failure_prob cannot be combined: the reliable model has no capacities")
-    if problem.objective == "max" and (problem.capacity is not None or problem.failure_prob is not None):
-        raise DtoptError("objective='max' (p-center) cannot be combined with capacity or failure_prob")
-    if problem.failure_prob is not None:
-        q = _real(problem.failure_prob, "failure_prob")
-        if not 0.0 <= q < 1.0:
-            raise DtoptError(f"failure_prob must be in [0, 1), got {q}")
-        object.__setattr__(problem, "failure_prob", q)
-    if problem.capacity is None:
-        return
-    capacity = problem.capacity
-    uniform = isinstance(capacity, numbers.Integral)
-    scalar = uniform or isinstance(capacity, str | numbers.Number)
-    values = [capacity] if scalar else list(np.ravel(np.asarray(capacity, dtype=object)))
-    positive = [isinstance(c, numbers.Integral) and not isinstance(c, bool) and c > 0 for c in values]
-    if not values or not all(positive):
-        raise DtoptError(
-            f"capacity must be a positive integer number of twins per server (or one per node), "
-            f"got {capacity!r}"
-        )
-    sites = problem.topology.n_sites
-    if not uniform and len(values) != sites:
-        what = "node" if problem.topology.site_names is None else "site"
-        raise DtoptError(f"capacity needs one value per {what} ({sites}), got {len(values)}")
-    normalised = int(values[0]) if uniform else tuple(int(c) for c in values)
-    object.__setattr__(problem, "capacity", normalised)
-    capacities = problem.capacities
-    fixed = np.zeros(problem.n_sites, dtype=bool)
-    fixed[problem.fixed_columns] = True
-    free = np.sort(capacities[~fixed])[::-1][: problem.k - int(fixed.sum())]
-    largest = float(capacities[fixed].sum() + free.sum())
-    demand = float(problem.demand.sum())
-    if largest < demand:
-        twins = f"{problem.n} twins" if problem.weights is None else f"total weight {demand:g}"
-        raise DtoptError(
-            f"total capacity {largest:g} of the {problem.k} largest servers is below the "
-            f"{twins} to host: raise capacity or k"
-        )
-
-
-def _sites(topology: Topology, given: object, name: str) -> tuple[int, ...] | None:
-    """``candidates`` / ``fixed`` as ascending distinct site indices (``None`` stays ``None``)."""
-    if given is None:
-        return None
-    if isinstance(given, str | numbers.Integral):
-        items = [given]
-    else:
-        items = list(np.ravel(np.asarray(given, dtype=object)))
-    m = topology.n_sites
-    if items and all(isinstance(s, str) for s in items):
-        idx = topology.site_indices(items).tolist()  # type: ignore[arg-type]
-    elif all(isinstance(s, numbers.Integral) and not isinstance(s, bool) for s in items):
-        idx = [int(s) for s in items]
-        if any(not 0 <= j < m for j in idx):
-            raise DtoptError(f"{name} site indices must be in 0..{m - 1}, got {idx}")
-    else:
-        raise DtoptError(f"{name} must be site names or site indices, got {given!r}")
-    if len(set(idx)) != len(idx):
-        raise DtoptError(f"{name} must name distinct sites")
-    if name == "candidates" and not idx:
-        raise DtoptError("candidates must name at least one site (or be None for every site)")
-    return tuple(sorted(idx)) if idx else None
-
-
-def _check_fixed(problem: PlacementProblem) -> None:
-    """The fixed servers are candidates, and at most k of them."""
-    if problem.fixed is None:
-        return
-    if problem.candidates is not None:
-        outside = sorted(set(problem.fixed) - set(problem.candidates))
-        if outside:
-            names = problem.topology.sites
-            listed = ", ".join(repr(names[j]) for j in outside[:5])
-            raise DtoptError(f"fixed server(s) {listed} are not among the candidates")
-    if len(problem.fixed) > problem.k:
-        raise DtoptError(f"{len(problem.fixed)} fixed servers are more than k={problem.k}")
-
-
-def _weights(weights: object, n: int) -> NDArray[np.float64] | None:
-    """``weights`` as a read-only float array of n finite values >= 0 with a positive sum."""
-    if weights is None:
-        return None
-    try:
-        values = np.array(weights, dtype=float)
-    except (TypeError, ValueError):
-        raise DtoptError("weights must be numbers, one per node") from None
-    if values.shape != (n,):
-        raise DtoptError(f"weights must hold one number per node ({n}), got shape {values.shape}")
-    if not np.isfinite(values).all() or (values < 0).any():
-        raise DtoptError("weights must be finite numbers >= 0")
-    if values.sum() <= 0:
-        raise DtoptError("weights must not all be zero")
-    values.setflags(write=False)
-    return values
-
-
-def _real(value: object, name: str) -> float:
-    return check_real(name, value, lambda _: True, "a finite number")
