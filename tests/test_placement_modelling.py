@@ -260,6 +260,10 @@ def test_a_rectangular_matrix_names_sites_apart_from_nodes() -> None:
     assert (problem.n, problem.n_sites, problem.site_names) == (2, 3, ("s0", "s1", "s2"))
     result = solve(problem, "milp")
     assert result.servers == ("s0",) and result.assignment == {"u": "s0", "v": "s0"}
+    flipped = PlacementProblem.from_cost_matrix(latency.T, 1, node_names=["u", "v"], layout="sites x nodes")
+    np.testing.assert_array_equal(flipped.latency_ms, problem.latency_ms)
+    with pytest.raises(DtoptError, match="layout must be one of"):
+        PlacementProblem.from_cost_matrix(latency, 1, layout="clients x sites")
     with pytest.raises(DtoptError, match="site_names must name the 3 sites"):
         PlacementProblem.from_cost_matrix(latency, 1, site_names=["a"])
     with pytest.raises(DtoptError, match="between 1 and the number of sites \\(3\\)"):

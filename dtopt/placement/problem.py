@@ -145,6 +145,7 @@ class PlacementProblem:
         name: str = "cost matrix",
         node_names: Iterable[str] | None = None,
         site_names: Iterable[str] | None = None,
+        layout: str = "nodes x sites",
         **options: object,
     ) -> PlacementProblem:
         """A problem given by its latency matrix, for callers with no graph.
@@ -163,12 +164,18 @@ class PlacementProblem:
         name : the network's name in results.
         node_names : n distinct node names; ``"0" .. "n-1"`` by default.
         site_names : m distinct site names; ``"s0" .. "s<m-1>"`` for a rectangular matrix.
+        layout : ``"nodes x sites"`` (default, as above and as spopt's ``PMedian``), or
+            ``"sites x nodes"``: ``latency_ms`` and ``hops`` are given with one row per site
+            (as pbp-pmedian's facilities x clients matrix) and are transposed.
         **options : ``weights``, ``candidates``, ``fixed``, ``objective``, ``capacity``,
             ``failure_prob``, as in the constructor.
 
         The latencies are used exactly as given (the problem's rate is 1 km/ms and its
         topology holds the matrix as distances, with no links).
         """
+        if check_choice("layout", layout, ("nodes x sites", "sites x nodes")) == "sites x nodes":
+            latency_ms = np.asarray(latency_ms).T
+            hops = None if hops is None else np.asarray(hops).T
         topology = Topology.from_matrix(
             latency_ms, hops=hops, name=name, node_names=node_names, site_names=site_names, what="latency_ms"
         )
