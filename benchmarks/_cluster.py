@@ -28,6 +28,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+import benchmarks
 from benchmarks._output import BenchmarkError
 
 __all__ = ["PLUGIN", "connect", "dtopt_digest", "pack", "prepare"]
@@ -67,7 +68,7 @@ def prepare(client: Any, address: str) -> None:
 
 def pack(directory: Path) -> Path:
     """This ``benchmarks`` package as a zip in ``directory``, named by a digest of its files."""
-    package = Path(__file__).resolve().parent
+    package = Path(benchmarks.__file__).resolve().parent
     files = sorted(p for p in package.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
     digest = hashlib.sha256()
     for path in files:
