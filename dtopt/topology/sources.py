@@ -27,7 +27,7 @@ from dtopt.topology.files import FILE_SUFFIXES, read_graph_file
 from dtopt.topology.geo import great_circle_km
 from dtopt.topology.model import Topology
 
-__all__ = ["TopologyInfo", "list_topologies", "load_topology"]
+__all__ = ["TopologyInfo", "list_topologies", "load_topology", "node_attribute"]
 
 MissingCoordinates = Literal["refuse", "impute", "drop"] | float
 Components = Literal["largest", "refuse"]
@@ -99,6 +99,25 @@ def list_topologies(group: str | None = None) -> list[TopologyInfo]:
 
 
 # --- reading -------------------------------------------------------------------------
+
+
+def node_attribute(source: str | os.PathLike[str] | nx.Graph, attribute: str) -> dict[str, object]:
+    """Every node's value of a node attribute in ``source`` (as :func:`load_topology` reads
+    it), keyed by the node names a loaded :class:`Topology` uses; the values as given.
+
+    DtoptError when some node lacks the attribute (naming up to three of them).
+    """
+    graph, name, _ = _read_source(source)
+    nodes = list(graph.nodes)
+    attributes = [graph.nodes[node] for node in nodes]
+    names = node_names(attributes, nodes)
+    missing = [n for n, data in zip(names, attributes, strict=True) if attribute not in data]
+    if missing:
+        raise DtoptError(
+            f"topology {name!r}: {len(missing)} of {len(nodes)} nodes have no attribute {attribute!r} "
+            f"(e.g. {', '.join(repr(m) for m in missing[:3])})"
+        )
+    return {n: data[attribute] for n, data in zip(names, attributes, strict=True)}
 
 
 def _check_policies(missing_coordinates: object, components: object) -> None:
