@@ -229,6 +229,9 @@ def _build(
     if missing_coordinates == "drop" and needy.any():
         keep &= ~needy
         notes.append(f"dropped {int(needy.sum())} node(s) without coordinates: {_listed(names, needy)}")
+        if not keep.any():
+            raise DtoptError(f"topology {name!r}: every node lacks coordinates, and dropping them leaves "
+                             "none; use missing_coordinates='impute' or a link length in km")
     # Components first, so that the coordinate policy only applies to nodes that stay.
     live = keep[src] & keep[dst]
     keep &= _component_mask(
