@@ -257,11 +257,11 @@ def test_the_twin_switches_among_ibft_bigfoot_and_dpos(space: str | None) -> Non
 
 
 def test_a_backlog_sits_in_tentative_blocks_only_while_dpos_is_in_force() -> None:
-    config = ChainConfig(validators=tuple(f"bp{i}" for i in range(4)), protocol="DPoS", slot_s=1.0)
-    state = OracleState(online=np.ones(4, dtype=bool), bandwidth_mbps=np.ones(4), tx_rate_per_s=20.0,
-                        backlog_tx=60, backlog_age_s=3.0, now_s=50.0)
+    config = ChainConfig(validators=tuple(f"bp{i}" for i in range(10)), protocol="DPoS")  # 3 s slots
+    state = OracleState(online=np.ones(10, dtype=bool), bandwidth_mbps=np.ones(10), tx_rate_per_s=20.0,
+                        backlog_tx=300, backlog_age_s=15.0, now_s=50.0)
     oracle = RoundOracle(config, replicas=16)
-    predicted = {in_force: oracle.predict(state.with_(in_force=in_force), "DPoS", 20.0)
+    predicted = {in_force: oracle.predict(state.with_(in_force=in_force), "DPoS", 40.0)
                  for in_force in (None, "DPoS", "IBFT")}
     assert predicted[None] == predicted["DPoS"]
     # from IBFT the backlog still has to be put in blocks and confirmed: it waits longer
