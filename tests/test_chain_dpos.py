@@ -12,8 +12,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import dtopt.cli
+from benchmarks import dpos as dpos_benchmark
 from benchmarks._consensus_fidelity import EstimateRecorder, fidelity_rows
 from benchmarks._hindsight import true_state
+from benchmarks._output import run_main
 from benchmarks.oracle_fidelity import scenario as fidelity_scenario
 from dtopt.consensus import (
     Chain,
@@ -268,3 +270,19 @@ def test_a_backlog_sits_in_tentative_blocks_only_while_dpos_is_in_force() -> Non
     assert predicted["IBFT"].mean_wait_s > predicted["DPoS"].mean_wait_s + 1.0
     with pytest.raises(DtoptError):
         state.with_(in_force="PoW")
+
+
+@pytest.mark.parametrize("argv", [["--seeds", "0"], ["--scenarios", "nope"], ["--duration", "-1"]])
+def test_the_dpos_benchmark_refuses_bad_input_with_one_line(argv: list[str], capsys) -> None:
+    assert run_main(dpos_benchmark.main, argv, prog="benchmarks.dpos") == 2
+    err = capsys.readouterr().err
+    assert err.startswith("benchmarks.dpos: error:") and err.count("\n") == 1
+
+
+def test_the_dpos_benchmark_compares_statics_and_twins() -> None:
+    strategies = dpos_benchmark.STRATEGIES
+    runs = [dpos_benchmark.run_case(("steady", 1, strategy, 60.0, 8)) for strategy in strategies]
+    rows = dpos_benchmark.summarise(runs)
+    assert [r["strategy"] for r in rows] == list(strategies)
+    assert all(r["latency_mean_s"] > 0 for r in rows)
+    assert rows[2]["latency_mean_s"] > rows[0]["latency_mean_s"]  # DPoS's finality lag on a steady network
