@@ -59,9 +59,9 @@ class BlockRecord:
         confirmations that made it final (each delegate that produced on top of it).
     switch_to : protocol switch carried by this block (takes effect from the next
         height), or ``None``.
-    max_block_mb, min_block_interval_s, round_timeout_s : the rest of the
-        configuration the block was proposed under (MB, s, s); the defaults are the
-        chain's defaults, for hand-built records.
+    max_block_mb, min_block_interval_s, round_timeout_s, round_timer : the rest of the
+        configuration the block was proposed under (MB, s, s, ``"doubling"``/``"fixed"``);
+        the defaults are the chain's defaults, for hand-built records.
     change : the configuration change this block carries, in force from the next
         height: the fields that change and their new values (e.g.
         ``{"round_timeout_s": 5.0}``; ``{"protocol": "BigFoot"}`` along with
@@ -85,6 +85,7 @@ class BlockRecord:
     max_block_mb: float = 1.0
     min_block_interval_s: float = 0.1
     round_timeout_s: float = 10.0
+    round_timer: str = "doubling"
     change: dict[str, Any] | None = None
 
 
@@ -97,8 +98,15 @@ class ChainView:
     start_s, end_s : the window (s).
     validators : names of the chain's validators (public membership, in order).
     tx_ids : ids of the transactions that arrived in the window, shape ``(n,)``.
-    tx_arrival_s : their arrival times, shape ``(n,)``, ascending.
+    tx_arrival_s : their arrival times, shape ``(n,)``, ascending: when each was in
+        every validator's pool.
     blocks : blocks committed in the window, in height order.
+    tx_submitted_s : when each was submitted at its entry validator, shape ``(n,)``
+        (s; the transaction's own timestamp): ``tx_arrival_s`` when transactions enter
+        every pool at once, earlier by the gossip delay when they have entry points
+        (``Scenario.tx_entry_share``).
+    tx_entry : position in ``validators`` of each one's entry validator, shape ``(n,)``;
+        ``-1`` when it entered every pool at once.
     """
 
     start_s: float
@@ -107,3 +115,5 @@ class ChainView:
     tx_ids: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     tx_arrival_s: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
     blocks: tuple[BlockRecord, ...] = ()
+    tx_submitted_s: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
+    tx_entry: NDArray[np.int32] = field(default_factory=lambda: np.zeros(0, dtype=np.int32))
