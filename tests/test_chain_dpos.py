@@ -246,16 +246,18 @@ def test_oracle_predicts_no_finality_with_more_than_f_delegates_offline() -> Non
 
 
 @pytest.mark.parametrize("space", [None, "protocol=IBFT,BigFoot,DPoS;block=1;interval=0.1;timeout=10"])
-def test_the_twin_switches_among_ibft_bigfoot_and_dpos(space: str | None) -> None:
-    scenario = load_scenario("paper", 400.0, seed=2)
+def test_the_twin_over_three_protocols_leaves_dpos_on_a_steady_network(space: str | None) -> None:
+    scenario = load_scenario("steady", 300.0, seed=2)
     twin = DigitalTwin.from_scenario(
         scenario, replicas=16, seed=2, protocols=("IBFT", "BigFoot", "DPoS"),
         space=None if space is None else ConfigurationSpace.parse(space))
-    run = run_chain(scenario, "IBFT", 400.0, seed=2, controller=twin)
+    run = run_chain(scenario, "DPoS", 300.0, seed=2, controller=twin)
     assert run.chain.safety_violations == 0
-    used = {name for name, n in run.metrics.blocks_per_protocol.items() if n}
-    assert "DPoS" in used and len(used) >= 2, used
-    assert {r.chosen.split()[0] for r in twin.records} >= {"DPoS"}
+    blocks = run.view.blocks
+    assert blocks[0].protocol == "DPoS" and blocks[-1].protocol in ("IBFT", "BigFoot")
+    assert run.metrics.blocks_per_protocol["DPoS"] < len(blocks) / 5
+    if space is None:  # every interval ranks all three
+        assert all(set(r.predicted_score_s) == {"IBFT", "BigFoot", "DPoS"} for r in twin.records)
 
 
 def test_a_backlog_sits_in_tentative_blocks_only_while_dpos_is_in_force() -> None:
