@@ -377,5 +377,8 @@ class ConsensusSteps:
                 self._request_sync(follower, node, t)
         for v in self._validators:
             validator = self._nodes[v]
-            if validator.height <= block.height and validator.online and validator.dpos is None:
+            # (a validator running DPoS learns DPoS blocks from their gossip; a BFT block
+            # after a switch away from DPoS it must fetch, like everyone else)
+            if validator.height <= block.height and validator.online and (
+                    validator.dpos is None or not block.config.rules.slots):
                 self._request_sync(validator, node, t)

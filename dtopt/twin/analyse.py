@@ -199,6 +199,7 @@ class Analyser:
             round_elapsed_s=max(view.end_s - last.committed_s, 0.0),
             since_proposal_s=max(view.end_s - last.proposed_s, 0.0),
             now_s=view.end_s,
+            in_force=configuration_in_force(last).protocol,
         )
         with np.errstate(invalid="ignore"):
             delay_s = delay_sum / delay_count
