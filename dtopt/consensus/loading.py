@@ -14,7 +14,7 @@ from typing import Any, Final
 
 import yaml
 
-from dtopt.consensus.config import check_names, check_number
+from dtopt.consensus.checks import check_names, check_number
 from dtopt.consensus.limits import MAX_NODES, check_duration, check_seed
 from dtopt.consensus.presets import DEFAULT_DURATION_S, SCENARIOS
 from dtopt.consensus.protocols import MessageCosts

@@ -25,7 +25,8 @@ from typing import Any, Final
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from dtopt.consensus.config import ChainConfig, check_names, check_number
+from dtopt.consensus.checks import check_names, check_number
+from dtopt.consensus.config import ChainConfig
 from dtopt.consensus.limits import check_seed
 from dtopt.consensus.protocols import ProtocolRules, fault_tolerance, get_protocol
 from dtopt.errors import DtoptError

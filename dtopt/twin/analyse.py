@@ -43,8 +43,9 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from dtopt.consensus.config import ChainConfig, rounds_timed_out
+from dtopt.consensus.config import ChainConfig
 from dtopt.consensus.protocols import MessageKind, get_protocol, proposer_index
+from dtopt.consensus.timers import rounds_timed_out
 from dtopt.consensus.view import BlockRecord
 from dtopt.errors import DtoptError
 from dtopt.twin.configure import configuration_in_force
