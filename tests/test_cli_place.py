@@ -7,7 +7,10 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dtopt import PlacementResult
 from dtopt.cli import main
@@ -174,3 +177,26 @@ def test_place_refuses_a_bad_weights_file_in_one_line(capsys, tmp_path) -> None:
     weights.write_text("1\n2\n")
     code, _, err = run(capsys, "place", "-t", _graph_file(tmp_path), "-k", "1", "--weights", str(weights))
     assert code == 2 and "holds 2 values for 5 nodes" in err
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    values=st.lists(st.floats(0, 1e9, allow_nan=False, allow_infinity=False), min_size=4, max_size=4),
+    by_name=st.booleans(),
+    header=st.booleans(),
+)
+def test_weights_files_read_back_exactly(values: list[float], by_name: bool, header: bool) -> None:
+    import tempfile
+    from pathlib import Path
+
+    from dtopt import Topology
+    from dtopt.cli.place import weights_value
+
+    names = ["a", "b c", "d", "e"]  # a name with a space
+    topology = Topology.from_matrix(1.0 - np.eye(4), node_names=names)
+    order = [3, 1, 0, 2] if by_name else [0, 1, 2, 3]  # lines by name may come in any order
+    lines = [f"{names[i]},{values[i]!r}" if by_name else repr(values[i]) for i in order]
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "weights.csv"
+        path.write_text("\n".join((["node,weight"] if header and by_name else []) + lines) + "\n")
+        np.testing.assert_array_equal(weights_value(str(path), "unused", topology), values)

@@ -150,8 +150,10 @@ def test_every_feature_agrees_with_brute_force_on_200_instances() -> None:
         _check(solve(problem, "milp", **milp_options), optimum, problem.objective, exact=True)
         if not capacitated:
             _check(solve(problem, "eopa"), optimum, problem.objective, exact=True)
-            heuristic = ("interchange", "isapa", "rands", "lagrangian")[seed % 4]
-            _check(solve(problem, heuristic), optimum, problem.objective, exact=False)
+        # Capacities: interchange is the one heuristic for them.
+        heuristics = ("interchange", "isapa", "rands", "lagrangian")
+        heuristic = "interchange" if capacitated else heuristics[seed % 4]
+        _check(solve(problem, heuristic), optimum, problem.objective, exact=False)
     for feature in _FEATURES:
         assert counts[feature] >= 200, counts
     assert counts["capacity"] >= 40 and counts["eps_max"] >= 120, counts
@@ -284,3 +286,35 @@ def test_pareto_and_single_failures_keep_to_the_candidates(agis) -> None:
     failures = evaluate(problem, result.servers, failures="single").failures
     downed = [s.element[0] for s in failures.scenarios if s.kind == "server"]
     assert sorted(downed) == sorted(result.servers)
+
+
+def _small(seed: int, **options: object) -> PlacementProblem:
+    rng = np.random.default_rng(seed)
+    latency = np.round(rng.random((6, 5)) * 20, 1)
+    weights = np.round(rng.random(6) * 3, 1) + 0.1
+    return PlacementProblem.from_cost_matrix(
+        latency, 3, weights=weights, candidates=[0, 1, 3, 4], fixed=[1], **options
+    )
+
+
+def test_a_pyomo_solver_takes_the_modelling_options() -> None:
+    for seed, objective in ((1, "mean"), (2, "max")):
+        problem = _small(seed, objective=objective)
+        exact = solve(problem, "eopa")
+        result = solve(problem, "milp", solver="appsi_highs")
+        assert result.status == "optimal" and result.servers == exact.servers
+        assert result.avg_latency_ms == pytest.approx(exact.avg_latency_ms, rel=1e-9)
+
+
+def test_the_reliable_variant_takes_the_modelling_options() -> None:
+    problem = _small(3, failure_prob=0.2)
+    scored = [
+        evaluate(problem, [problem.sites[j] for j in chosen])
+        for chosen in itertools.combinations(range(problem.n_sites), 3)
+        if 1 in chosen  # column 1 is the fixed site 1
+    ]
+    best = min(ev.expected_latency_ms for ev in scored)
+    result = solve(problem, "milp")
+    assert result.status == "optimal" and "s1" in result.servers
+    assert result.expected_latency_ms == pytest.approx(best, rel=1e-7)
+    assert solve(problem, "interchange").expected_latency_ms >= best - 1e-9

@@ -56,9 +56,10 @@ class PlacementProblem:
     alpha : error scale in ``[0, 1]``.
     beta : per-hop loss probability in ``[0, 1]``.
     rate_km_per_ms : propagation rate (km/ms), > 0; 200 is light in fibre.
-    capacity : twins a server hosts at most: a positive integer, or one per node
-        (shape ``(n,)``); ``None`` for unlimited. Then each node's twin goes to
-        exactly one admissible server with room (see docs/placement.md, variants).
+    capacity : twins a server hosts at most (their total weight, with ``weights``): a
+        positive integer, or one per site (per node for a network); ``None`` for
+        unlimited. Then each node's twin goes to exactly one admissible server with
+        room (see docs/placement.md, variants).
     failure_prob : probability q in ``[0, 1)`` that a server fails, independently;
         ``None`` for the paper's model. Then every node has a primary and ordered
         backup servers and the objective is the expected mean latency (the

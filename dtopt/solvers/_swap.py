@@ -10,6 +10,10 @@ A placement's total penalised cost is then ``total latency + M * uncovered``, an
 on (uncovered nodes, total latency): fewer uncovered nodes always win, and among
 feasible placements the total latency decides. Finite numbers keep deltas exact
 (no ``inf - inf``).
+
+Servers are columns of the problem's matrices (its candidate sites); weights and the
+p-center radius are in ``cost_ms`` already. Fixed servers start every placement and
+are never swapped out.
 """
 
 from __future__ import annotations
