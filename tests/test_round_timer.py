@@ -150,7 +150,7 @@ def test_bad_round_timer_is_one_line(bad: dict) -> None:
 
 def test_cli_round_timer(tmp_path, capsys) -> None:
     assert main(["chain", "run", "--duration", "30", "--round-timer", "fixed", "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)["round_timer"] == "fixed"
+    assert json.loads(capsys.readouterr().out)["configuration"]["round_timer"] == "fixed"
     with pytest.raises(SystemExit) as exit_:
         main(["chain", "run", "--duration", "30", "--round-timer", "slow"])
     assert exit_.value.code == 2
