@@ -27,7 +27,7 @@ import numpy as np
 from dtopt.consensus.view import ChainView
 from dtopt.errors import DtoptError
 from dtopt.pipeline import TwinWorkload
-from dtopt.placement.problem import PlacementProblem
+from dtopt.placement.problem import PlacementProblem, error_of_hops
 
 __all__ = ["EndToEndLatency", "NodeLatency", "end_to_end_latency"]
 
@@ -120,8 +120,10 @@ def end_to_end_latency(view: ChainView, workload: TwinWorkload, problem: Placeme
     ledger_s = ledger_sum / final  # per server
     index = problem.topology.indices(workload.nodes)
     served = problem.topology.indices(workload.servers)[workload.server_of]
-    network_ms = problem.latency_ms[index, served]
-    error = None if problem.error is None else problem.error[index, served]
+    # node to node: the problem's own matrices cover its candidate sites only
+    network_ms = problem.topology.latency_ms(problem.rate_km_per_ms)[index, served]
+    error = (error_of_hops(problem.topology.hops[index, served], problem.alpha, problem.beta)
+             if problem.topology.has_hops else None)
     node_ledger_s = ledger_s[workload.server_of]
     node_total_s = network_ms / 1000.0 + node_ledger_s
     rate = workload.update_rate_per_s

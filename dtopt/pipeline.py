@@ -186,7 +186,8 @@ def scenario_from_placement(
     if fixed:
         raise DtoptError(f"{fixed} come from the twins' updates; set update_rate_per_s (per node) instead")
     index = problem.topology.indices(servers)
-    propagation_s = problem.latency_ms[np.ix_(index, index)] / 1000.0
+    # Node to node: the problem's own matrix covers its candidate sites only.
+    propagation_s = problem.topology.latency_ms(problem.rate_km_per_ms)[np.ix_(index, index)] / 1000.0
     share = tuple(workload.server_rate_per_s.tolist())
     if conditions == "uniform":
         return uniform_scenario(

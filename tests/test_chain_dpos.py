@@ -25,9 +25,11 @@ from dtopt.consensus import (
     run_chain,
 )
 from dtopt.consensus.delegates import elect, next_own_slot, slot_producer
+from dtopt.consensus.loading import load_scenario
 from dtopt.consensus.protocols import DPOS, fault_tolerance
 from dtopt.errors import DtoptError
-from dtopt.twin import OracleState, RoundOracle
+from dtopt.twin import DigitalTwin, OracleState, RoundOracle
+from dtopt.twin.config_search import ConfigurationSpace
 
 
 def _scenario(n: int, offline_sets: list[tuple[str, ...]], *, period_s: float, jitter_s: float,
@@ -239,3 +241,16 @@ def test_oracle_predicts_no_finality_with_more_than_f_delegates_offline() -> Non
     assert prediction.mean_blocks == 0 and prediction.throughput_tps == 0.0
     assert prediction.mean_tx_latency_s == float("inf")
     assert prediction.mean_wait_s == pytest.approx((40 * 30 + 20 * 30**2 / 2) / (40 + 20 * 30))
+
+
+@pytest.mark.parametrize("space", [None, "protocol=IBFT,BigFoot,DPoS;block=1;interval=0.1;timeout=10"])
+def test_the_twin_switches_among_ibft_bigfoot_and_dpos(space: str | None) -> None:
+    scenario = load_scenario("paper", 400.0, seed=2)
+    twin = DigitalTwin.from_scenario(
+        scenario, replicas=16, seed=2, protocols=("IBFT", "BigFoot", "DPoS"),
+        space=None if space is None else ConfigurationSpace.parse(space))
+    run = run_chain(scenario, "IBFT", 400.0, seed=2, controller=twin)
+    assert run.chain.safety_violations == 0
+    used = {name for name, n in run.metrics.blocks_per_protocol.items() if n}
+    assert "DPoS" in used and len(used) >= 2, used
+    assert {r.chosen.split()[0] for r in twin.records} >= {"DPoS"}

@@ -165,7 +165,8 @@ def test_cli_prints_end_to_end_latency_per_node_and_overall(tmp_path, capsys) ->
     assert "end-to-end twin latency (error bound 0.05" in text and "\noverall " in text
     assert text.count("city") >= 6
     assert cli_main([*argv, "--update-rate", "population"]) == 2
-    assert "have no attribute 'population'" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "--update-rate 'population' is neither a number nor an attribute of every node" in err
     assert cli_main([*argv, "--protocol", "Raft"]) == 2
     assert "unknown protocol 'Raft'" in capsys.readouterr().err
 

@@ -48,14 +48,15 @@ def _run(args: argparse.Namespace) -> int:
     m = result.metrics
     out = {"scenario": args.scenario, "protocol": protocol, "seed": args.seed,
            "duration_s": args.duration, "runtime_s": result.runtime_s,
-           "configuration": {**configuration_of(scenario.config).to_dict(), "protocol": protocol},
+           "configuration": {**configuration_of(scenario.config, timer=True).to_dict(), "protocol": protocol},
            **m.to_dict()}
     if args.out:
         write_run(args.out, out, result, f"chain run: {args.scenario}, {protocol}, seed {args.seed}")
     if args.json:
         print(json.dumps(out, allow_nan=False))
         return 0
-    print(f"chain run: scenario {args.scenario}, protocol {protocol}, {args.duration:g} s, seed {args.seed}")
+    print(f"chain run: scenario {args.scenario}, protocol {protocol}, {scenario.round_timer} round timer, "
+          f"{args.duration:g} s, seed {args.seed}")
     print(metrics_summary(m, result.runtime_s))
     return 0
 

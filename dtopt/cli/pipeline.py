@@ -12,7 +12,7 @@ import logging
 from typing import Any
 
 from dtopt.cli._report import metrics_summary, run_shown, table
-from dtopt.cli.place import _eps_max, add_problem_arguments, capacity_value, topology_of
+from dtopt.cli.place import _eps_max, add_problem_arguments, capacity_value, model_options, topology_of
 from dtopt.consensus.protocols import PROTOCOLS
 from dtopt.end_to_end import EndToEndLatency, end_to_end_latency
 from dtopt.errors import DtoptError
@@ -72,9 +72,10 @@ def register(subparsers: Any) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    topology = topology_of(args)
     problem = PlacementProblem(
-        topology_of(args), args.k, eps_max=_eps_max(args.eps_max), alpha=args.alpha, beta=args.beta,
-        rate_km_per_ms=args.rate, capacity=capacity_value(args.capacity),
+        topology, args.k, eps_max=_eps_max(args.eps_max), alpha=args.alpha, beta=args.beta,
+        rate_km_per_ms=args.rate, capacity=capacity_value(args.capacity), **model_options(args, topology),
     )
     placement = solve(problem, args.method)
     rates = _update_rates(args.update_rate, args.topology, problem.topology)
@@ -122,6 +123,10 @@ def _update_rates(text: str, source: str, topology: Topology) -> float | dict[st
     except ValueError:
         pass
     values = node_attribute(source, text)
+    missing = [name for name in topology.node_names if name not in values]
+    if missing:
+        raise DtoptError(f"--update-rate {text!r} is neither a number nor an attribute of every node "
+                         f"({len(missing)} node(s) lack it, e.g. {missing[0]!r})")
     rates = {name: values[name] for name in topology.node_names}
     for name, value in rates.items():
         if isinstance(value, str):

@@ -153,6 +153,7 @@ class Ledger:
                 max_block_mb=config.max_block_mb,
                 min_block_interval_s=config.min_block_interval_s,
                 round_timeout_s=config.round_timeout_s,
+                round_timer=config.round_timer,
                 change=change,
             )
         )

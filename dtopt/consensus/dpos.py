@@ -171,7 +171,7 @@ class DposSteps:
 
     def _dpos_receive(self, node: Node, block: Block, src: int, t: float) -> None:
         state = node.dpos
-        if block.height < node.height or block.id in state.blocks:
+        if state is None or block.height < node.height or block.id in state.blocks:
             return  # at or below its final chain, or known
         parent = block.parent
         if parent is not _tip(node) and (parent is None or parent.id not in state.blocks):
@@ -191,8 +191,7 @@ class DposSteps:
             state.head = block
             self._dpos_settle(node, t)
         for child in state.orphans.pop(block.id, ()):
-            if node.dpos is state:
-                self._dpos_receive(node, child, child.proposer, t)
+            self._dpos_receive(node, child, child.proposer, t)
 
     # ------------------------------------------------------------------ finality
 
@@ -275,9 +274,8 @@ class DposSteps:
                 committed = True
         if committed:
             self._next_height(node, t)
-        if node.dpos is not None:
-            for block in event.tentative:
-                self._dpos_receive(node, block, event.src, t)
+        for block in event.tentative:  # (the node may leave DPoS on the way: then they are dropped)
+            self._dpos_receive(node, block, event.src, t)
 
 
 def _head_height(node: Node) -> int:

@@ -25,8 +25,9 @@ __all__ = ["load_scenario", "scenario_from_dict"]
 
 _TOP_KEYS: Final = {
     "nodes", "producers", "faulty", "regimes", "propagation_s", "tx_size_mb", "max_block_mb",
-    "min_block_interval_s", "round_timeout_s", "fast_path_timeout_s", "costs", "state_period_s",
-    "twin_interval_s", "protocol", "votes_carry_block", "bandwidth_model", "space", "tx_entry_share",
+    "min_block_interval_s", "round_timeout_s", "fast_path_timeout_s", "round_timer", "costs",
+    "state_period_s", "twin_interval_s", "protocol", "votes_carry_block", "bandwidth_model", "space",
+    "tx_entry_share",
     "stake", "delegates", "epoch_slots", "slot_s",
 }
 _REGIME_KEYS: Final = {"start_s", "offline", "bandwidth_mbps", "tx_rate_per_s", "jitter_s"}

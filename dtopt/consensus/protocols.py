@@ -178,7 +178,7 @@ class ProtocolRules:
         return quorum_size(n_validators)
 
     def commit_send_time_s(
-        self, quorum_prepare_time_s: ArrayLike, round_start_s: ArrayLike, fast_path_timeout_s: float
+        self, quorum_prepare_time_s: ArrayLike, round_start_s: ArrayLike, fast_path_timeout_s: ArrayLike
     ) -> NDArray[np.float64] | float:
         """When a node sends COMMIT, given when it reached the PREPARE quorum.
 

@@ -129,7 +129,7 @@ class ConsensusSteps:
         node.epoch += 1
         epoch, h, r = node.epoch, node.height, node.round
         config = node.config
-        self._schedule(RoundTimer, config.round_timer_s(t), node.index, r, epoch)
+        self._schedule(RoundTimer, config.round_timer_s(t, r), node.index, r, epoch)
         if self._validators[proposer_index(h, r, len(self._validators))] == node.index and node.proposed != r:
             if r == 0:
                 parent_s = node.chain[-1].proposed_s if node.chain else -np.inf
@@ -154,7 +154,8 @@ class ConsensusSteps:
             self._enter_round(node, event.round + 1, t)
         else:
             self._send_round_change(node, t)
-            self._schedule(RoundTimer, node.config.round_timer_s(t), node.index, event.round, node.epoch)
+            self._schedule(RoundTimer, node.config.round_timer_s(t, event.round), node.index, event.round,
+                           node.epoch)
 
     def _enter_round(self, node: Node, r: int, t: float) -> None:
         """Move ``node`` to the higher round ``r``: send ROUND-CHANGE, await its quorum."""
@@ -162,7 +163,7 @@ class ConsensusSteps:
         node.pp_block = None
         node.established = False
         node.epoch += 1
-        self._schedule(RoundTimer, node.config.round_timer_s(t), node.index, r, node.epoch)
+        self._schedule(RoundTimer, node.config.round_timer_s(t, r), node.index, r, node.epoch)
         if self._send_round_change(node, t) >= node.quorums.round_change:
             self._start_round(node, t)
 
@@ -318,7 +319,7 @@ class ConsensusSteps:
             return
         epoch = node.epoch
         if n_prep >= quorums.prepare and node.sent_commit != r and node.commit_armed != epoch:
-            send_at = quorums.config.commit_send_time_s(t, node.round_start)
+            send_at = quorums.config.commit_send_time_s(t, node.round_start, r)
             h = node.height
             if send_at <= t:
                 self._send_commit(node, h, r, block, t)

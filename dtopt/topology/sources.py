@@ -101,25 +101,6 @@ def list_topologies(group: str | None = None) -> list[TopologyInfo]:
 # --- reading -------------------------------------------------------------------------
 
 
-def node_attribute(source: str | os.PathLike[str] | nx.Graph, attribute: str) -> dict[str, object]:
-    """Every node's value of a node attribute in ``source`` (as :func:`load_topology` reads
-    it), keyed by the node names a loaded :class:`Topology` uses; the values as given.
-
-    DtoptError when some node lacks the attribute (naming up to three of them).
-    """
-    graph, name, _ = _read_source(source)
-    nodes = list(graph.nodes)
-    attributes = [graph.nodes[node] for node in nodes]
-    names = node_names(attributes, nodes)
-    missing = [n for n, data in zip(names, attributes, strict=True) if attribute not in data]
-    if missing:
-        raise DtoptError(
-            f"topology {name!r}: {len(missing)} of {len(nodes)} nodes have no attribute {attribute!r} "
-            f"(e.g. {', '.join(repr(m) for m in missing[:3])})"
-        )
-    return {n: data[attribute] for n, data in zip(names, attributes, strict=True)}
-
-
 def _check_policies(missing_coordinates: object, components: object) -> None:
     if isinstance(missing_coordinates, str):
         if missing_coordinates not in ("refuse", "impute", "drop"):
@@ -157,6 +138,20 @@ def _read_source(source: object) -> tuple[nx.Graph, str, str]:
     data = topohub.get(key)
     graph = nx.node_link_graph(data, edges="edges")
     return graph, key.rsplit("/", 1)[-1] if key.startswith("topozoo/") else key, key
+
+
+def node_attribute(source: str | os.PathLike[str] | nx.Graph, attribute: str) -> dict[str, object]:
+    """Node name -> value of the node attribute ``attribute`` in ``source`` (anything
+    :func:`load_topology` reads), for the nodes that have it; names as in the
+    :class:`Topology` loaded from it."""
+    graph, _, _ = _read_source(source)
+    nodes = list(graph.nodes)
+    names = node_names([graph.nodes[node] for node in nodes], nodes)
+    return {
+        name: graph.nodes[node][attribute]
+        for name, node in zip(names, nodes, strict=True)
+        if attribute in graph.nodes[node]
+    }
 
 
 @cache
