@@ -85,7 +85,7 @@ from benchmarks._output import (
     write_summary,
 )
 from dtopt.cli import exit_with
-from dtopt.consensus.config import ROUND_TIMERS
+from dtopt.consensus.timers import ROUND_TIMERS
 from dtopt.errors import DtoptError
 
 # Names other benchmarks and the tests import from here.

@@ -17,8 +17,9 @@ from hypothesis import strategies as st
 from dtopt.cli import main
 from dtopt.consensus import run_chain, uniform_scenario
 from dtopt.consensus.columns import ConfigColumns
-from dtopt.consensus.config import MAX_ROUND_TIMER_DOUBLINGS, ChainConfig, rounds_timed_out
+from dtopt.consensus.config import ChainConfig
 from dtopt.consensus.scenario import Regime, Scenario
+from dtopt.consensus.timers import MAX_ROUND_TIMER_DOUBLINGS, rounds_timed_out
 from dtopt.errors import DtoptError
 from dtopt.twin import OracleState, RoundOracle
 from dtopt.twin.config_search import ConfigurationSpace

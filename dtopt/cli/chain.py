@@ -29,7 +29,7 @@ def register(subparsers: Any) -> None:
         "--scenario", default="paper",
         help=f"preset ({', '.join(SCENARIOS)}) or a .toml/.json/.yaml scenario file (default: paper)",
     )
-    run.add_argument("--protocol", default="IBFT", help="IBFT or BigFoot (default: IBFT)")
+    run.add_argument("--protocol", default="IBFT", help="IBFT, BigFoot or DPoS (default: IBFT)")
     run.add_argument("--duration", type=float, default=1000.0, help="simulated seconds (default: 1000)")
     run.add_argument("--seed", type=int, default=1, help="random seed, an integer >= 0 (default: 1)")
     add_configuration_arguments(run)

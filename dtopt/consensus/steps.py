@@ -24,6 +24,7 @@ import numpy as np
 from dtopt.consensus.arrivals import Arrivals
 from dtopt.consensus.blocks import Block, Ledger
 from dtopt.consensus.engine import (
+    BlockGossip,
     Commit,
     Engine,
     Prepare,
@@ -39,7 +40,7 @@ from dtopt.consensus.protocols import MessageKind, draw_jitter_s, proposer_index
 __all__ = ["ConsensusSteps"]
 
 _KIND: Final = {PrePrepare: MessageKind.PRE_PREPARE, Prepare: MessageKind.PREPARE, Commit: MessageKind.COMMIT,
-                RoundChange: MessageKind.ROUND_CHANGE}
+                RoundChange: MessageKind.ROUND_CHANGE, BlockGossip: MessageKind.BLOCK}
 _PREPARE: Final = MessageKind.PREPARE.value  # vote phases as logged
 _COMMIT: Final = MessageKind.COMMIT.value
 _JITTER_BUFFER: Final = 1 << 16  # standard-exponential draws fetched from the rng at a time
@@ -212,10 +213,11 @@ class ConsensusSteps:
         self._broadcast(t, PrePrepare, node, h, r, block)
         self._accept_proposal(node, h, r, block, t)
 
-    def _new_block(self, node: Node, h: int, t: float) -> Block:
-        """Fill a fresh block with the oldest pooled transactions (assembled from ``t - create``)."""
+    def _new_block(self, node: Node, h: int, t: float, tx0: int | None = None) -> Block:
+        """Fill a fresh block with the oldest pooled transactions (assembled from ``t - create``)
+        after transaction ``tx0`` (default: the node's committed chain's end)."""
         config = node.config
-        tx0 = node.tx_end
+        tx0 = node.tx_end if tx0 is None else tx0
         arrived = self._arrivals.arrived_by(t - config.costs.create_block_s)
         tx1 = tx0 + config.block_tx(max(arrived - tx0, 0))
         switch = None
@@ -366,12 +368,14 @@ class ConsensusSteps:
             if self._ledger.count_commit(h, block):
                 self._finalize(block, r, node, t)
             if start_next:
-                self._start_height(node, t)
+                self._next_height(node, t)
 
-    def _finalize(self, block: Block, r: int, node: Node, t: float) -> None:
-        """``block`` reached its finality quorum at ``t``: publish its record."""
+    def _finalize(self, block: Block, r: int, node: Node, t: float, votes: list | None = None) -> None:
+        """``block`` reached its finality quorum at ``t``: publish its record (with ``votes``
+        instead of the logged ones, if given)."""
         scenario = self._scenario
-        self._ledger.finalize(block, r, t, scenario.nodes, scenario.producers, self._arrivals.arrival_s)
+        self._ledger.finalize(block, r, t, scenario.nodes, scenario.producers, self._arrivals.arrival_s,
+                              votes)
         switch, proposer = block.switch, self._nodes[block.proposer]
         if switch is not None and proposer.pending_switch is not None and all(
             getattr(switch, key) == value for key, value in proposer.pending_switch.items()
@@ -385,5 +389,8 @@ class ConsensusSteps:
                 self._request_sync(follower, node, t)
         for v in self._validators:
             validator = self._nodes[v]
-            if validator.height <= block.height and validator.online:
+            # (a validator running DPoS learns DPoS blocks from their gossip; a BFT block
+            # after a switch away from DPoS it must fetch, like everyone else)
+            if validator.height <= block.height and validator.online and (
+                    validator.dpos is None or not block.config.rules.slots):
                 self._request_sync(validator, node, t)
