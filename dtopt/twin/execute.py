@@ -11,25 +11,32 @@ from dtopt.consensus.protocols import proposer_index
 from dtopt.twin.monitor import WatchedChain
 from dtopt.twin.oracle import OracleState
 
-__all__ = ["choose_producer", "execute", "execute_config"]
+__all__ = ["choose_producer", "execute", "execute_config", "producer_height"]
 
 
-def choose_producer(state: OracleState, validators: Sequence[str], trusted: Sequence[str]) -> str | None:
-    """The trusted producer believed online that proposes soonest, or ``None``.
+def producer_height(state: OracleState, validators: Sequence[str], trusted: Sequence[str]) -> int | None:
+    """The height of the earliest block a trusted producer believed online will still propose
+    (the block that carries a change), or ``None`` if no such producer.
 
-    Walks the proposer rotation so the switch rides on the earliest block a
-    trusted, online producer will still propose. Once the current height has run
-    for a while its proposal is probably out already, so the walk then starts at
-    the height after it.
+    Walks the proposer rotation from the next height; once the current height has
+    run for a while its proposal is probably out already, so the walk then starts
+    at the height after it.
     """
     n = len(validators)
     first = state.next_height + (state.round_elapsed_s > 0)
-    order = proposer_index(first + np.arange(n), 0, n)
     allowed = set(trusted)
-    for i in order:
+    for height in first + np.arange(n):
+        i = int(proposer_index(height, 0, n))
         if state.online[i] and validators[i] in allowed:
-            return validators[i]
+            return int(height)
     return None
+
+
+def choose_producer(state: OracleState, validators: Sequence[str], trusted: Sequence[str]) -> str | None:
+    """The trusted producer believed online that proposes soonest (:func:`producer_height`),
+    or ``None``: the switch rides on the earliest block it will still propose."""
+    height = producer_height(state, validators, trusted)
+    return None if height is None else validators[int(proposer_index(height, 0, len(validators)))]
 
 
 def execute(chain: WatchedChain, protocol: str, producer: str) -> None:
