@@ -33,12 +33,18 @@ __all__ = [
 SYNC_GRACE_S = 2.0
 
 
+def regime_end_s(scenario: Scenario, k: int) -> float:
+    """End of regime ``k`` (s): the next regime's start; the last one's after one state period."""
+    regimes = scenario.regimes
+    return regimes[k + 1].start_s if k + 1 < len(regimes) else regimes[k].start_s + scenario.state_period_s
+
+
 def votes_settled_s(chain: Chain, scenario: Scenario, k: int) -> float:
     """First twin-interval boundary of regime ``k``, at least one interval in, after
     the first block that carries votes of every validator online in the regime."""
     regime = scenario.regimes[k]
     online = {p for p in scenario.producers if p not in regime.offline}
-    end_s = regime.start_s + scenario.state_period_s
+    end_s = regime_end_s(scenario, k)
     settle = next(
         (
             b.committed_s
@@ -57,7 +63,7 @@ def synced_settled_s(synced: dict[float, frozenset[str]], scenario: Scenario, k:
     validators caught up then); the regime's end if none."""
     regime = scenario.regimes[k]
     online = {p for p in scenario.producers if p not in regime.offline}
-    end_s = regime.start_s + scenario.state_period_s
+    end_s = regime_end_s(scenario, k)
     boundaries = sorted(t for t in synced if regime.start_s + scenario.twin_interval_s <= t < end_s)
     return next((t for t in boundaries if online <= synced[t]), end_s)
 
@@ -99,7 +105,7 @@ def fidelity_rows(
     out = []
     for k, regime in enumerate(scenario.regimes):
         for protocol, run in statics.items():
-            end_s = min(regime.start_s + scenario.state_period_s, run.chain.now_s)
+            end_s = min(regime_end_s(scenario, k), run.chain.now_s)
             votes_s = votes_settled_s(run.chain, scenario, k)
             synced_s = synced_settled_s(recorders[protocol].synced, scenario, k)
             starts = {"steady": max(votes_s, synced_s), "votes": votes_s}
