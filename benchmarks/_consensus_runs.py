@@ -15,9 +15,9 @@ from benchmarks._config_baselines import BestStatic
 from benchmarks._consensus_config import CONFIG_STRATEGIES, metric_row, parse_space, run_config
 from benchmarks._consensus_fidelity import EstimateRecorder, fidelity_rows
 from benchmarks._hindsight import interval_wait_s, request_change
+from dtopt.consensus import Scenario, load_scenario
 from dtopt.consensus.chain import Chain, run_chain
 from dtopt.consensus.limits import check_duration, check_run_size
-from dtopt.consensus.scenario import Scenario, load_scenario
 from dtopt.twin import DigitalTwin, RoundOracle
 from dtopt.twin.config_search import Configuration
 

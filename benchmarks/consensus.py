@@ -96,7 +96,7 @@ from benchmarks._output import (
 )
 from benchmarks._static_sweep import TRAINING_SEEDS, TUNED_OFFLINE, parse_seeds, static_sweep, tuned_offline
 from dtopt.cli import exit_with
-from dtopt.consensus.scenario import load_scenario
+from dtopt.consensus import load_scenario
 from dtopt.errors import DtoptError
 
 # Names other benchmarks and the tests import from here.

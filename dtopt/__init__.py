@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from dtopt.solvers.pareto import ParetoFront, pareto
     from dtopt.topology import Topology, list_topologies, load_topology
     from dtopt.topology.orlib import OrlibInstance, load_orlib, read_orlib
+    from dtopt.topology.tsplib import TsplibInstance, load_tsplib
 
 __version__ = "0.1.0"
 
@@ -44,6 +45,8 @@ _LAZY = {
     "OrlibInstance": "dtopt.topology.orlib",
     "load_orlib": "dtopt.topology.orlib",
     "read_orlib": "dtopt.topology.orlib",
+    "TsplibInstance": "dtopt.topology.tsplib",
+    "load_tsplib": "dtopt.topology.tsplib",
     "ParetoFront": "dtopt.solvers.pareto",
     "pareto": "dtopt.solvers.pareto",
     "scenario_from_placement": "dtopt.pipeline",
@@ -65,12 +68,14 @@ __all__ = [
     "PlacementProblem",
     "PlacementResult",
     "Topology",
+    "TsplibInstance",
     "__version__",
     "available_methods",
     "evaluate",
     "list_topologies",
     "load_orlib",
     "load_topology",
+    "load_tsplib",
     "pareto",
     "read_orlib",
     "scenario_from_placement",

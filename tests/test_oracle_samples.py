@@ -8,10 +8,10 @@ import json
 import numpy as np
 import pytest
 
+from dtopt.consensus import Scenario, load_scenario, uniform_scenario
 from dtopt.consensus.chain import run_chain
 from dtopt.consensus.columns import ConfigColumns
 from dtopt.consensus.config import ChainConfig
-from dtopt.consensus.scenario import Scenario, load_scenario, uniform_scenario
 from dtopt.errors import DtoptError
 from dtopt.twin import OracleState, RoundOracle
 from dtopt.twin.config_search import ConfigurationDecider, ConfigurationDecision, ConfigurationSpace

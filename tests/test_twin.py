@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from dtopt.cli import main as cli_main
+from dtopt.consensus import load_scenario
 from dtopt.consensus.chain import Chain, run_chain
 from dtopt.consensus.config import ChainConfig
 from dtopt.consensus.protocols import MessageCosts
-from dtopt.consensus.scenario import load_scenario
 from dtopt.consensus.view import BlockRecord, ChainView, VoteRecord
 from dtopt.errors import DtoptError
 from dtopt.twin import (

@@ -24,7 +24,7 @@ from dtopt.placement.problem import PlacementProblem
 from dtopt.solvers._checks import check_int, check_seed
 from dtopt.solvers._swap import Penalised, covering, greedy, local_search, random_placements
 from dtopt.solvers._variant_swap import variant_interchange
-from dtopt.solvers.registry import MethodOutput, register
+from dtopt.solvers.method import MethodOutput, register
 
 __all__ = ["interchange"]
 

@@ -18,11 +18,9 @@ the file against its pin before reading it.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -31,12 +29,13 @@ from scipy.sparse.csgraph import connected_components
 
 from dtopt.errors import DtoptError
 from dtopt.placement.problem import PlacementProblem
+from dtopt.topology._pins import DATA_DIR, pinned
 from dtopt.topology.model import Topology
 
 __all__ = ["ORLIB_DIR", "OrlibInstance", "load_orlib", "orlib_names", "parse_orlib", "read_orlib"]
 
-# The shipped instances: topologies/ of a source checkout (an editable install finds it too).
-ORLIB_DIR = Path(__file__).resolve().parents[2] / "topologies" / "orlib-pmed"
+ORLIB_DIR = DATA_DIR / "orlib-pmed"
+_WHAT = "OR-Library file"
 _N_INSTANCES = 40
 # Placement holds n x n matrices: refuse headers that could not fit in memory.
 _MAX_NODES = 50_000
@@ -153,34 +152,9 @@ def load_orlib(name: str, directory: str | os.PathLike[str] | None = None) -> Or
     if name not in orlib_names():
         raise DtoptError(f"unknown OR-Library instance {name!r}; choose pmed1 .. pmed{_N_INSTANCES}")
     folder = ORLIB_DIR if directory is None else Path(directory)
-    problem = read_orlib(_pinned(folder, f"{name}.txt"))
-    optima = _optima(_pinned(folder, "pmedopt.txt"))
+    problem = read_orlib(pinned(folder, f"{name}.txt", _WHAT))
+    optima = _optima(pinned(folder, "pmedopt.txt", _WHAT))
     return OrlibInstance(name, problem, optima[name])
-
-
-def _pinned(folder: Path, filename: str) -> Path:
-    sums = _sums(folder / "SHA256SUMS")
-    path = folder / filename
-    if filename not in sums:
-        raise DtoptError(f"{folder / 'SHA256SUMS'} pins no file named {filename}")
-    try:
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    except OSError as err:
-        raise DtoptError(f"cannot read OR-Library file {path}: {err}") from None
-    if digest != sums[filename]:
-        raise DtoptError(
-            f"{path} differs from its pin (sha256 {digest[:12]}..., pinned {sums[filename][:12]}...)"
-        )
-    return path
-
-
-@cache
-def _sums(path: Path) -> dict[str, str]:
-    try:
-        lines = path.read_text().splitlines()
-    except OSError as err:
-        raise DtoptError(f"cannot read the OR-Library checksums {path}: {err}") from None
-    return {name: digest for digest, name in (line.split() for line in lines if line.strip())}
 
 
 def _optima(path: Path) -> dict[str, float]:
