@@ -24,7 +24,7 @@ import numpy as np
 
 from benchmarks import _sweep
 from benchmarks._config_baselines import BestStatic, StaticRow, pick_best, static_row
-from dtopt.consensus.scenario import Scenario, load_scenario
+from dtopt.consensus import Scenario, load_scenario
 from dtopt.errors import DtoptError
 from dtopt.twin.config_search import Configuration, ConfigurationSpace
 
