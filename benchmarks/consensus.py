@@ -204,7 +204,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         columns[f"{key}_mean"] = f"{label} mean"
         columns[f"{key}_std"] = "std"
     table = markdown_table(summary, columns)
-    arrival_tps = arrival_rate_tps(load_scenario(args.scenario, args.duration, seed=1), args.duration)
+    # each seed draws its own regimes (a preset's load swings differ): the mean over the seeds
+    arrival_tps = sum(arrival_rate_tps(load_scenario(args.scenario, args.duration, seed=seed), args.duration)
+                      for seed in seeds) / len(seeds)
     lines = [
         *(outcome_lines(compared, summary, n_compared) if compared else []),
         *config_outcome_lines(compared, strategies_of(compared), _paired, arrival_tps),

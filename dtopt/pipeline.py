@@ -59,7 +59,9 @@ def scenario_from_placement(
     conditions : ``"paper"``, ``"steady"``, ``"faulty"`` or ``"random"``: that preset's
         regime schedule (bandwidths redrawn in [0.7, 2] MB/s every 100 s, the last
         fifth of the servers offline in faulty regimes, 50 tx/s; see
-        :func:`~dtopt.consensus.presets.preset_scenario`); or ``"uniform"``: one
+        :func:`~dtopt.consensus.presets.preset_scenario`); ``"load-swing"``,
+        ``"bandwidth-drop"``, ``"churn"`` or ``"mixed"``: changing load, bandwidth and
+        validators (:mod:`dtopt.consensus.changing`); or ``"uniform"``: one
         regime as :func:`~dtopt.consensus.uniform_scenario` makes it.
     duration_s : how far a preset's regime schedule reaches (s); ignored for ``"uniform"``.
     seed : seeds a preset's bandwidth draws and outages; ignored for ``"uniform"``.
