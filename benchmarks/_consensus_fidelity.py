@@ -160,8 +160,8 @@ def fidelity_lines(fidelity: list[dict[str, Any]]) -> list[str]:
         mine = [f for f in fidelity if f["window"] == window]
         groups = {
             "all-online regime 0": [f for f in mine if f["regime"] == 0],
-            "all-online after a faulty one": [f for f in mine if f["offline"] == 0 and f["regime"] > 0],
-            "faulty regimes": [f for f in mine if f["offline"] > 0],
+            "all-online, later regimes": [f for f in mine if f["offline"] == 0 and f["regime"] > 0],
+            "regimes with validators offline": [f for f in mine if f["offline"] > 0],
         }
         for key, source in (("error_true", "true state"), ("error_estimate", "twin estimate")):
             for group, sel in groups.items():
