@@ -31,6 +31,7 @@ __all__ = [
     "check_run",
     "hindsight_best",
     "run_seed",
+    "scenario_of",
 ]
 
 PROTOCOLS = ("IBFT", "BigFoot")
@@ -108,10 +109,17 @@ class Probe:
         self.twin(chain, t_s)
 
 
-def check_run(name: str, duration_s: float, replicas: int, space: str | None = None) -> None:
+def scenario_of(name: str, duration_s: float, seed: int, round_timer: str | None = None) -> Scenario:
+    """The scenario ``name`` (preset or file), with ``round_timer`` if given (else its own)."""
+    scenario = load_scenario(name, check_duration(duration_s), seed=seed)
+    return scenario if round_timer is None else scenario.with_(round_timer=round_timer)
+
+
+def check_run(name: str, duration_s: float, replicas: int, space: str | None = None,
+              round_timer: str | None = None) -> None:
     """Refuse what would fail in every seed, before any runs: the scenario, the run's
     size (:mod:`dtopt.consensus.limits`), the oracle's replicas and the space."""
-    scenario = load_scenario(name, check_duration(duration_s), seed=1)
+    scenario = scenario_of(name, duration_s, 1, round_timer)
     check_run_size(scenario, duration_s, twin=True)
     RoundOracle(scenario.config, replicas=replicas)
     if space is not None:
@@ -128,12 +136,13 @@ def run_seed(
     clairvoyant_shortlist: int | None = None,
     swept: Mapping[int, BestStatic] | None = None,
     tuned: Configuration | None = None,
+    round_timer: str | None = None,
 ) -> dict[str, Any]:
     """Every strategy, the twin's choice accuracy and the oracle's fidelity for one seed
     (and the configuration strategies over ``space``, if given, with ``swept[seed]``
     from the static sweep and the configuration ``tuned`` offline; see
     :func:`benchmarks._consensus_config.run_config`)."""
-    scenario = load_scenario(name, duration_s, seed)
+    scenario = scenario_of(name, duration_s, seed, round_timer)
     params = scenario.config
     statics, recorders = {}, {}
     for protocol in PROTOCOLS:

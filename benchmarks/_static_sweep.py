@@ -17,7 +17,7 @@ One sweep of (seed, configuration) cases on the dask back end
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -52,25 +52,27 @@ def parse_seeds(text: str, what: str = "--training-seeds") -> tuple[int, ...]:
     return tuple(seeds)
 
 
-@functools.lru_cache(maxsize=4)
-def _scenario(name: str, duration_s: float, seed: int) -> Scenario:
-    return load_scenario(name, duration_s, seed)
-
-
-def _case(case: tuple[int, Configuration], name: str, duration_s: float) -> StaticRow:
+def _case(case: tuple[int, Configuration], scenario_of: Callable[[int], Scenario], duration_s: float
+          ) -> StaticRow:
     seed, configuration = case
-    return static_row(configuration, _scenario(name, duration_s, seed), duration_s, seed)
+    return static_row(configuration, scenario_of(seed), duration_s, seed)
 
 
 def static_sweep(
-    name: str, duration_s: float, space: ConfigurationSpace, seeds: Sequence[int], **sweep: Any
+    name: str | Callable[[int], Scenario], duration_s: float, space: ConfigurationSpace, seeds: Sequence[int],
+    **sweep: Any,
 ) -> dict[int, BestStatic]:
-    """Every configuration of ``space`` run on scenario ``name`` for ``duration_s`` (s) with
-    each of ``seeds``; per seed its rows and the best in hindsight. ``sweep``:
-    :func:`benchmarks._sweep.run_cases` options."""
+    """Every configuration of ``space`` run for ``duration_s`` (s) with each of ``seeds``; per
+    seed its rows and the best in hindsight.
+
+    ``name``: a scenario preset or file (:func:`~dtopt.consensus.load_scenario` of it up to
+    ``duration_s`` with the seed), or a picklable ``seed -> Scenario``. ``sweep``:
+    :func:`benchmarks._sweep.run_cases` options.
+    """
+    scenario_of = (functools.partial(load_scenario, name, duration_s) if isinstance(name, str) else name)
     configurations = space.configurations()
     cases = [(seed, c) for seed in seeds for c in configurations]
-    rows = _sweep.run_cases(functools.partial(_case, name=name, duration_s=duration_s), cases,
+    rows = _sweep.run_cases(functools.partial(_case, scenario_of=scenario_of, duration_s=duration_s), cases,
                             desc="static configurations", **sweep)
     out = {}
     for k, seed in enumerate(seeds):

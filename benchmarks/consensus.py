@@ -72,7 +72,7 @@ from benchmarks._consensus_config import (
 from benchmarks._consensus_fidelity import EstimateRecorder, fidelity_lines, fidelity_rows
 from benchmarks._consensus_figures import config_figures
 from benchmarks._consensus_report import latency_figure, strategy_table
-from benchmarks._consensus_runs import PROTOCOLS, STRATEGIES, TIE, check_run, run_seed
+from benchmarks._consensus_runs import PROTOCOLS, STRATEGIES, TIE, check_run, run_seed, scenario_of
 from benchmarks._consensus_tables import (
     METRICS,
     _boxplots,
@@ -96,7 +96,7 @@ from benchmarks._output import (
 )
 from benchmarks._static_sweep import TRAINING_SEEDS, TUNED_OFFLINE, parse_seeds, static_sweep, tuned_offline
 from dtopt.cli import exit_with
-from dtopt.consensus import load_scenario
+from dtopt.consensus.timers import ROUND_TIMERS
 from dtopt.errors import DtoptError
 
 # Names other benchmarks and the tests import from here.
@@ -149,6 +149,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --space, the seeds the Tuned offline static is tuned on, disjoint from the test seeds "
         f"1..N (default: {TRAINING_SEEDS[0]}-{TRAINING_SEEDS[-1]}; e.g. 101-103 or 101,105)",
     )
+    parser.add_argument(
+        "--round-timer",
+        choices=ROUND_TIMERS,
+        default=None,
+        help="round timer of every run: doubling (IBFT 2.0) or fixed (the seed experiment's); "
+        "default: the scenario's",
+    )
     _sweep.add_arguments(parser)
     return parser
 
@@ -160,7 +167,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     sweep = _sweep.sweep_options(args)
     # Everything the seeds need is checked here, before any work: the scenario (and
     # with it --duration and the run-size limits), the oracle's --replicas, --out.
-    check_run(args.scenario, args.duration, args.replicas, args.space)
+    check_run(args.scenario, args.duration, args.replicas, args.space, args.round_timer)
     config_strategies = parse_strategies(args.config_strategies)
     if args.clairvoyant_shortlist is not None and args.clairvoyant_shortlist < 1:
         raise DtoptError(f"--clairvoyant-shortlist must be >= 1, got {args.clairvoyant_shortlist}")
@@ -173,7 +180,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     statics = tuned = None
     if args.space and needs_sweep(config_strategies, args.clairvoyant_shortlist):
         space = parse_space(args.space)
-        swept = static_sweep(args.scenario, args.duration, space, [*seeds, *training], **sweep)
+        scenarios = functools.partial(scenario_of, args.scenario, args.duration, round_timer=args.round_timer)
+        swept = static_sweep(scenarios, args.duration, space, [*seeds, *training], **sweep)
         tuned = tuned_offline(swept, training) if training else None
         statics = {seed: swept[seed] for seed in seeds}
     results = _sweep.run_cases(
@@ -187,6 +195,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             clairvoyant_shortlist=args.clairvoyant_shortlist,
             swept=statics,
             tuned=tuned,
+            round_timer=args.round_timer,
         ),
         seeds,
         desc="seeds",
@@ -205,8 +214,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         columns[f"{key}_std"] = "std"
     table = markdown_table(summary, columns)
     # each seed draws its own regimes (a preset's load swings differ): the mean over the seeds
-    arrival_tps = sum(arrival_rate_tps(load_scenario(args.scenario, args.duration, seed=seed), args.duration)
-                      for seed in seeds) / len(seeds)
+    arrival_tps = sum(arrival_rate_tps(scenario_of(args.scenario, args.duration, seed, args.round_timer),
+                                       args.duration) for seed in seeds) / len(seeds)
     lines = [
         *(outcome_lines(compared, summary, n_compared) if compared else []),
         *config_outcome_lines(compared, strategies_of(compared), _paired, arrival_tps),

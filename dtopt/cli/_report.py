@@ -13,6 +13,7 @@ from typing import Any
 from dtopt.consensus.chain import Chain, ChainRun, run_chain
 from dtopt.consensus.metrics import ChainMetrics
 from dtopt.consensus.scenario import Scenario
+from dtopt.consensus.timers import ROUND_TIMERS
 from dtopt.errors import DtoptError
 
 __all__ = [
@@ -26,7 +27,8 @@ _CONFIG_FLAGS = {"block_mb": "max_block_mb", "interval_s": "min_block_interval_s
 
 
 def add_configuration_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--block-mb``, ``--interval-s``, ``--timeout-s`` (the genesis configuration) and ``--out``."""
+    """``--block-mb``, ``--interval-s``, ``--timeout-s``, ``--round-timer`` (the genesis
+    configuration) and ``--out``."""
     parser.add_argument("--block-mb", type=float, metavar="MB",
                         help="maximum block size at genesis (MB; default: the scenario's)")
     parser.add_argument("--interval-s", type=float, metavar="S",
@@ -34,6 +36,10 @@ def add_configuration_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--timeout-s", type=float, metavar="S",
                         help="round timeout at genesis (s; the fast-path timeout keeps its ratio to it; "
                              "default: the scenario's)")
+    parser.add_argument("--round-timer", choices=ROUND_TIMERS, default=None,
+                        help="round timer: doubling (round r waits the round timeout x 2^r, capped, "
+                             "as IBFT 2.0) or fixed (every round waits the round timeout); default: "
+                             "the scenario's (doubling unless its file says otherwise)")
     parser.add_argument("--out", metavar="DIR",
                         help="also write results.json, blocks.csv (the block timeline) and run.png "
                              "(latency, throughput and the configuration in force over time) to DIR")
@@ -48,6 +54,8 @@ def configured(scenario: Scenario, args: argparse.Namespace) -> Scenario:
     """
     from dtopt.twin.config_search.space import ConfigurationSpace
 
+    if args.round_timer is not None:  # a choice argparse has checked
+        scenario = scenario.with_(round_timer=args.round_timer)
     changes = {field: getattr(args, flag) for flag, field in _CONFIG_FLAGS.items()
                if getattr(args, flag) is not None}
     if not changes:

@@ -29,7 +29,7 @@ def register(subparsers: Any) -> None:
         "--scenario", default="paper",
         help=f"preset ({', '.join(SCENARIOS)}) or a .toml/.json/.yaml scenario file (default: paper)",
     )
-    run.add_argument("--protocol", default="IBFT", help="IBFT or BigFoot (default: IBFT)")
+    run.add_argument("--protocol", default="IBFT", help="IBFT, BigFoot or DPoS (default: IBFT)")
     run.add_argument("--duration", type=float, default=1000.0, help="simulated seconds (default: 1000)")
     run.add_argument("--seed", type=int, default=1, help="random seed, an integer >= 0 (default: 1)")
     add_configuration_arguments(run)
@@ -48,14 +48,15 @@ def _run(args: argparse.Namespace) -> int:
     m = result.metrics
     out = {"scenario": args.scenario, "protocol": protocol, "seed": args.seed,
            "duration_s": args.duration, "runtime_s": result.runtime_s,
-           "configuration": {**configuration_of(scenario.config).to_dict(), "protocol": protocol},
+           "configuration": {**configuration_of(scenario.config, timer=True).to_dict(), "protocol": protocol},
            **m.to_dict()}
     if args.out:
         write_run(args.out, out, result, f"chain run: {args.scenario}, {protocol}, seed {args.seed}")
     if args.json:
         print(json.dumps(out, allow_nan=False))
         return 0
-    print(f"chain run: scenario {args.scenario}, protocol {protocol}, {args.duration:g} s, seed {args.seed}")
+    print(f"chain run: scenario {args.scenario}, protocol {protocol}, {scenario.round_timer} round timer, "
+          f"{args.duration:g} s, seed {args.seed}")
     print(metrics_summary(m, result.runtime_s))
     return 0
 

@@ -75,7 +75,7 @@ def _run(args: argparse.Namespace) -> int:
     m = result.metrics
     payload = {
         "scenario": args.scenario, "seed": args.seed, "duration_s": args.duration,
-        "runtime_s": result.runtime_s, "metrics": m.to_dict(),
+        "round_timer": scenario.round_timer, "runtime_s": result.runtime_s, "metrics": m.to_dict(),
         "decisions": [r.to_dict() for r in twin.records],
     }
     if args.out:
@@ -84,7 +84,7 @@ def _run(args: argparse.Namespace) -> int:
         print(json.dumps(payload, allow_nan=False))
         return 0
     print(f"twin run: scenario {args.scenario}, {args.duration:g} s, seed {args.seed}, "
-          f"genesis protocol {protocol}, anticipation {args.anticipate}")
+          f"genesis protocol {protocol}, {scenario.round_timer} round timer, anticipation {args.anticipate}")
     protocols = twin.protocols
     ranked = twin.decider.criterion  # "wait" (default) or "latency"
     if twin.records and space is not None:

@@ -6,13 +6,11 @@ model, and the validator set with its propagation latencies. It is cheap to
 compare (the propagation matrix is compared by identity first) and to replace
 (:meth:`ChainConfig.replace` validates again).
 
-Beside it live the rules that read it, stated once for the message-level chain
-(:mod:`dtopt.consensus.chain`), the round oracle (:mod:`dtopt.twin.oracle`) and
-the twin's analysis (:mod:`dtopt.twin.analyse`): block filling, the minimum block
-interval, the round timer, message sizes, the message delay and its inverse.
-Each works elementwise on numpy arrays as well as on Python scalars.
-
-Units: seconds, MB, MB/s.
+Its methods are the rules that read it, stated once for the chain, the round oracle
+and the twin's analysis: block filling, the minimum block interval, the round timer
+(:mod:`dtopt.consensus.timers`), message sizes, the message delay and its inverse,
+elementwise on numpy arrays as well as on Python scalars. Inputs are checked by
+:mod:`dtopt.consensus.checks`. Units: seconds, MB, MB/s.
 """
 
 from __future__ import annotations
@@ -27,16 +25,26 @@ from typing import Any, ClassVar, Final
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from dtopt.consensus.checks import check_dpos, check_names, check_number, check_propagation
 from dtopt.consensus.protocols import (
+    BLOCK_MESSAGES,
     MessageCosts,
     MessageKind,
     ProtocolRules,
     get_protocol,
     message_delay_s,
 )
+from dtopt.consensus.timers import MAX_ROUND_TIMER_DOUBLINGS, ROUND_TIMERS, doubled
 from dtopt.errors import DtoptError
 
-__all__ = ["BANDWIDTH_MODELS", "ChainConfig", "check_names", "check_number"]
+__all__ = [
+    "BANDWIDTH_MODELS",
+    "MAX_DEFAULT_DELEGATES",
+    "ChainConfig",
+]
+
+#: DPoS's default number of delegates: every validator, up to this many (as EOS elects 21).
+MAX_DEFAULT_DELEGATES: Final = 21
 
 #: How a link's bandwidth is taken: the sender's upload (default) or the slower of
 #: sender and receiver (as some other simulators assume).
@@ -53,30 +61,6 @@ def _maximum(a: Any, b: Any) -> Any:
     return max(a, b)
 
 
-def check_number(where: str, name: str, value: Any, *, low: float = 0.0, strict: bool = False) -> float:
-    """``value`` as a finite float ``>= low`` (``> low`` if ``strict``), else one-line DtoptError."""
-    if isinstance(value, bool) or not isinstance(value, int | float | np.floating | np.integer):
-        raise DtoptError(f"{where}: {name} must be a number, got {value!r}")
-    value = float(value)
-    if not math.isfinite(value) or value < low or (strict and value == low):
-        relation = ">" if strict else ">="
-        raise DtoptError(f"{where}: {name} must be a finite number {relation} {low:g}, got {value!r}")
-    return value
-
-
-def check_names(where: str, name: str, values: Any) -> tuple[str, ...]:
-    """``values`` as a tuple of distinct non-empty strings, else one-line DtoptError."""
-    if isinstance(values, str) or not isinstance(values, Sequence):
-        raise DtoptError(f"{where}: {name} must be a list of node names, got {values!r}")
-    names = tuple(values)
-    for value in names:
-        if not isinstance(value, str) or not value:
-            raise DtoptError(f"{where}: {name} must hold non-empty strings, got {value!r}")
-    if len(set(names)) != len(names):
-        raise DtoptError(f"{where}: {name} lists a node twice")
-    return names
-
-
 @dataclass(frozen=True, eq=False, kw_only=True)
 class ChainConfig:
     """The chain's configuration (validated on construction; bad values raise DtoptError).
@@ -87,17 +71,28 @@ class ChainConfig:
     nodes : all K nodes (validators and followers); default: the validators.
     propagation_s : one-way propagation latency between ``nodes``, shape ``(K, K)``
         (s), zero diagonal; default all zero.
-    protocol : the consensus protocol in force (``"IBFT"`` or ``"BigFoot"``).
+    protocol : the consensus protocol in force (``"IBFT"``, ``"BigFoot"`` or ``"DPoS"``).
     tx_size_mb : size of every transaction (MB).
     max_block_mb : maximum block size (MB); a block holds ``floor(max_block_mb / tx_size_mb)`` tx.
     min_block_interval_s : a proposer waits at least this long after the previous block's proposal.
-    round_timeout_s : a round that has not committed after this long (since it started) changes.
-    fast_path_timeout_s : a fast-path protocol's timeout, from the round start (< round_timeout_s).
+    round_timeout_s : round 0 that has not committed after this long (since it started)
+        changes round; a later round waits as :attr:`round_timer` says.
+    fast_path_timeout_s : a fast-path protocol's timeout, from the round start (< round_timeout_s),
+        in round 0; it grows with the round timer (the same factor, so the ratio holds).
+    round_timer : ``"doubling"`` (default; IBFT 2.0: round r waits ``round_timeout_s * 2^r``,
+        capped at 2^:data:`MAX_ROUND_TIMER_DOUBLINGS`, from round 0 again at each height)
+        or ``"fixed"`` (every round waits ``round_timeout_s``). See :meth:`round_timer_s`.
     costs : message sizes and validation/creation times.
     votes_carry_block : PREPARE and COMMIT also carry the block (as SymBChainSim sends
         them); default off: only the PRE-PREPARE does.
     bandwidth_model : ``"sender"`` (a message leaves at the sender's upload
         bandwidth, default) or ``"slower"`` (the slower of sender and receiver).
+    stake : DPoS: each validator's stake, one per validator, >= 0; empty (default): equal.
+    delegates : DPoS: how many delegates are elected (the N with the most stake);
+        default every validator, up to 21.
+    epoch_slots : DPoS: slots per epoch; the election is re-run at every epoch start.
+    slot_s : DPoS: the slot length, which is its block interval: the slot's delegate
+        produces one block at the slot's start (s); default 3 s.
     """
 
     validators: tuple[str, ...]
@@ -109,9 +104,14 @@ class ChainConfig:
     min_block_interval_s: float = 0.1
     round_timeout_s: float = 10.0
     fast_path_timeout_s: float = 5.0
+    round_timer: str = "doubling"
     costs: MessageCosts = field(default_factory=MessageCosts)
     votes_carry_block: bool = False
     bandwidth_model: str = "sender"
+    stake: tuple[float, ...] = ()
+    delegates: int | None = None
+    epoch_slots: int = 100
+    slot_s: float = 3.0
 
     def __post_init__(self) -> None:
         where = "chain config"
@@ -144,29 +144,19 @@ class ChainConfig:
         if not isinstance(self.votes_carry_block, bool):
             raise DtoptError(f"{where}: votes_carry_block must be true or false, got "
                              f"{self.votes_carry_block!r}")
+        if self.round_timer not in ROUND_TIMERS:
+            raise DtoptError(
+                f"{where}: round_timer must be one of {', '.join(ROUND_TIMERS)}, got {self.round_timer!r}"
+            )
         if self.bandwidth_model not in BANDWIDTH_MODELS:
             raise DtoptError(
                 f"{where}: bandwidth_model must be one of {', '.join(BANDWIDTH_MODELS)}, "
                 f"got {self.bandwidth_model!r}"
             )
-        object.__setattr__(self, "propagation_s", self._checked_propagation(where, len(nodes)))
-
-    def _checked_propagation(self, where: str, n: int) -> NDArray[np.float64]:
-        prop = self.propagation_s
-        if isinstance(prop, np.ndarray) and not prop.flags.writeable and prop.shape == (n, n):
-            return prop  # already checked (a replace() keeps the same array)
-        try:
-            prop = np.array(prop, dtype=float)
-        except (TypeError, ValueError) as err:
-            raise DtoptError(f"{where}: propagation_s is not a numeric matrix ({err})") from None
-        if prop.size == 0:
-            prop = np.zeros((n, n))
-        if prop.shape != (n, n):
-            raise DtoptError(f"{where}: propagation_s must have shape ({n}, {n}), got {prop.shape}")
-        if not np.all(np.isfinite(prop)) or np.any(prop < 0):
-            raise DtoptError(f"{where}: propagation_s must be finite and >= 0")
-        prop.setflags(write=False)
-        return prop
+        object.__setattr__(self, "propagation_s", check_propagation(where, self.propagation_s, len(nodes)))
+        dpos = check_dpos(where, self.stake, self.delegates, self.epoch_slots, self.slot_s, len(validators))
+        for name, value in dpos.items():
+            object.__setattr__(self, name, value)
 
     def _key(self) -> tuple:
         return tuple(getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "propagation_s")
@@ -180,6 +170,10 @@ class ChainConfig:
         )
 
     def __hash__(self) -> int:
+        return self._hash
+
+    @cached_property
+    def _hash(self) -> int:  # frozen: computed once (configurations key caches on hot paths)
         return hash(self._key())
 
     def replace(self, **changes: Any) -> ChainConfig:
@@ -204,6 +198,18 @@ class ChainConfig:
         prop = self.propagation_s[np.ix_(index, index)]
         prop.setflags(write=False)
         return prop
+
+    @property
+    def n_delegates(self) -> int:
+        """DPoS: delegates elected per epoch (:attr:`delegates`, default min(M, 21))."""
+        return min(self.n_validators, MAX_DEFAULT_DELEGATES) if self.delegates is None else self.delegates
+
+    @cached_property
+    def stake_weights(self) -> NDArray[np.float64]:
+        """DPoS: every validator's stake, shape ``(M,)`` (equal when :attr:`stake` is empty)."""
+        stake = np.array(self.stake if self.stake else (1.0,) * self.n_validators, dtype=float)
+        stake.setflags(write=False)
+        return stake
 
     @cached_property
     def rules(self) -> ProtocolRules:
@@ -235,20 +241,43 @@ class ChainConfig:
         """When a proposal started at ``start_s`` is sent: after the block's creation time."""
         return start_s + self.costs.create_block_s
 
-    def round_timer_s(self, round_start_s: ArrayLike) -> Any:
-        """When a round started at ``round_start_s`` times out."""
-        return round_start_s + self.round_timeout_s
+    @property
+    def round_timer_doublings(self) -> int:
+        """How often the round timer may double: the cap under ``"doubling"``, 0 under ``"fixed"``."""
+        return MAX_ROUND_TIMER_DOUBLINGS if self.round_timer == "doubling" else 0
 
-    def commit_send_time_s(self, quorum_prepare_time_s: ArrayLike, round_start_s: ArrayLike) -> Any:
-        """When a node sends COMMIT under the protocol in force (see :class:`ProtocolRules`)."""
-        return self.rules.commit_send_time_s(quorum_prepare_time_s, round_start_s, self.fast_path_timeout_s)
+    def round_timer_factor(self, round_: ArrayLike) -> Any:
+        """How much longer than in round 0 the timers of round ``round_`` run: ``2^min(r, cap)``
+        (1 under the fixed timer)."""
+        cap = self.round_timer_doublings
+        if isinstance(cap, int) and cap == 0:
+            return 1  # a fixed timer: a plain 1 keeps the caller's dtype (the oracle's float32 times)
+        return doubled(round_, cap)
+
+    def round_timer_s(self, round_start_s: ArrayLike, round_: ArrayLike) -> Any:
+        """When round ``round_``, started at ``round_start_s``, times out.
+
+        The round timer of IBFT 2.0 (Saltini and Hyland-Wood, 2019): round r waits
+        ``round_timeout_s * 2^r`` (capped, see :attr:`round_timer`), so rounds too slow
+        for the timeout get longer until one commits, and the next height starts from
+        round 0 again.
+        """
+        return round_start_s + self.round_timeout_s * self.round_timer_factor(round_)
+
+    def commit_send_time_s(self, quorum_prepare_time_s: ArrayLike, round_start_s: ArrayLike,
+                           round_: ArrayLike) -> Any:
+        """When a node sends COMMIT in round ``round_`` under the protocol in force (see
+        :class:`ProtocolRules`); the fast-path timeout grows with the round timer."""
+        return self.rules.commit_send_time_s(quorum_prepare_time_s, round_start_s,
+                                             self.fast_path_timeout_s * self.round_timer_factor(round_))
 
     # ------------------------------------------------------------------ message rules
 
     def message_size_mb(self, kind: MessageKind, block_mb: ArrayLike = 0.0) -> Any:
-        """Size of a message of ``kind`` about a block of ``block_mb``: the PRE-PREPARE
-        carries the block, and so do PREPARE and COMMIT under ``votes_carry_block``."""
-        if kind is MessageKind.PRE_PREPARE or (self.votes_carry_block and kind in _VOTES):
+        """Size of a message of ``kind`` about a block of ``block_mb``: the PRE-PREPARE (and
+        DPoS's BLOCK broadcast, a header of ``vote_size_mb`` plus the block) carries the
+        block, and so do PREPARE and COMMIT under ``votes_carry_block``."""
+        if kind in BLOCK_MESSAGES or (self.votes_carry_block and kind in _VOTES):
             return self.costs.vote_size_mb + block_mb
         return self.costs.vote_size_mb
 
@@ -277,6 +306,24 @@ class ChainConfig:
             jitter_s,
         )
 
+    def tx_pool_delay_s(self, bandwidth_mbps: ArrayLike) -> NDArray[np.float64]:
+        """How long after its submission at each validator a transaction is in every
+        validator's pool (s), shape ``(M,)``, one per entry validator.
+
+        The entry validator gossips it to every other validator like a message of
+        ``tx_size_mb``: transmission at the link bandwidth plus propagation, without
+        jitter, and no validation (a transaction is checked with the block that carries
+        it); the latest arrival counts. ``bandwidth_mbps``: every node's bandwidth
+        (MB/s), shape ``(K,)``. The chain's transaction stream enters the pools this way
+        (:mod:`dtopt.consensus.arrivals`).
+        """
+        index = np.asarray(self.validator_index)
+        bandwidth = np.asarray(bandwidth_mbps, dtype=float)
+        link = self.link_bandwidth_mbps(bandwidth[index][:, None], bandwidth[index][None, :])
+        delay = message_delay_s(self.tx_size_mb, link, self.validator_propagation_s, 0.0)
+        np.fill_diagonal(delay, 0.0)  # in its entry validator's pool at once
+        return delay.max(axis=1)
+
     def pre_prepare_transmission_s(self, delay_s: ArrayLike, propagation_s: ArrayLike) -> Any:
         """The inverse of the PRE-PREPARE delay: transmission plus jitter (s), given the
         observed delay from proposal to the receiver's PREPARE and the propagation."""
@@ -296,7 +343,7 @@ class ChainConfig:
     #: The fields a block may change at run time, and the other spellings accepted for them
     #: (a twin configuration's ``max_block_size_mb``).
     SWITCHABLE: ClassVar[tuple[str, ...]] = (
-        "protocol", "max_block_mb", "min_block_interval_s", "round_timeout_s")
+        "protocol", "max_block_mb", "min_block_interval_s", "round_timeout_s", "round_timer")
     SWITCH_ALIASES: ClassVar[dict[str, str]] = {"max_block_size_mb": "max_block_mb"}
 
     @property

@@ -37,7 +37,8 @@ class ChainMetrics:
         without blocks (``n_blocks == 0``).
     throughput_tps : committed transactions per second of window length.
     n_blocks, n_tx_committed : counts in the window.
-    blocks_per_protocol : blocks committed under each protocol (every protocol listed).
+    blocks_per_protocol : blocks committed under each protocol (the BFT protocols always
+        listed, DPoS when it committed any).
     timed_out_rounds : rounds that timed out (sum of the blocks' round numbers).
     """
 
@@ -81,7 +82,7 @@ def chain_metrics(view: ChainView, duration_s: float | None = None) -> ChainMetr
     else:
         mean_tx = mean_block = None
     interblock = float((committed_s[-1] - view.start_s) / len(blocks)) if blocks else None
-    per_protocol = dict.fromkeys(PROTOCOLS, 0)
+    per_protocol = {name: 0 for name, rules in PROTOCOLS.items() if not rules.slots}
     for block in blocks:
         per_protocol[block.protocol] = per_protocol.get(block.protocol, 0) + 1
     return ChainMetrics(

@@ -24,6 +24,7 @@ import numpy as np
 from dtopt.consensus.arrivals import Arrivals
 from dtopt.consensus.blocks import Block, Ledger
 from dtopt.consensus.engine import (
+    BlockGossip,
     Commit,
     Engine,
     Prepare,
@@ -39,7 +40,7 @@ from dtopt.consensus.protocols import MessageKind, draw_jitter_s, proposer_index
 __all__ = ["ConsensusSteps"]
 
 _KIND: Final = {PrePrepare: MessageKind.PRE_PREPARE, Prepare: MessageKind.PREPARE, Commit: MessageKind.COMMIT,
-                RoundChange: MessageKind.ROUND_CHANGE}
+                RoundChange: MessageKind.ROUND_CHANGE, BlockGossip: MessageKind.BLOCK}
 _PREPARE: Final = MessageKind.PREPARE.value  # vote phases as logged
 _COMMIT: Final = MessageKind.COMMIT.value
 _JITTER_BUFFER: Final = 1 << 16  # standard-exponential draws fetched from the rng at a time
@@ -117,18 +118,20 @@ class ConsensusSteps:
             if message.height == h and node.height == h:
                 self._engine.handlers[type(message)](message, t)
 
-    def _start_round(self, node: Node, t: float) -> None:
-        """``node``'s round starts now: arm the round timer; its proposer proposes.
+    def _start_round(self, node: Node, t: float, entered_s: float | None = None) -> None:
+        """``node``'s round starts now: its proposer proposes.
 
         Round 0 starts when the previous block is committed; a later round when the
         node holds a quorum of ROUND-CHANGEs for it (or its PRE-PREPARE arrives).
+        The round's timers run from when the node entered the round (IBFT 2.0): from
+        ``entered_s``, when it sent its ROUND-CHANGE for the round, else from now.
         """
         node.established = True
-        node.round_start = t
+        node.round_start = t if entered_s is None else entered_s
         node.epoch += 1
         epoch, h, r = node.epoch, node.height, node.round
         config = node.config
-        self._schedule(RoundTimer, config.round_timer_s(t), node.index, r, epoch)
+        self._schedule(RoundTimer, config.round_timer_s(node.round_start, r), node.index, r, epoch)
         if self._validators[proposer_index(h, r, len(self._validators))] == node.index and node.proposed != r:
             if r == 0:
                 parent_s = node.chain[-1].proposed_s if node.chain else -np.inf
@@ -143,7 +146,8 @@ class ConsensusSteps:
         In a started round the node moves on to the next round. A node still waiting
         for the ROUND-CHANGE quorum of its round re-sends its ROUND-CHANGE instead of
         running further ahead (PBFT's view-change timer), so a node that is alone
-        cannot race through rounds the others would then have to catch up with.
+        cannot race through rounds the others would then have to catch up with; it
+        enters the round again (its timers restart).
         """
         node = self._nodes[event.node]
         if event.epoch != node.epoch or not node.online:
@@ -152,16 +156,25 @@ class ConsensusSteps:
         if node.established:
             self._enter_round(node, event.round + 1, t)
         else:
+            node.round_start = t
             self._send_round_change(node, t)
-            self._schedule(RoundTimer, node.config.round_timer_s(t), node.index, event.round, node.epoch)
+            self._schedule(RoundTimer, node.config.round_timer_s(t, event.round), node.index, event.round,
+                           node.epoch)
 
     def _enter_round(self, node: Node, r: int, t: float) -> None:
-        """Move ``node`` to the higher round ``r``: send ROUND-CHANGE, await its quorum."""
+        """Move ``node`` to the higher round ``r``: send ROUND-CHANGE, await its quorum.
+
+        The round-change rule, as in IBFT 2.0 (and the oracle): the node enters round
+        ``r`` now, when it sends its ROUND-CHANGE, and the round's timer (and BigFoot's
+        fast-path timer) run from now; the quorum of ROUND-CHANGEs lets the proposer
+        propose but restarts no timer.
+        """
         node.round = r
+        node.round_start = t
         node.pp_block = None
         node.established = False
         node.epoch += 1
-        self._schedule(RoundTimer, node.config.round_timer_s(t), node.index, r, node.epoch)
+        self._schedule(RoundTimer, node.config.round_timer_s(t, r), node.index, r, node.epoch)
         if self._send_round_change(node, t) >= node.quorums.round_change:
             self._start_round(node, t)
 
@@ -200,10 +213,11 @@ class ConsensusSteps:
         self._broadcast(t, PrePrepare, node, h, r, block)
         self._accept_proposal(node, h, r, block, t)
 
-    def _new_block(self, node: Node, h: int, t: float) -> Block:
-        """Fill a fresh block with the oldest pooled transactions (assembled from ``t - create``)."""
+    def _new_block(self, node: Node, h: int, t: float, tx0: int | None = None) -> Block:
+        """Fill a fresh block with the oldest pooled transactions (assembled from ``t - create``)
+        after transaction ``tx0`` (default: the node's committed chain's end)."""
         config = node.config
-        tx0 = node.tx_end
+        tx0 = node.tx_end if tx0 is None else tx0
         arrived = self._arrivals.arrived_by(t - config.costs.create_block_s)
         tx1 = tx0 + config.block_tx(max(arrived - tx0, 0))
         switch = None
@@ -261,9 +275,10 @@ class ConsensusSteps:
         if h != node.height or r < node.round or not node.online:
             return self._stray(node, message, h, src, t)
         if r > node.round or not node.established:  # the proposer held a quorum for round r
+            entered_s = None if r > node.round else node.round_start  # its timer runs since it entered
             node.round = r
             node.pp_block = None
-            self._start_round(node, t)
+            self._start_round(node, t, entered_s)
         if node.pp_block is None:
             self._accept_proposal(node, h, r, block, t)
 
@@ -279,7 +294,7 @@ class ConsensusSteps:
         quorums = node.quorums
         if r == cur:
             if not node.established and n >= quorums.round_change:
-                self._start_round(node, t)
+                self._start_round(node, t, node.round_start)
             return None
         high = node.rc_high
         if r > high[v]:
@@ -316,7 +331,7 @@ class ConsensusSteps:
             return
         epoch = node.epoch
         if n_prep >= quorums.prepare and node.sent_commit != r and node.commit_armed != epoch:
-            send_at = quorums.config.commit_send_time_s(t, node.round_start)
+            send_at = quorums.config.commit_send_time_s(t, node.round_start, r)
             h = node.height
             if send_at <= t:
                 self._send_commit(node, h, r, block, t)
@@ -353,12 +368,14 @@ class ConsensusSteps:
             if self._ledger.count_commit(h, block):
                 self._finalize(block, r, node, t)
             if start_next:
-                self._start_height(node, t)
+                self._next_height(node, t)
 
-    def _finalize(self, block: Block, r: int, node: Node, t: float) -> None:
-        """``block`` reached its finality quorum at ``t``: publish its record."""
+    def _finalize(self, block: Block, r: int, node: Node, t: float, votes: list | None = None) -> None:
+        """``block`` reached its finality quorum at ``t``: publish its record (with ``votes``
+        instead of the logged ones, if given)."""
         scenario = self._scenario
-        self._ledger.finalize(block, r, t, scenario.nodes, scenario.producers, self._arrivals.arrival_s)
+        self._ledger.finalize(block, r, t, scenario.nodes, scenario.producers, self._arrivals.arrival_s,
+                              votes)
         switch, proposer = block.switch, self._nodes[block.proposer]
         if switch is not None and proposer.pending_switch is not None and all(
             getattr(switch, key) == value for key, value in proposer.pending_switch.items()
@@ -372,5 +389,8 @@ class ConsensusSteps:
                 self._request_sync(follower, node, t)
         for v in self._validators:
             validator = self._nodes[v]
-            if validator.height <= block.height and validator.online:
+            # (a validator running DPoS learns DPoS blocks from their gossip; a BFT block
+            # after a switch away from DPoS it must fetch, like everyone else)
+            if validator.height <= block.height and validator.online and (
+                    validator.dpos is None or not block.config.rules.slots):
                 self._request_sync(validator, node, t)

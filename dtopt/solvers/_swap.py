@@ -10,16 +10,20 @@ A placement's total penalised cost is then ``total latency + M * uncovered``, an
 on (uncovered nodes, total latency): fewer uncovered nodes always win, and among
 feasible placements the total latency decides. Finite numbers keep deltas exact
 (no ``inf - inf``).
+
+Servers are columns of the problem's matrices (its candidate sites); weights and the
+p-center radius are in ``cost_ms`` already. Fixed servers start every placement and
+are never swapped out.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
 
-from dtopt.placement.feasibility import max_coverage
+from dtopt.placement.covering import max_coverage
 from dtopt.placement.problem import PlacementProblem
 
 __all__ = ["Penalised", "Servers", "covering", "greedy", "local_search", "random_placements"]
@@ -35,14 +39,17 @@ class Penalised:
 
     Attributes
     ----------
-    rows : shape ``(n, n)``, ``rows[j, i]`` = cost (ms) of node i served at j: the
-        transpose of ``cost_ms``, C-contiguous so a server's column is one row.
+    rows : shape ``(m, n)``, ``rows[j, i]`` = cost (ms) of node i served at site
+        column j: the transpose of ``cost_ms``, C-contiguous so a server's column is
+        one row.
     penalty_ms : the cost standing for an inadmissible pair: by default
         > n * max latency (the lexicographic order above).
+    fixed : columns of the servers every placement keeps (never swapped out).
     """
 
     rows: NDArray[np.float64]
     penalty_ms: float
+    fixed: NDArray[np.intp] = field(default_factory=lambda: np.zeros(0, dtype=np.intp))
 
     @classmethod
     def of(cls, problem: PlacementProblem, *, soft: bool = False) -> Penalised:
@@ -55,17 +62,27 @@ class Penalised:
         """
         cost = problem.cost_ms
         finite = np.isfinite(cost)
-        largest_ms = float(cost[finite].max())
+        largest_ms = float(cost[finite].max()) if finite.any() else 0.0
         if soft:
             penalty_ms = 2 * largest_ms if largest_ms > 0 else 1.0
         else:
             penalty_ms = problem.n * largest_ms + 1.0
-        return cls(np.ascontiguousarray(np.where(finite, cost, penalty_ms).T), penalty_ms)
+        rows = np.ascontiguousarray(np.where(finite, cost, penalty_ms).T)
+        return cls(rows, penalty_ms, problem.fixed_columns)
 
     @property
     def n(self) -> int:
         """Number of nodes."""
+        return self.rows.shape[1]
+
+    @property
+    def n_sites(self) -> int:
+        """Number of sites (columns) a server may use."""
         return self.rows.shape[0]
+
+    def locked(self, servers: NDArray[np.intp]) -> NDArray[np.bool_] | None:
+        """Shape ``(k,)``: which of ``servers`` are fixed; ``None`` when none is."""
+        return np.isin(servers, self.fixed) if self.fixed.size else None
 
     def totals(self, placements: NDArray[np.intp]) -> NDArray[np.float64]:
         """Total penalised cost of placements of shape ``(B, k)``, shape ``(B,)``."""
@@ -125,7 +142,11 @@ class Servers:
         row = cost.rows[add]
         kept = np.minimum(row, self.d1)
         extra = np.minimum(row, self.d2) - kept  # >= 0; finite, as the penalised row is
-        position = int(np.bincount(self.nearest, weights=extra, minlength=len(self.servers)).argmin())
+        loss = np.bincount(self.nearest, weights=extra, minlength=len(self.servers))
+        locked = cost.locked(self.servers)
+        if locked is not None:
+            loss[locked] = np.inf
+        position = int(loss.argmin())
         return position, np.add(kept, extra, out=kept, where=self.nearest == position)
 
     def swapped(self, position: int, add: int) -> NDArray[np.intp]:
@@ -144,7 +165,7 @@ class Servers:
         summed per removed server with one matrix product.
         """
         k, n = len(self.servers), cost.n
-        candidates = np.setdiff1d(np.arange(n), self.servers)
+        candidates = np.setdiff1d(np.arange(cost.n_sites), self.servers)
         cand = cost.rows[candidates]  # (m, n)
         with_nearest = np.minimum(cand, self.d1)
         gain = with_nearest.sum(axis=1) - self.d1.sum()  # (m,): servers kept
@@ -153,6 +174,9 @@ class Servers:
         owner = np.zeros((k, n))
         owner[self.nearest, np.arange(n)] = 1.0
         delta = gain[None, :] + owner @ extra.T  # (k, m)
+        locked = cost.locked(self.servers)
+        if locked is not None:
+            delta[locked] = np.inf
         position, column = np.unravel_index(int(np.argmin(delta)), delta.shape)
         return float(delta[position, column]), int(position), int(candidates[column])
 
@@ -161,10 +185,10 @@ def greedy(cost: Penalised, k: int, start: NDArray[np.intp] | None = None) -> ND
     """Add servers one at a time, each minimising the total penalised cost.
 
     The penalty makes each step minimise (uncovered nodes, total latency)
-    lexicographically. O(n^2 k); ties go to the lowest index. ``start``: distinct
-    servers already chosen, completed up to ``k``.
+    lexicographically. O(n m k); ties go to the lowest index. ``start``: distinct
+    servers already chosen, completed up to ``k`` (default: the fixed servers).
     """
-    chosen: list[int] = [] if start is None else [int(j) for j in start]
+    chosen: list[int] = [int(j) for j in (cost.fixed if start is None else start)]
     current = cost.rows[chosen].min(axis=0) if chosen else np.full(cost.n, np.inf)
     for _ in range(k - len(chosen)):
         totals = np.minimum(cost.rows, current).sum(axis=1)
@@ -182,7 +206,7 @@ def local_search(cost: Penalised, servers: NDArray[np.intp], *, until_covered: b
     (a repair step rather than a full local search).
     """
     state = Servers.of(cost, servers)
-    if len(state.servers) == cost.n:
+    if len(state.servers) == cost.n_sites:
         return state  # no swap exists
     while not (until_covered and state.d1.max() < cost.penalty_ms):
         delta, position, add = state.best_swap(cost)
@@ -204,11 +228,20 @@ def covering(problem: PlacementProblem, cost: Penalised, servers: NDArray[np.int
     state = local_search(cost, servers, until_covered=True)
     if state.d1.max() < cost.penalty_ms:
         return state
-    best, _ = max_coverage(problem.admissible, problem.k)
+    best, _ = max_coverage(problem.admissible, problem.k, problem.fixed_columns)
     return Servers.of(cost, best)
 
 
-def random_placements(rng: np.random.Generator, n: int, k: int, count: int) -> NDArray[np.intp]:
-    """``count`` placements of k distinct nodes, each uniform over k-subsets, shape ``(count, k)``."""
+def random_placements(
+    rng: np.random.Generator, n: int, k: int, count: int, fixed: NDArray[np.intp] | None = None
+) -> NDArray[np.intp]:
+    """``count`` placements of k distinct sites among ``0..n-1``, shape ``(count, k)``: the
+    ``fixed`` ones, and the rest uniform over the subsets of the others."""
+    if fixed is not None and fixed.size:
+        free = np.setdiff1d(np.arange(n), fixed)
+        drawn = free[random_placements(rng, free.size, k - fixed.size, count)]
+        return np.hstack([np.broadcast_to(fixed, (count, fixed.size)), drawn])
+    if k == 0:
+        return np.zeros((count, 0), dtype=np.intp)
     # The k smallest of n i.i.d. uniforms are a uniform random k-subset.
     return np.argpartition(rng.random((count, n)), k - 1, axis=1)[:, :k]

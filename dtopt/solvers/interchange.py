@@ -53,7 +53,7 @@ def interchange(problem: PlacementProblem, *, n_starts: int = 8, seed: int = 0) 
     # Starts are drawn one at a time, so memory does not grow with n_starts.
     starts = itertools.chain(
         [greedy(cost, problem.k)],
-        (random_placements(rng, problem.n, problem.k, 1)[0] for _ in range(n_starts - 1)),
+        (random_placements(rng, problem.n_sites, problem.k, 1, cost.fixed)[0] for _ in range(n_starts - 1)),
     )
     best = min((local_search(cost, start) for start in starts), key=lambda state: state.total)
     if best.d1.max() >= cost.penalty_ms:  # stuck with nodes uncovered: restart from a covering placement

@@ -92,6 +92,11 @@ class RoundLoop:
         self.height = np.array([s.next_height for s in states], dtype=np.int64)[scen]
         self.round = np.zeros(b, dtype=np.int64)
         self.pool = np.array([s.backlog_tx for s in states], dtype=np.int64)[scen]
+        # IBFT's lock: after a round in which the block was voted on, the next proposer
+        # re-proposes it (the ROUND-CHANGEs carry the votes): (transactions, their mean
+        # arrival, the span of the pool they cover), until the height commits
+        self.locked = np.zeros(b, dtype=bool)
+        self.lock = (np.zeros(b, dtype=np.int64), np.zeros(b), np.zeros(b))
         self.cursor = -np.array([s.backlog_age_s for s in states])[scen]  # oldest pooled arrival
         self.arrived_until = np.zeros(b)  # arrivals have been drawn up to this time
         self.acc = {key: np.zeros(b) for key in ("blocks", "tx", "latency_sum", "served_s", "last_commit",
@@ -179,7 +184,7 @@ class RoundLoop:
 
     def proposal_round(self, proposer: NDArray, proposing: NDArray, start: NDArray) -> NDArray[np.bool_]:
         """An online proposer's round: fill, PRE-PREPARE, PREPARE, COMMIT, finality."""
-        taken, mean_arrival, span, share = self.fill_block(proposing, start)
+        taken, mean_arrival, width = self.fill_block(proposing, start)
         block_mb = self.config.block_size_mb(taken)
         pre = self.pre_prepare(proposer, block_mb)
         block_s = self.block_transmission_s(block_mb)
@@ -187,7 +192,7 @@ class RoundLoop:
         # A node acts in this round only before its round timer fires (then it changes round):
         # it PREPAREs, COMMITs and commits only before then. A round too slow for the timeout
         # (a large block on slow links) fails, and the step treats it as a round change.
-        timer_rel = self.config.round_timer_s(entered_rel)
+        timer_rel = self.config.round_timer_s(entered_rel, self.round)
         commit_send, fast = self.prepare_phase(pre, entered_rel, block_s, timer_rel)
         commit_rel = self.commit_phase(commit_send, pre, fast, block_s)
         node_commit = np.where(self.online, commit_rel + start, np.inf)
@@ -197,18 +202,23 @@ class RoundLoop:
         # the block in flight at the horizon start had not committed before it
         block_commit = np.maximum(self.select(in_time, (self.q_final - 1,))[0], 0.0)
         committed = proposing & np.isfinite(block_commit)
+        voted = proposing & ~committed & (pre < timer_rel).any(axis=0)  # a failed round's block is locked
+        self.lock = tuple(np.where(voted, new, old) for new, old in
+                          zip((taken, mean_arrival, width), self.lock, strict=True))
+        self.locked = (self.locked | voted) & ~committed
         self.account(committed, block_commit, taken, mean_arrival)
         self.pool -= np.where(committed, taken, 0)
-        self.cursor = np.where(committed, self.cursor + span * share, self.cursor)
+        self.cursor = np.where(committed, self.cursor + width, self.cursor)
         self.entered = np.where(committed, node_commit, self.entered)
         self.last_proposal = np.where(committed, self.config.proposal_sent_s(start), self.last_proposal)
         return committed
 
     def fill_block(self, proposing: NDArray, start: NDArray) -> tuple[NDArray, ...]:
-        """Poisson arrivals up to the proposal, then the oldest ones up to capacity.
+        """Poisson arrivals up to the proposal, then the oldest ones up to capacity, or the
+        locked block of an earlier round of the height (see ``lock``).
 
         Returns the transactions taken, their mean arrival time (spread evenly
-        between the cursor and the proposal), the pool's time span and the share taken.
+        between the cursor and the proposal) and the span of the pool they cover (s).
         """
         dt = np.where(proposing, np.maximum(start - self.arrived_until, 0.0), 0.0)
         self.pool += self.draws.arrivals(self.rate, self.stream, self.arrived_until, dt)
@@ -216,7 +226,9 @@ class RoundLoop:
         taken = self.config.block_tx(self.pool)
         share = np.divide(taken, self.pool, out=np.zeros(self.b), where=self.pool > 0)
         span = self.arrived_until - self.cursor
-        return taken, self.cursor + span * share / 2.0, span, share
+        taken, mean_arrival, width = (np.where(self.locked, locked, fresh) for locked, fresh in zip(
+            self.lock, (taken, self.cursor + span * share / 2.0, span * share), strict=True))
+        return taken, mean_arrival, width
 
     def pre_prepare(self, proposer: NDArray, block_mb: NDArray) -> NDArray[np.float32]:
         """When each node holds the proposal ``(N, B)``: the proposer once the block is
@@ -250,7 +262,7 @@ class RoundLoop:
         fast = None
         if self.fast_path:
             fast = prepares[1].copy()  # every validator's PREPARE (inf if one is missing)
-            commit_send = np.asarray(self.config.commit_send_time_s(quorum_prepare, entered_rel))
+            commit_send = np.asarray(self.config.commit_send_time_s(quorum_prepare, entered_rel, self.round))
             commit_send = np.where(commit_send < fast, commit_send, np.inf)
         else:
             commit_send = quorum_prepare
@@ -272,10 +284,11 @@ class RoundLoop:
                 ) -> None:
         acc, horizon_s = self.acc, self.horizon_s
         in_window = committed & (block_commit < horizon_s)
+        commit_s = np.where(in_window, block_commit, horizon_s)  # no inf * 0 for a failed empty round
         acc["blocks"] += in_window
         acc["tx"] += np.where(in_window, taken, 0)
-        acc["latency_sum"] += np.where(in_window, taken * (block_commit - mean_arrival), 0.0)
-        acc["served_s"] += np.where(in_window, taken * (horizon_s - block_commit), 0.0)
+        acc["latency_sum"] += np.where(in_window, taken * (commit_s - mean_arrival), 0.0)
+        acc["served_s"] += np.where(in_window, taken * (horizon_s - commit_s), 0.0)
         acc["last_commit"][in_window] = block_commit[in_window]
 
     def round_change(self, changed: NDArray, begin: NDArray) -> None:
@@ -284,7 +297,7 @@ class RoundLoop:
         proposer proposes on a quorum of them (its own included)."""
         n = self.n
         base = np.where(changed, begin, 0.0)
-        timer = self.config.round_timer_s(self.entered - base).astype(np.float32)
+        timer = self.config.round_timer_s(self.entered - base, self.round).astype(np.float32)
         others = self.vote_arrivals(timer, "timer")
         others[np.arange(n), np.arange(n)] = np.inf
         moved = np.minimum(timer, self.select(others, (self.q_skip - 1,))[0])

@@ -29,11 +29,12 @@ from typing import Any
 import numpy as np
 
 from dtopt.consensus.config import ChainConfig
-from dtopt.consensus.protocols import PROTOCOLS, get_protocol
+from dtopt.consensus.protocols import get_protocol
 from dtopt.errors import DtoptError
 from dtopt.twin.analyse import Analyser, Estimate
 from dtopt.twin.anticipate import SeasonalForecaster
 from dtopt.twin.config_search import (
+    DEFAULT_PROTOCOLS,
     Configuration,
     ConfigurationDecider,
     ConfigurationDecision,
@@ -46,6 +47,7 @@ from dtopt.twin.execute import choose_producer, execute, execute_config
 from dtopt.twin.monitor import IntervalData, IntervalDataError, Monitor, WatchedChain
 from dtopt.twin.oracle import OracleState, RoundOracle
 from dtopt.twin.plan import Plan, make_plan
+from dtopt.twin.regimes import RegimeMemory
 from dtopt.twin.scenarios import AS_ESTIMATED, FORECAST, WhatIf, what_if_scenarios
 
 __all__ = ["ANTICIPATION", "DigitalTwin", "TwinRecord"]
@@ -138,7 +140,7 @@ class DigitalTwin:
     ----------
     config : the chain's configuration (``scenario.config``).
     interval_s : twin interval TI (s), the oracle's horizon.
-    protocols : candidate protocols.
+    protocols : candidate protocols (default IBFT and BigFoot; DPoS may be added).
     replicas : oracle Monte Carlo replicas per scenario.
     seed : oracle seed (same seed and data, same decisions).
     hysteresis : relative predicted gain needed to switch (see :class:`Decider`).
@@ -164,7 +166,14 @@ class DigitalTwin:
         exhaustive budget above). Its cost function is the oracle over the same
         states the protocol decision rests on (weighted forecast states, or the
         state as estimated), ranking ``criterion`` subject to predicted throughput
-        reaching the estimated arrival rate; hysteresis does not apply.
+        reaching the estimated arrival rate; hysteresis does not apply: the
+        configuration in force is kept unless a change pays for the search's
+        switching cost and the replicas' spread (default: 0.25 s plus 5% of its
+        predicted latency, two paired standard errors).
+    regime_risk : with a configuration space, weigh the risk of a regime change
+        (:class:`~dtopt.twin.regimes.RegimeMemory`): with the learned probability of a
+        change, the next interval is one of the other regimes seen so far (at most
+        ``regime_risk`` of them, the most frequent; 0 = off).
     """
 
     def __init__(
@@ -172,7 +181,7 @@ class DigitalTwin:
         config: ChainConfig,
         interval_s: float,
         *,
-        protocols: Sequence[str] = tuple(PROTOCOLS),
+        protocols: Sequence[str] = DEFAULT_PROTOCOLS,
         replicas: int = 256,
         seed: int = 0,
         hysteresis: float = 0.0,
@@ -183,6 +192,8 @@ class DigitalTwin:
         recovered: bool = False,
         space: ConfigurationSpace | None = None,
         search: ConfigurationDecider | None = None,
+        regime_risk: int = 2,
+        horizon_s: float | None = None,
     ) -> None:
         if not isinstance(config, ChainConfig):
             raise DtoptError(f"config must be a ChainConfig (scenario.config), got {type(config).__name__}")
@@ -210,13 +221,16 @@ class DigitalTwin:
         self.space = space
         self.search = search
         self.seed = int(seed)
+        self.regimes = RegimeMemory(max_others=regime_risk)
+        self.horizon_s = self.interval_s if horizon_s is None else float(horizon_s)
         if space is not None:
             if not isinstance(space, ConfigurationSpace):
                 raise DtoptError(f"space must be a ConfigurationSpace, got {type(space).__name__}")
             space.validate_against(
                 tx_size_mb=config.tx_size_mb, min_message_delay_s=config.min_message_delay_s
             )
-            self.search = ConfigurationDecider(replicas=replicas) if search is None else search
+            self.search = ConfigurationDecider(
+                replicas=replicas, switch_cost_s=0.25, switch_margin=0.05) if search is None else search
         elif search is not None:
             raise DtoptError("a configuration search needs a configuration space (space=...)")
 
@@ -254,7 +268,9 @@ class DigitalTwin:
             ask(name)
 
     def _producer(self, state: OracleState, t_s: float, keeping: str) -> str | None:
-        producer = choose_producer(state, self.config.validators, self.trusted)
+        last = self.analyser.last_block
+        in_force = self.config.replace(protocol=configuration_in_force(last).protocol) if last else None
+        producer = choose_producer(state, self.config.validators, self.trusted, in_force)
         if producer is None:
             logger.warning("t=%gs: no trusted producer believed online; keeping %s", t_s, keeping)
         else:
@@ -291,17 +307,19 @@ class DigitalTwin:
     ) -> TwinRecord:
         """Decide and execute over the configuration space (``space`` given)."""
         assert self.analyser.last_block is not None  # the analysis raised otherwise
-        current = configuration_in_force(self.analyser.last_block)
-        basis, weights, decision = self.decide_config(data, estimate)
+        assert self.space is not None
+        current = configuration_in_force(self.analyser.last_block, timer=bool(self.space.round_timers))
+        basis, decision = self.decide_config(data, estimate, current)
         chosen = decision.configuration
         # re-asked with the whole configuration chosen now: whatever is in force when
         # the producer proposes, the block then moves the chain to it
-        full = {theirs: getattr(chosen, mine) for mine, theirs in FIELDS.items()}
+        full = {theirs: getattr(chosen, mine) for mine, theirs in FIELDS.items()
+                if getattr(chosen, mine) is not None}  # a timer the space does not tune stays
         self._reask(chain, data, lambda name: execute_config(chain, name, full))
         wanted = changes(current, chosen)
         producer = None
         if wanted:
-            producer = self._producer(basis[0].state, t_s, current.label())
+            producer = self._producer(basis[0][1], t_s, current.label())
             if producer is not None:
                 execute_config(chain, producer, wanted)
         return TwinRecord(
@@ -310,7 +328,7 @@ class DigitalTwin:
             chosen=chosen.protocol,
             switched=producer is not None,
             producer=producer,
-            basis={s.name: w for s, w in zip(basis, weights, strict=True)},
+            basis={name: w for name, _, w in basis},
             offline=estimate.offline,
             criterion=self.decider.criterion,
             in_force_config=current,
@@ -356,19 +374,24 @@ class DigitalTwin:
         return plan, decision
 
     def decide_config(
-        self, data: IntervalData, estimate: Estimate
-    ) -> tuple[tuple[WhatIf, ...], tuple[float, ...], ConfigurationDecision]:
-        """The configuration decision on an analysed interval: the scenarios it rests on,
-        their probabilities, and the decision."""
+        self, data: IntervalData, estimate: Estimate, current: Configuration | None = None
+    ) -> tuple[list[tuple[str, OracleState, float]], ConfigurationDecision]:
+        """The configuration decision on an analysed interval: the states it rests on, each
+        named and with its probability, and the decision. ``current``, the configuration in
+        force, is kept unless a change pays for itself (outside the space: no such preference)."""
         assert self.space is not None and self.search is not None
         scenarios, forecast = self._basis(data, estimate)
-        by_name = {s.name: s for s in scenarios}
-        basis = tuple(by_name[name] for name, _ in forecast) or (by_name[AS_ESTIMATED],)
-        weights = tuple(w for _, w in forecast) or (1.0,)
+        by_name = {s.name: s.state for s in scenarios}
+        basis = [(name, by_name[name], w) for name, w in forecast] or [
+            (AS_ESTIMATED, by_name[AS_ESTIMATED], 1.0)]
+        self.regimes.observe(estimate.state)
+        basis = self.regimes.mix(basis, estimate.state)
         evaluate = oracle_sampler(
-            self.oracle, [(s.state, w) for s, w in zip(basis, weights, strict=True)],
-            self.interval_s, self.config, self.decider.criterion,
+            self.oracle, [(state, w) for _, state, w in basis],
+            self.horizon_s, self.config, self.decider.criterion,
             # a fresh, reproducible stream per decision
             seed=int(np.random.SeedSequence([self.seed, len(self.records)]).generate_state(1)[0]),
         )
-        return basis, weights, self.search.decide(self.space, evaluate, estimate.state.tx_rate_per_s)
+        incumbent = current if current is not None and current in self.space else None
+        return basis, self.search.decide(
+            self.space, evaluate, estimate.state.tx_rate_per_s, incumbent=incumbent)
