@@ -38,11 +38,11 @@ from benchmarks import _sweep
 from benchmarks._hindsight import backlog_at, interval_wait_s, request_change, trusted_producer
 from benchmarks._output import BenchmarkParser, run_main, write_json
 from dtopt.cli import exit_with
+from dtopt.consensus import Scenario, load_scenario
 from dtopt.consensus.chain import Chain, run_chain
 from dtopt.consensus.limits import check_duration
 from dtopt.consensus.metrics import chain_metrics
 from dtopt.consensus.protocols import proposer_index
-from dtopt.consensus.scenario import Scenario, load_scenario
 from dtopt.consensus.view import ChainView
 from dtopt.errors import DtoptError
 from dtopt.twin.config_search import Configuration, ConfigurationBandit, ConfigurationSpace, choose

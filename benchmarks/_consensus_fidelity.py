@@ -35,18 +35,27 @@ SYNC_GRACE_S = 2.0
 
 def votes_settled_s(chain: Chain, scenario: Scenario, k: int) -> float:
     """First twin-interval boundary of regime ``k``, at least one interval in, after
-    the first block that carries votes of every validator online in the regime."""
+    the first block that carries votes of every validator online in the regime (DPoS,
+    whose blocks carry the confirmations of two thirds of the delegates: after every
+    online delegate has produced or confirmed a block proposed in the regime)."""
     regime = scenario.regimes[k]
     online = {p for p in scenario.producers if p not in regime.offline}
     end_s = regime.start_s + scenario.state_period_s
-    settle = next(
-        (
-            b.committed_s
-            for b in chain.view(regime.start_s, end_s).blocks
-            if online <= {v.validator for v in b.votes}
-        ),
-        end_s,
-    )
+    blocks = chain.view(regime.start_s, end_s).blocks
+    if blocks and blocks[0].protocol == "DPoS":
+        delegates = {b.proposer for b in blocks}
+        online &= delegates | {v.validator for b in blocks for v in b.votes}
+    seen: set[str] = set()
+    settle = end_s
+    for b in blocks:
+        if b.protocol == "DPoS":
+            if b.proposed_s >= regime.start_s:
+                seen |= {b.proposer} | {v.validator for v in b.votes}
+        else:
+            seen = {v.validator for v in b.votes}
+        if online <= seen:
+            settle = b.committed_s
+            break
     interval_s = scenario.twin_interval_s
     return max(regime.start_s + interval_s, float(np.ceil(settle / interval_s) * interval_s))
 

@@ -13,9 +13,9 @@ import numpy as np
 from benchmarks._consensus_config import CONFIG_STRATEGIES, metric_row, parse_space, run_config
 from benchmarks._consensus_fidelity import EstimateRecorder, fidelity_rows
 from benchmarks._hindsight import interval_wait_s, request_change
+from dtopt.consensus import Scenario, load_scenario
 from dtopt.consensus.chain import Chain, run_chain
 from dtopt.consensus.limits import check_duration, check_run_size
-from dtopt.consensus.scenario import Scenario, load_scenario
 from dtopt.twin import DigitalTwin, RoundOracle
 
 __all__ = [
@@ -28,6 +28,7 @@ __all__ = [
     "check_run",
     "hindsight_best",
     "run_seed",
+    "scenario_of",
 ]
 
 PROTOCOLS = ("IBFT", "BigFoot")
@@ -102,10 +103,17 @@ class Probe:
         self.twin(chain, t_s)
 
 
-def check_run(name: str, duration_s: float, replicas: int, space: str | None = None) -> None:
+def scenario_of(name: str, duration_s: float, seed: int, round_timer: str | None = None) -> Scenario:
+    """The scenario ``name`` (preset or file), with ``round_timer`` if given (else its own)."""
+    scenario = load_scenario(name, check_duration(duration_s), seed=seed)
+    return scenario if round_timer is None else scenario.with_(round_timer=round_timer)
+
+
+def check_run(name: str, duration_s: float, replicas: int, space: str | None = None,
+              round_timer: str | None = None) -> None:
     """Refuse what would fail in every seed, before any runs: the scenario, the run's
     size (:mod:`dtopt.consensus.limits`), the oracle's replicas and the space."""
-    scenario = load_scenario(name, check_duration(duration_s), seed=1)
+    scenario = scenario_of(name, duration_s, 1, round_timer)
     check_run_size(scenario, duration_s, twin=True)
     RoundOracle(scenario.config, replicas=replicas)
     if space is not None:
@@ -120,10 +128,11 @@ def run_seed(
     space: str | None = None,
     config_strategies: tuple[str, ...] = CONFIG_STRATEGIES,
     clairvoyant_shortlist: int | None = None,
+    round_timer: str | None = None,
 ) -> dict[str, Any]:
     """Every strategy, the twin's choice accuracy and the oracle's fidelity for one seed
     (and the configuration strategies over ``space``, if given)."""
-    scenario = load_scenario(name, duration_s, seed)
+    scenario = scenario_of(name, duration_s, seed, round_timer)
     params = scenario.config
     period_s = scenario.state_period_s
     statics, recorders = {}, {}

@@ -82,6 +82,7 @@ def true_state(chain: Chain, scenario: Scenario, t_s: float) -> OracleState:
         next_height=last.height + 1 if last else 0,
         round_elapsed_s=t_s - last.committed_s if last else 0.0,
         since_proposal_s=t_s - last.proposed_s if last else float("inf"),
+        now_s=t_s,
     )
 
 

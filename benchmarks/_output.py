@@ -21,11 +21,11 @@ import math
 import os
 import platform
 import sys
-import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
+from dtopt._validate import check_output_dir
 from dtopt.errors import DtoptError
 
 __all__ = [
@@ -95,20 +95,9 @@ def markdown_table(
 
 
 def out_dir(path: str | os.PathLike[str]) -> Path:
-    """Create (if needed) and return the output directory, once it is known to be writable.
-
-    Benchmarks call it before their run, so a directory that cannot be written is
-    refused (:class:`BenchmarkError`) before any work, not after it.
-    """
-    out = Path(path)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        # Permission bits do not tell the whole story (root, read-only mounts): try it.
-        with tempfile.TemporaryFile(dir=out):
-            pass
-    except OSError as err:
-        raise BenchmarkError(f"cannot write to output directory {out}: {err.strerror or err}") from None
-    return out
+    """Create (if needed) and return the output directory, once it is known to be writable
+    (:class:`BenchmarkError` otherwise), before the benchmark's run, not after it."""
+    return check_output_dir(path, error=BenchmarkError)
 
 
 def report_written(out: Path, names: Iterable[str]) -> None:

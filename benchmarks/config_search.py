@@ -96,7 +96,7 @@ def calibrate_oracle(repeats: int = 7) -> tuple[float, float]:
     """
     import numpy as np
 
-    from dtopt.consensus.scenario import load_scenario
+    from dtopt.consensus import load_scenario
     from dtopt.twin import OracleState, RoundOracle
 
     scenario = load_scenario("paper", 200.0, seed=1)

@@ -62,7 +62,7 @@ from benchmarks._consensus_config import (
 )
 from benchmarks._consensus_fidelity import EstimateRecorder, fidelity_lines, fidelity_rows
 from benchmarks._consensus_figures import config_figures
-from benchmarks._consensus_runs import PROTOCOLS, STRATEGIES, TIE, check_run, run_seed
+from benchmarks._consensus_runs import PROTOCOLS, STRATEGIES, TIE, check_run, run_seed, scenario_of
 from benchmarks._consensus_tables import (
     METRICS,
     _boxplots,
@@ -85,7 +85,7 @@ from benchmarks._output import (
     write_summary,
 )
 from dtopt.cli import exit_with
-from dtopt.consensus.scenario import load_scenario
+from dtopt.consensus.config import ROUND_TIMERS
 from dtopt.errors import DtoptError
 
 # Names other benchmarks and the tests import from here.
@@ -131,6 +131,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --space, the space clairvoyant tries only the K static configurations that kept up "
         "best (default: the whole space, one chain branch per configuration and interval)",
     )
+    parser.add_argument(
+        "--round-timer",
+        choices=ROUND_TIMERS,
+        default=None,
+        help="round timer of every run: doubling (IBFT 2.0) or fixed (the seed experiment's); "
+        "default: the scenario's",
+    )
     _sweep.add_arguments(parser)
     return parser
 
@@ -142,7 +149,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     sweep = _sweep.sweep_options(args)
     # Everything the seeds need is checked here, before any work: the scenario (and
     # with it --duration and the run-size limits), the oracle's --replicas, --out.
-    check_run(args.scenario, args.duration, args.replicas, args.space)
+    check_run(args.scenario, args.duration, args.replicas, args.space, args.round_timer)
     config_strategies = parse_strategies(args.config_strategies)
     if args.clairvoyant_shortlist is not None and args.clairvoyant_shortlist < 1:
         raise DtoptError(f"--clairvoyant-shortlist must be >= 1, got {args.clairvoyant_shortlist}")
@@ -156,6 +163,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             space=args.space,
             config_strategies=config_strategies,
             clairvoyant_shortlist=args.clairvoyant_shortlist,
+            round_timer=args.round_timer,
         ),
         list(range(1, args.seeds + 1)),
         desc="seeds",
@@ -173,7 +181,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         columns[f"{key}_mean"] = f"{label} mean"
         columns[f"{key}_std"] = "std"
     table = markdown_table(summary, columns)
-    arrival_tps = arrival_rate_tps(load_scenario(args.scenario, args.duration, seed=1), args.duration)
+    arrival_tps = arrival_rate_tps(scenario_of(args.scenario, args.duration, 1, args.round_timer),
+                                   args.duration)
     lines = [
         *(outcome_lines(compared, summary, n_compared) if compared else []),
         *config_outcome_lines(compared, strategies_of(compared), _paired, arrival_tps),

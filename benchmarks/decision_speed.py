@@ -36,8 +36,8 @@ from benchmarks._output import (
 from benchmarks.consensus import true_state
 from benchmarks.oracle_speed import _pin_one_core
 from dtopt.cli import exit_with
+from dtopt.consensus import load_scenario
 from dtopt.consensus.chain import Chain
-from dtopt.consensus.scenario import load_scenario
 from dtopt.errors import DtoptError
 from dtopt.twin import OracleState, RoundOracle
 from dtopt.twin.config_search import ConfigurationDecider, ConfigurationDecision, ConfigurationSpace

@@ -1,13 +1,15 @@
 """The round oracle's fidelity against the chain at several chain sizes.
 
-    python -m benchmarks.oracle_fidelity [--validators 10 31 64] [--duration 400] [--seed 1] [--out DIR]
+    python -m benchmarks.oracle_fidelity [--validators 10 31 64] [--protocols IBFT BigFoot] [--duration 400]
+        [--seed 1] [--out DIR]
 
 For each size ``n``, a scenario of ``n`` identical validators
 (:func:`dtopt.consensus.scenario.uniform_scenario`: 1 MB/s each, 10 ms propagation,
 50 tx/s) whose regimes alternate every 100 s between everyone online on a steady
 network (jitter 10 ms) and a faulty one: every fifth validator offline (``n // 5``
 of them, spread over the proposer rotation, as the paper's 2 of 10) on a jittery
-network (jitter 50 ms). The chain runs it under each static protocol; for every
+network (jitter 50 ms). The chain runs it under each static protocol (``--protocols``,
+default IBFT and BigFoot; DPoS too); for every
 regime, once steady (``benchmarks.consensus.fidelity_rows``, window ``steady``),
 the oracle fed the true state predicts the window's mean transaction latency
 and throughput, compared with what the chain measured. ``--check`` fails unless
@@ -34,6 +36,7 @@ from dtopt.cli import exit_with
 from dtopt.consensus.chain import run_chain
 from dtopt.consensus.limits import check_duration, check_seed
 from dtopt.consensus.metrics import chain_metrics
+from dtopt.consensus.protocols import get_protocol
 from dtopt.consensus.scenario import Regime, Scenario, uniform_scenario
 from dtopt.errors import DtoptError
 from dtopt.twin import RoundOracle
@@ -60,11 +63,12 @@ def scenario(n: int, duration_s: float) -> Scenario:
     return uniform_scenario(n, regimes=regimes, faulty=faulty)
 
 
-def size_rows(n: int, duration_s: float, seed: int, replicas: int) -> list[dict[str, Any]]:
+def size_rows(n: int, duration_s: float, seed: int, replicas: int,
+              protocols: Sequence[str] = PROTOCOLS) -> list[dict[str, Any]]:
     """Oracle against chain per steady regime window and protocol, for ``n`` validators."""
     sc = scenario(n, duration_s)
     statics, recorders = {}, {}
-    for protocol in PROTOCOLS:
+    for protocol in protocols:
         recorders[protocol] = EstimateRecorder(sc.config)
         statics[protocol] = run_chain(sc, protocol, duration_s, seed, controller=recorders[protocol])
     oracle = RoundOracle(sc.config, replicas=replicas, seed=seed)
@@ -93,6 +97,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = BenchmarkParser(prog="python -m benchmarks.oracle_fidelity", description=__doc__.splitlines()[0])
     parser.add_argument("--validators", type=int, nargs="+", default=[10, 31, 64],
                         help="chain sizes (default 10 31 64)")
+    parser.add_argument("--protocols", nargs="+", default=list(PROTOCOLS),
+                        help="static protocols to compare (default IBFT BigFoot; DPoS too)")
     parser.add_argument("--duration", type=float, default=400.0, help="chain time per run (default 400 s)")
     parser.add_argument("--seed", type=int, default=1, help="seed of the chain and the oracle (default 1)")
     parser.add_argument("--replicas", type=int, default=256, help="oracle replicas (default 256)")
@@ -107,11 +113,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise DtoptError("--validators: every size must be >= 4")
     duration_s = check_duration(args.duration, "--duration")
     seed = check_seed(args.seed, "--seed")
+    protocols = list(dict.fromkeys(get_protocol(p).name for p in args.protocols))
     out = out_dir(args.out) if args.out else None  # refused before the run if not writable
     bar = progress(len(args.validators), "oracle_fidelity")
     rows = []
     for n in args.validators:
-        rows += size_rows(n, duration_s, seed, args.replicas)
+        rows += size_rows(n, duration_s, seed, args.replicas, protocols)
         bar.update()
     bar.close()
     table = markdown_table(rows, COLUMNS)

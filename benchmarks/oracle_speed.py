@@ -49,8 +49,8 @@ from benchmarks._output import (
 )
 from benchmarks._revision import CURRENT, export_revision, run_snippet
 from dtopt.cli import exit_with
+from dtopt.consensus import load_scenario
 from dtopt.consensus.chain import Chain
-from dtopt.consensus.scenario import load_scenario
 from dtopt.errors import DtoptError
 from dtopt.twin import DigitalTwin, OracleState, RoundOracle
 
@@ -150,7 +150,7 @@ def decision_rows(repeats: int) -> list[dict[str, object]]:
 _SNIPPET = """
 import json, statistics, time
 import numpy as np
-from dtopt.consensus.scenario import load_scenario
+from dtopt.consensus import load_scenario
 from dtopt.twin import OracleState, RoundOracle
 scenario = load_scenario("paper", 200.0, seed=1)
 try:

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
+import tempfile
 from collections.abc import Callable
+from pathlib import Path
 
 from dtopt.errors import DtoptError
 
@@ -18,6 +21,7 @@ __all__ = [
     "check_bool",
     "check_choice",
     "check_int",
+    "check_output_dir",
     "check_real",
     "check_seed",
 ]
@@ -64,3 +68,20 @@ def check_choice(name: str, value: object, choices: tuple[str, ...]) -> str:
     if not isinstance(value, str) or value not in choices:
         raise DtoptError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
     return value
+
+
+def check_output_dir(path: str | os.PathLike[str], error: type[DtoptError] = DtoptError) -> Path:
+    """Create (if needed) and return the output directory ``path``, once it is known to be writable.
+
+    Commands call it before their work, so a directory that cannot be written is refused
+    (``error``, one line) before any work, not after it.
+    """
+    out = Path(path)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        # Permission bits do not tell the whole story (root, read-only mounts): try it.
+        with tempfile.TemporaryFile(dir=out):
+            pass
+    except OSError as err:
+        raise error(f"cannot write to output directory {out}: {err.strerror or err}") from None
+    return out

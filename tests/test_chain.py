@@ -156,7 +156,7 @@ def test_view_shows_only_the_window_and_the_public_record() -> None:
     assert {f.name for f in dataclasses.fields(BlockRecord)} == {
         "height", "round", "proposer", "protocol", "proposed_s", "committed_s", "tx_ids", "size_mb",
         "votes", "switch_to", "tx_arrival_s", "max_block_mb", "min_block_interval_s", "round_timeout_s",
-        "change"}
+        "round_timer", "change"}
     assert {f.name for f in dataclasses.fields(ChainView)} == {
         "start_s", "end_s", "validators", "tx_ids", "tx_arrival_s", "blocks"}
 

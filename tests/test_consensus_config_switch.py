@@ -118,8 +118,8 @@ def test_a_shorter_round_timeout_shortens_the_round_changes(protocol: str) -> No
         timeout_s = 10.0 if height <= carrier.height else 4.0
         if protocol == "IBFT":
             assert gap_s == pytest.approx(timeout_s + VOTE_S + normal_s)
-        else:  # BigFoot falls back at its fast-path timeout, counted from the round start
-            fallback_s = timeout_s / 2 + VOTE_S if height <= carrier.height else normal_s
+        else:  # BigFoot falls back at its fast-path timeout (round 1's: doubled), from the round start
+            fallback_s = timeout_s / 2 * chain.config.round_timer_factor(1) + VOTE_S
             assert gap_s == pytest.approx(timeout_s + VOTE_S + fallback_s)
 
 

@@ -3,9 +3,11 @@
 ``tests/data/consensus_golden.json`` holds the :class:`ChainMetrics` (plus a
 fingerprint of every committed block and the message counts) of the ``paper``,
 ``steady`` and ``faulty`` presets under both protocols and two seeds, a
-twin-managed run, and the oracle's predictions on fixed states. A refactor of the
-chain, the oracle or the rules they share must give the same numbers to the last
-bit (same seed, same numbers). Re-record only on a deliberate behaviour change:
+twin-managed run, and the oracle's predictions on fixed states, under both round
+timers (``"doubling"``, the default, and ``"fixed"``, the seed experiment's). A
+refactor of the chain, the oracle or the rules they share must give the same
+numbers to the last bit (same seed, same numbers). Re-record only on a deliberate
+behaviour change:
 
     python -m tests.test_consensus_golden --record
 """
@@ -28,12 +30,17 @@ from dtopt.twin import DigitalTwin, OracleState, RoundOracle
 
 GOLDEN = Path(__file__).parent / "data" / "consensus_golden.json"
 DURATION_S = 300.0
+TIMERS = ("doubling", "fixed")
 CHAIN_CASES = [
     (preset, protocol, seed)
     for preset in ("paper", "steady", "faulty")
     for protocol in ("IBFT", "BigFoot")
     for seed in (1, 2)
 ]
+
+
+def _preset(name: str, seed: int, timer: str) -> Scenario:
+    return load_scenario(name, DURATION_S, seed=seed).with_(round_timer=timer)
 
 
 def _oracle(scenario: Scenario, replicas: int) -> RoundOracle:
@@ -52,8 +59,8 @@ def _block_fingerprint(run: Any) -> str:
     return digest.hexdigest()
 
 
-def chain_case(preset: str, protocol: str, seed: int) -> dict[str, Any]:
-    scenario = load_scenario(preset, DURATION_S, seed=seed)
+def chain_case(preset: str, protocol: str, seed: int, timer: str) -> dict[str, Any]:
+    scenario = _preset(preset, seed, timer)
     run = run_chain(scenario, protocol, DURATION_S, seed=seed)
     return {
         "metrics": run.metrics.to_dict(),
@@ -62,8 +69,8 @@ def chain_case(preset: str, protocol: str, seed: int) -> dict[str, Any]:
     }
 
 
-def twin_case() -> dict[str, Any]:
-    scenario = load_scenario("paper", DURATION_S, seed=4)
+def twin_case(timer: str) -> dict[str, Any]:
+    scenario = _preset("paper", 4, timer)
     twin = DigitalTwin.from_scenario(scenario, replicas=32, seed=5)
     run = run_chain(scenario, "IBFT", DURATION_S, seed=4, controller=twin)
     return {
@@ -73,8 +80,8 @@ def twin_case() -> dict[str, Any]:
     }
 
 
-def _states() -> dict[str, tuple[Scenario, list[OracleState]]]:
-    paper = load_scenario("paper", 200.0, seed=1)
+def _states(timer: str) -> dict[str, tuple[Scenario, list[OracleState]]]:
+    paper = load_scenario("paper", 200.0, seed=1).with_(round_timer=timer)
     states = []
     for regime in paper.regimes[:2]:
         base = OracleState(
@@ -85,15 +92,15 @@ def _states() -> dict[str, tuple[Scenario, list[OracleState]]]:
         )
         states += [base, base.with_(backlog_tx=700, backlog_age_s=3.0, next_height=17,
                                     round_elapsed_s=4.0, since_proposal_s=4.5)]
-    tiny = uniform_scenario(7, offline=("bp2",), tx_rate_per_s=80.0, bandwidth_mbps=1.5)
+    tiny = uniform_scenario(7, offline=("bp2",), tx_rate_per_s=80.0, bandwidth_mbps=1.5, round_timer=timer)
     tiny_state = OracleState(online=np.arange(7) != 2, bandwidth_mbps=np.full(7, 1.5), tx_rate_per_s=80.0)
     tiny_states = [tiny_state, tiny_state.with_(round_elapsed_s=12.0)]
     return {"paper": (paper, states), "uniform7": (tiny, tiny_states)}
 
 
-def oracle_cases() -> dict[str, Any]:
+def oracle_cases(timer: str) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for name, (scenario, states) in _states().items():
+    for name, (scenario, states) in _states(timer).items():
         oracle = _oracle(scenario, replicas=48)
         for protocol in ("IBFT", "BigFoot"):
             for k, state in enumerate(states):
@@ -105,9 +112,12 @@ def oracle_cases() -> dict[str, Any]:
 
 def record() -> dict[str, Any]:
     return {
-        "chain": {f"{p}/{q}/{s}": chain_case(p, q, s) for p, q, s in CHAIN_CASES},
-        "twin": twin_case(),
-        "oracle": oracle_cases(),
+        timer: {
+            "chain": {f"{p}/{q}/{s}": chain_case(p, q, s, timer) for p, q, s in CHAIN_CASES},
+            "twin": twin_case(timer),
+            "oracle": oracle_cases(timer),
+        }
+        for timer in TIMERS
     }
 
 
@@ -121,20 +131,25 @@ def golden() -> dict[str, Any]:
     return json.loads(GOLDEN.read_text())
 
 
+@pytest.mark.parametrize("timer", TIMERS)
 @pytest.mark.parametrize(("preset", "protocol", "seed"), CHAIN_CASES)
-def test_chain_reproduces_golden_metrics(golden: dict, preset: str, protocol: str, seed: int) -> None:
-    expected = golden["chain"][f"{preset}/{protocol}/{seed}"]
-    assert _json_roundtrip(chain_case(preset, protocol, seed)) == expected
+def test_chain_reproduces_golden_metrics(golden: dict, preset: str, protocol: str, seed: int, timer: str
+                                         ) -> None:
+    expected = golden[timer]["chain"][f"{preset}/{protocol}/{seed}"]
+    assert _json_roundtrip(chain_case(preset, protocol, seed, timer)) == expected
 
 
-def test_twin_managed_run_reproduces_golden(golden: dict) -> None:
-    assert _json_roundtrip(twin_case()) == golden["twin"]
+@pytest.mark.parametrize("timer", TIMERS)
+def test_twin_managed_run_reproduces_golden(golden: dict, timer: str) -> None:
+    assert _json_roundtrip(twin_case(timer)) == golden[timer]["twin"]
 
 
-def test_oracle_reproduces_golden_predictions(golden: dict) -> None:
-    got = _json_roundtrip(oracle_cases())
-    assert got.keys() == golden["oracle"].keys()
-    for key, value in golden["oracle"].items():
+@pytest.mark.parametrize("timer", TIMERS)
+def test_oracle_reproduces_golden_predictions(golden: dict, timer: str) -> None:
+    got = _json_roundtrip(oracle_cases(timer))
+    expected = golden[timer]["oracle"]
+    assert got.keys() == expected.keys()
+    for key, value in expected.items():
         assert got[key] == value, key
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from dtopt.consensus import Regime, Scenario, load_scenario
 from dtopt.consensus.chain import run_chain
 from dtopt.consensus.config import ChainConfig
 from dtopt.consensus.protocols import MessageCosts
-from dtopt.consensus.scenario import Regime, Scenario, load_scenario
 from dtopt.errors import DtoptError
 from dtopt.twin import OracleState, RoundOracle
 

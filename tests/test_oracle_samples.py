@@ -8,10 +8,10 @@ import json
 import numpy as np
 import pytest
 
+from dtopt.consensus import Scenario, load_scenario, uniform_scenario
 from dtopt.consensus.chain import run_chain
 from dtopt.consensus.columns import ConfigColumns
 from dtopt.consensus.config import ChainConfig
-from dtopt.consensus.scenario import Scenario, load_scenario, uniform_scenario
 from dtopt.errors import DtoptError
 from dtopt.twin import OracleState, RoundOracle
 from dtopt.twin.config_search import ConfigurationDecider, ConfigurationDecision, ConfigurationSpace
@@ -200,17 +200,23 @@ def test_evaluator_rejects_bad_weights(paper: Scenario) -> None:
                              paper.config)
 
 
-def test_a_round_too_slow_for_its_timeout_livelocks_as_on_the_chain() -> None:
-    """At 150 tx/s on 1 MB/s links, 4 MB blocks take longer than a 3 s round timeout: the chain
-    changes round forever (the issue's collapse); the oracle must see it, and 1 MB / 10 s keep up."""
+@pytest.mark.parametrize("round_timer", ["fixed", "doubling"])
+def test_a_round_too_slow_for_its_timeout_livelocks_as_on_the_chain(round_timer: str) -> None:
+    """At 150 tx/s on 1 MB/s links, 4 MB blocks take longer than a 3 s round timeout: under the
+    fixed timer the chain changes round forever (the collapse) and the oracle must see it; the
+    doubling timer commits them in a later round, in both. 1 MB / 10 s keep up."""
     configs, measured = [], []
     for block_mb, timeout_s in ((4.0, 3.0), (1.0, 10.0)):
         scenario = uniform_scenario(10, tx_rate_per_s=150.0, jitter_s=0.01, max_block_mb=block_mb,
-                                    round_timeout_s=timeout_s, fast_path_timeout_s=min(5.0, timeout_s / 2))
+                                    round_timeout_s=timeout_s, fast_path_timeout_s=min(5.0, timeout_s / 2),
+                                    round_timer=round_timer)
         configs.append(scenario.config)
         measured.append(run_chain(scenario, "IBFT", 200.0, 1).metrics.throughput_tps)
     state = OracleState(online=np.ones(10, dtype=bool), bandwidth_mbps=np.ones(10), tx_rate_per_s=150.0,
                         jitter_s=0.01)
     predicted = RoundOracle(configs[0]).sample(state, configs, 200.0, 16).throughput_tps.mean(axis=1)
-    assert measured[0] < 5.0 and predicted[0] < 5.0
+    if round_timer == "fixed":
+        assert measured[0] < 5.0 and predicted[0] < 5.0
+    else:
+        assert measured[0] > 50.0 and predicted[0] == pytest.approx(measured[0], rel=0.10)
     assert measured[1] > 75.0 and predicted[1] == pytest.approx(measured[1], rel=0.05)

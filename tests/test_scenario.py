@@ -8,8 +8,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dtopt.consensus import SCENARIOS, MessageCosts, Regime, load_scenario, uniform_scenario
-from dtopt.consensus.scenario import scenario_from_dict
+from dtopt.consensus import (
+    SCENARIOS,
+    MessageCosts,
+    Regime,
+    load_scenario,
+    scenario_from_dict,
+    uniform_scenario,
+)
 from dtopt.errors import DtoptError
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "docs" / "scenarios" / "example.toml"

@@ -23,9 +23,10 @@ from dtopt.twin.configure import changes, configuration_in_force, round_fits
 SPACE = ConfigurationSpace.parse("protocol=IBFT;block=1,4;interval=0.1;timeout=3,10")
 
 
-def _scenario(duration_s: float = 150.0) -> Scenario:
+def _scenario(duration_s: float = 150.0, round_timer: str = "fixed") -> Scenario:
+    # the fixed timer: a round too slow for its timeout livelocks (the doubling timer rides it out)
     return uniform_scenario(4, bandwidth_mbps=1.0, tx_rate_per_s=120.0, jitter_s=0.01,
-                            twin_interval_s=25.0, state_period_s=duration_s)
+                            twin_interval_s=25.0, state_period_s=duration_s, round_timer=round_timer)
 
 
 def _run(seed: int = 1, duration_s: float = 150.0) -> tuple[DigitalTwin, object]:
@@ -50,6 +51,8 @@ def test_round_fits_sees_the_livelock() -> None:
     }
     no_quorum = state.with_(online=np.array([True, True, False, False]))
     assert not round_fits(config, [no_quorum], SPACE.batch()).any()
+    doubling = _scenario(round_timer="doubling").config  # a later round's timer is long enough
+    assert round_fits(doubling, [state], SPACE.batch()).all()
 
 
 def test_twin_moves_to_large_blocks_but_not_into_the_livelock(livelock_run: tuple) -> None:

@@ -1,16 +1,90 @@
-"""What the consensus commands share: progress over chain time, metric cells, plain tables."""
+"""What the consensus commands share: the genesis configuration and output flags, progress over
+chain time, metric cells, plain tables, and the files of ``--out``."""
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
 
 from dtopt.consensus.chain import Chain, ChainRun, run_chain
+from dtopt.consensus.config import ROUND_TIMERS
 from dtopt.consensus.metrics import ChainMetrics
 from dtopt.consensus.scenario import Scenario
+from dtopt.errors import DtoptError
 
-__all__ = ["metric", "metrics_summary", "run_shown", "table"]
+__all__ = [
+    "add_configuration_arguments", "configured", "metric", "metrics_summary", "run_shown", "table",
+    "write_run",
+]
+
+# Flag -> the ChainConfig field it sets at genesis.
+_CONFIG_FLAGS = {"block_mb": "max_block_mb", "interval_s": "min_block_interval_s",
+                 "timeout_s": "round_timeout_s"}
+
+
+def add_configuration_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--block-mb``, ``--interval-s``, ``--timeout-s``, ``--round-timer`` (the genesis
+    configuration) and ``--out``."""
+    parser.add_argument("--block-mb", type=float, metavar="MB",
+                        help="maximum block size at genesis (MB; default: the scenario's)")
+    parser.add_argument("--interval-s", type=float, metavar="S",
+                        help="minimum block interval at genesis (s; default: the scenario's)")
+    parser.add_argument("--timeout-s", type=float, metavar="S",
+                        help="round timeout at genesis (s; the fast-path timeout keeps its ratio to it; "
+                             "default: the scenario's)")
+    parser.add_argument("--round-timer", choices=ROUND_TIMERS, default=None,
+                        help="round timer: doubling (round r waits the round timeout x 2^r, capped, "
+                             "as IBFT 2.0) or fixed (every round waits the round timeout); default: "
+                             "the scenario's (doubling unless its file says otherwise)")
+    parser.add_argument("--out", metavar="DIR",
+                        help="also write results.json, blocks.csv (the block timeline) and run.png "
+                             "(latency, throughput and the configuration in force over time) to DIR")
+
+
+def configured(scenario: Scenario, args: argparse.Namespace) -> Scenario:
+    """``scenario`` with the genesis configuration the flags ask for.
+
+    The values are checked as a configuration space checks them (every value > 0, a block
+    holding at least one transaction, a round timeout longer than one message delay) and
+    applied by the one rule of a run-time change (:meth:`ChainConfig.switched`).
+    """
+    from dtopt.twin.config_search.space import ConfigurationSpace
+
+    if args.round_timer is not None:  # a choice argparse has checked
+        scenario = scenario.with_(round_timer=args.round_timer)
+    changes = {field: getattr(args, flag) for flag, field in _CONFIG_FLAGS.items()
+               if getattr(args, flag) is not None}
+    if not changes:
+        return scenario
+    flags = ", ".join(f"--{flag.replace('_', '-')}" for flag in _CONFIG_FLAGS
+                      if getattr(args, flag) is not None)
+    config = scenario.config
+    try:
+        ConfigurationSpace(
+            protocols=(config.protocol,),
+            max_block_sizes_mb=(changes.get("max_block_mb", config.max_block_mb),),
+            min_block_intervals_s=(changes.get("min_block_interval_s", config.min_block_interval_s),),
+            round_timeouts_s=(changes.get("round_timeout_s", config.round_timeout_s),),
+        ).validate_against(tx_size_mb=config.tx_size_mb, min_message_delay_s=config.min_message_delay_s)
+    except DtoptError as err:
+        raise DtoptError(f"{flags}: {err}") from None
+    return scenario.with_(config=config.switched(**changes))
+
+
+def write_run(out_arg: str, payload: Mapping[str, Any], run: ChainRun, title: str) -> list[Path]:
+    """``--out``: results.json (``payload``), blocks.csv and run.png; the paths written."""
+    from dtopt.cli._out import output_dir, report_written, write_json
+    from dtopt.consensus.timeline import plot_run, write_block_timeline
+
+    out = output_dir(out_arg)
+    paths = [write_json(out / "results.json", payload), write_block_timeline(run.view, out / "blocks.csv"),
+             plot_run(run.view, out / "run.png", title=title)]
+    report_written(out, paths)
+    return paths
 
 
 def metric(value: float | None, unit: str, digits: int = 3) -> str:

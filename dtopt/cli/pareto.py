@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from dtopt.cli.place import add_problem_arguments, capacity_value, topology_of
+from dtopt.cli._out import output_dir, report_written
+from dtopt.cli.place import add_problem_arguments, capacity_value, topology_of, write_placement
 from dtopt.errors import DtoptError
-from dtopt.solvers.pareto import ParetoFront, pareto
+from dtopt.placement.problem import PlacementProblem
+from dtopt.solvers.pareto import ParetoFront, ParetoPoint, pareto
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -24,37 +25,44 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--time-limit-s", "--time-limit", dest="time_limit", type=float,
         help="time limit per solve in s (milp)",
     )
-    parser.add_argument("--out", help="directory for front.json and pareto.png")
+    parser.add_argument(
+        "--out", metavar="DIR",
+        help="directory for front.json, pareto.png and, per k, one placement (its knee, else its lowest "
+        "mean latency) as a map (placement_k<k>.png) and GeoJSON (placement_k<k>.geojson)",
+    )
     parser.add_argument("--json", action="store_true", help="print the front as one JSON object")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     topology = topology_of(args)
+    out = output_dir(args.out) if args.out else None  # refused before the solves, not after them
     options = {} if args.time_limit is None else {"time_limit_s": args.time_limit}
-    front = pareto(
-        topology,
-        parse_k_range(args.k),
-        alpha=args.alpha,
-        beta=args.beta,
-        rate_km_per_ms=args.rate,
-        capacity=capacity_value(args.capacity),
-        method=args.method,
-        **options,
-    )
+    model = {"alpha": args.alpha, "beta": args.beta, "rate_km_per_ms": args.rate,
+             "capacity": capacity_value(args.capacity)}
+    front = pareto(topology, parse_k_range(args.k), method=args.method, **model, **options)
     if args.json:
         print(front.to_json())
     else:
         print(table(front))
-    if args.out:
-        out = Path(args.out)
-        try:
-            out.mkdir(parents=True, exist_ok=True)
-        except OSError as err:
-            raise DtoptError(f"cannot create output directory {out}: {err.strerror}") from None
-        (out / "front.json").write_text(front.to_json(indent=2) + "\n")
-        print(f"wrote {out / 'front.json'} and {front.plot(out / 'pareto.png')}")
+    if out is not None:
+        paths = [out / "front.json", front.plot(out / "pareto.png")]
+        paths[0].write_text(front.to_json(indent=2) + "\n")
+        report_written(out, paths)
+        for point in _shown(front):
+            problem = PlacementProblem(topology, point.k, eps_max=point.eps_max, **model)
+            write_placement(out, problem, point.servers, point.method, False, stem=f"placement_k{point.k}")
     return 0
+
+
+def _shown(front: ParetoFront) -> list[ParetoPoint]:
+    """Per k, the point to draw: its knee, else its lowest mean latency."""
+    best: dict[int, ParetoPoint] = {}
+    for p in front.points:
+        held = best.get(p.k)
+        if held is None or (p.knee, -p.avg_latency_ms) > (held.knee, -held.avg_latency_ms):
+            best[p.k] = p
+    return [best[k] for k in sorted(best)]
 
 
 def parse_k_range(text: str) -> list[int]:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 from typing import Any
 
+from dtopt.cli._out import output_dir, report_written, write_json
 from dtopt.errors import DtoptError
 from dtopt.placement.evaluate import evaluate
 from dtopt.placement.failures import SingleFailures
+from dtopt.placement.maps import placement_geojson, plot_placement
 from dtopt.placement.problem import DEFAULT_ALPHA, DEFAULT_BETA, DEFAULT_EPS_MAX, PlacementProblem
 from dtopt.solvers import available_methods, solve
 from dtopt.topology import DEFAULT_RATE_KM_PER_MS, Topology, load_topology
@@ -54,6 +57,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="any method option (repeatable)",
     )
     parser.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    parser.add_argument(
+        "--out", metavar="DIR",
+        help="also write result.json, placement.png (a map: servers, each node joined to its server) "
+        "and placement.geojson to DIR",
+    )
     parser.set_defaults(func=run)
 
 
@@ -134,20 +142,38 @@ def run(args: argparse.Namespace) -> int:
     ):
         if value is not None:
             options[name] = value
+    out = output_dir(args.out) if args.out else None  # refused before the solve, not after it
     result = solve(problem, args.method, **options)
     failures = None
     if args.failures and result.feasible:
         failures = evaluate(problem, result.servers, failures=args.failures).failures
+    payload = result.to_dict()
+    if failures is not None:
+        payload["failures"] = failures.to_dict()
+    if out is not None:
+        write_placement(out, problem, result.servers, result.method, failures is not None, payload)
     if args.json:
-        payload = result.to_dict()
-        if failures is not None:
-            payload["failures"] = failures.to_dict()
         print(json.dumps(payload, allow_nan=False))
         return 0
     print(_summary(problem, result))
     if failures is not None:
         print(_failure_summary(failures))
     return 0
+
+
+def write_placement(
+    out: Path, problem: PlacementProblem, servers: tuple[str, ...], method: str, failures: bool,
+    payload: dict[str, Any] | None = None, stem: str = "placement",
+) -> list[Path]:
+    """``--out``: the placement's map (PNG) and GeoJSON, and ``result.json`` when a payload is
+    given; says where they went. A result without a placement writes only its JSON."""
+    paths = [write_json(out / "result.json", payload)] if payload is not None else []
+    if servers:
+        geojson = placement_geojson(problem, servers, method=method, failures=failures)
+        paths += [write_json(out / f"{stem}.geojson", geojson),
+                  plot_placement(problem, servers, out / f"{stem}.png", method=method, failures=failures)]
+    report_written(out, paths)
+    return paths
 
 
 def _failure_summary(failures: SingleFailures) -> str:

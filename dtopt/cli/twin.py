@@ -1,6 +1,7 @@
 """``dtopt twin``: run the chain under digital-twin management.
 
-``dtopt twin run --scenario paper --duration 2000 --seed 1 [--space SPEC] [--json]``
+``dtopt twin run --scenario paper --duration 2000 --seed 1 [--space SPEC] [--block-mb MB]
+[--interval-s S] [--timeout-s S] [--json] [--out DIR]``
 
 With ``--space`` (e.g. ``"protocol=IBFT,BigFoot;block=0.5,1,2,4;interval=0.1,0.5,1,2;timeout=3,5,10,20"``)
 the twin tunes the whole configuration and the output is the configuration timeline.
@@ -13,8 +14,9 @@ import json
 import logging
 from typing import Any
 
-from dtopt.cli._report import metric, run_shown, table
-from dtopt.consensus.scenario import SCENARIOS, load_scenario
+from dtopt.cli._report import add_configuration_arguments, configured, metric, run_shown, table, write_run
+from dtopt.consensus.loading import load_scenario
+from dtopt.consensus.presets import SCENARIOS
 from dtopt.twin import ANTICIPATION, DigitalTwin, TwinRecord
 from dtopt.twin.config_search import ConfigurationSpace
 
@@ -27,7 +29,7 @@ def register(subparsers: Any) -> None:
     run = actions.add_parser("run", help="run a scenario under twin management; print decisions and metrics")
     run.add_argument(
         "--scenario", default="paper",
-        help=f"preset ({', '.join(SCENARIOS)}) or a .toml/.json scenario file (default: paper)",
+        help=f"preset ({', '.join(SCENARIOS)}) or a .toml/.json/.yaml scenario file (default: paper)",
     )
     run.add_argument("--duration", type=float, default=2000.0, help="simulated seconds (default: 2000)")
     run.add_argument("--seed", type=int, default=1,
@@ -46,13 +48,18 @@ def register(subparsers: Any) -> None:
                           "(MB and s; a key left out takes its default list; 'default' = the default "
                           "space); default: the scenario file's space section, if any, else "
                           "the twin picks the protocol only")
+    add_configuration_arguments(run)
     run.add_argument("--json", action="store_true", help="print one JSON object instead of a summary")
     run.set_defaults(func=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
-    scenario = load_scenario(args.scenario, duration_s=args.duration, seed=args.seed)
+    scenario = configured(load_scenario(args.scenario, duration_s=args.duration, seed=args.seed), args)
     protocol = scenario.rules(args.protocol).name
+    if args.out:
+        from dtopt.cli._out import output_dir
+
+        output_dir(args.out)  # refused before the run, not after it
     space = parse_space(args.space) or scenario.space  # --space wins over the file's section
     twin = DigitalTwin.from_scenario(
         scenario,
@@ -66,15 +73,18 @@ def _run(args: argparse.Namespace) -> int:
     logging.getLogger("dtopt.twin").setLevel(logging.ERROR)
     result = run_shown(scenario, protocol, args.duration, args.seed, controller=twin, desc="twin")
     m = result.metrics
+    payload = {
+        "scenario": args.scenario, "seed": args.seed, "duration_s": args.duration,
+        "round_timer": scenario.round_timer, "runtime_s": result.runtime_s, "metrics": m.to_dict(),
+        "decisions": [r.to_dict() for r in twin.records],
+    }
+    if args.out:
+        write_run(args.out, payload, result, f"twin run: {args.scenario}, seed {args.seed}")
     if args.json:
-        print(json.dumps({
-            "scenario": args.scenario, "seed": args.seed, "duration_s": args.duration,
-            "runtime_s": result.runtime_s, "metrics": m.to_dict(),
-            "decisions": [r.to_dict() for r in twin.records],
-        }, allow_nan=False))
+        print(json.dumps(payload, allow_nan=False))
         return 0
     print(f"twin run: scenario {args.scenario}, {args.duration:g} s, seed {args.seed}, "
-          f"genesis protocol {protocol}, anticipation {args.anticipate}")
+          f"genesis protocol {protocol}, {scenario.round_timer} round timer, anticipation {args.anticipate}")
     protocols = twin.protocols
     ranked = twin.decider.criterion  # "wait" (default) or "latency"
     if twin.records and space is not None:

@@ -2,8 +2,9 @@
 
 from dtopt.consensus.chain import Chain, ChainRun, run_chain
 from dtopt.consensus.config import BANDWIDTH_MODELS, ChainConfig
+from dtopt.consensus.loading import load_scenario, scenario_from_dict
 from dtopt.consensus.metrics import ChainMetrics, chain_metrics
-from dtopt.consensus.presets import preset_scenario
+from dtopt.consensus.presets import SCENARIOS, preset_scenario
 from dtopt.consensus.protocols import (
     BIGFOOT,
     IBFT,
@@ -18,14 +19,7 @@ from dtopt.consensus.protocols import (
     proposer_index,
     quorum_size,
 )
-from dtopt.consensus.scenario import (
-    SCENARIOS,
-    Regime,
-    Scenario,
-    load_scenario,
-    random_propagation_s,
-    uniform_scenario,
-)
+from dtopt.consensus.scenario import Regime, Scenario, random_propagation_s, uniform_scenario
 from dtopt.consensus.view import BlockRecord, ChainView, VoteRecord
 
 __all__ = [
@@ -57,5 +51,6 @@ __all__ = [
     "quorum_size",
     "random_propagation_s",
     "run_chain",
+    "scenario_from_dict",
     "uniform_scenario",
 ]

@@ -27,10 +27,12 @@ class Block:
     ``config`` is the configuration it was proposed under; ``switch`` a new
     configuration it carries (in force from the next height once committed).
     ``round`` is the round of its latest proposal (a locked block is re-proposed).
+    ``parent`` is the block it extends under DPoS (forks are possible there); ``None``
+    under the BFT protocols, whose chain is decided height by height.
     """
 
-    __slots__ = ("config", "height", "id", "proposed_s", "proposer", "round", "size_mb", "switch", "tx0",
-                 "tx1")
+    __slots__ = ("config", "height", "id", "parent", "proposed_s", "proposer", "round", "size_mb", "switch",
+                 "tx0", "tx1")
 
     def __init__(self, id_: int, height: int, proposer: int, tx0: int, tx1: int, config: ChainConfig,
                  switch: ChainConfig | None, proposed_s: float) -> None:
@@ -44,6 +46,7 @@ class Block:
         self.config = config
         self.switch = switch
         self.proposed_s = proposed_s
+        self.parent: Block | None = None
 
 
 class Ledger:
@@ -101,13 +104,32 @@ class Ledger:
         self._count[height] += 1
         return self._count[height] == self._quorum
 
+    def mark_final(self, height: int, block: Block) -> bool:
+        """A rule other than counting commits (DPoS's confirmations) made ``block`` final at
+        ``height``; True if it was not final before. A different block already final there
+        is a safety violation, and so is a block proposed under another configuration than
+        the one in force."""
+        if height < len(self._canonical):
+            if self._canonical[height] is not block:
+                self.safety_violations += 1
+            return False
+        if block.config is not self.head_config and block.config != self.head_config:
+            self.safety_violations += 1
+            return False
+        self._canonical.append(block)
+        self._count.append(self._quorum)  # counts on from the quorum: never final a second time
+        return True
+
     def finalize(self, block: Block, round_: int, t: float, nodes: tuple[str, ...],
-                 validators: tuple[str, ...], arrival_s: NDArray[np.float64]) -> None:
-        """Publish ``block``'s record: final at ``t``, committed in ``round_``."""
+                 validators: tuple[str, ...], arrival_s: NDArray[np.float64],
+                 votes: list[tuple[int, str, float]] | None = None) -> None:
+        """Publish ``block``'s record: final at ``t``, committed in ``round_``. ``votes``
+        (validator position, phase, time) replaces the logged votes (DPoS's confirmations)."""
         h = block.height
         rounds = self._vote_log.pop(h, {})
         self.finalized_height = h + 1
-        proposer, proposed_s, votes = rounds.get(round_, [-1, 0.0, []])
+        proposer, proposed_s, logged = rounds.get(round_, [-1, 0.0, []])
+        votes = logged if votes is None else votes
         if proposer < 0:  # committed through sync without a logged proposal
             proposer, proposed_s = block.proposer, block.proposed_s
         config, switch = block.config, block.switch
@@ -131,6 +153,7 @@ class Ledger:
                 max_block_mb=config.max_block_mb,
                 min_block_interval_s=config.min_block_interval_s,
                 round_timeout_s=config.round_timeout_s,
+                round_timer=config.round_timer,
                 change=change,
             )
         )

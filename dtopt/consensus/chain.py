@@ -1,9 +1,10 @@
-"""Message-level discrete-event simulator of a permissioned chain (IBFT / BigFoot).
+"""Message-level discrete-event simulator of a permissioned chain (IBFT / BigFoot / DPoS).
 
 Every PRE-PREPARE, PREPARE, COMMIT and ROUND-CHANGE is its own typed event on a
 small engine (:mod:`dtopt.consensus.engine`). This module wires the pieces and
 holds the public API and the regimes: the protocol's reactions, named after its
-steps, are in :mod:`dtopt.consensus.steps`, block sync in
+steps, are in :mod:`dtopt.consensus.steps` (DPoS's slots and longest chain in
+:mod:`dtopt.consensus.dpos`), block sync in
 :mod:`dtopt.consensus.sync`, node state in :mod:`dtopt.consensus.nodes`, blocks
 and finality in :mod:`dtopt.consensus.blocks`. Every quorum, timer,
 block-filling and message-delay rule comes from :mod:`dtopt.consensus.protocols`
@@ -33,7 +34,9 @@ import numpy as np
 from dtopt.consensus.arrivals import ARRIVAL_CHUNK_S, Arrivals
 from dtopt.consensus.blocks import Ledger
 from dtopt.consensus.config import ChainConfig
+from dtopt.consensus.dpos import DposSteps
 from dtopt.consensus.engine import (
+    BlockGossip,
     Commit,
     Engine,
     Prepare,
@@ -43,7 +46,9 @@ from dtopt.consensus.engine import (
     RoundChange,
     RoundTimer,
     SendCommit,
+    SlotTimer,
     SyncDone,
+    TreeSyncDone,
 )
 from dtopt.consensus.limits import check_duration, check_run_size, check_seed
 from dtopt.consensus.metrics import ChainMetrics, chain_metrics
@@ -57,7 +62,7 @@ from dtopt.errors import DtoptError
 __all__ = ["Chain", "ChainRun", "run_chain"]
 
 
-class Chain(ConsensusSteps, SyncMixin):
+class Chain(ConsensusSteps, SyncMixin, DposSteps):
     """A permissioned chain of ``scenario.nodes`` simulated message by message.
 
     Parameters
@@ -97,13 +102,14 @@ class Chain(ConsensusSteps, SyncMixin):
         self._jitter_s = 0.0
         self._online_np = np.ones(k, dtype=bool)
         self._ledger = Ledger(genesis, quorums.finality)
-        self._msg_count = dict.fromkeys((PrePrepare, Prepare, Commit, RoundChange), 0)
+        self._msg_count = dict.fromkeys((PrePrepare, Prepare, Commit, RoundChange, BlockGossip), 0)
 
         self._engine = Engine({
             PrePrepare: self.on_pre_prepare, Prepare: self.on_prepare, Commit: self.on_commit,
             RoundChange: self.on_round_change,
             RoundTimer: self.on_round_timeout, SendCommit: self.on_send_commit, Propose: self.on_propose,
             SyncDone: self.on_sync_done, RegimeChange: self.on_regime_change,
+            BlockGossip: self.on_block_gossip, SlotTimer: self.on_slot, TreeSyncDone: self.on_tree_sync_done,
         })
         self._schedule = self._engine.schedule
         for index, regime in enumerate(scenario.regimes[1:], start=1):
@@ -111,7 +117,7 @@ class Chain(ConsensusSteps, SyncMixin):
         self._apply_regime(0)
         for i in self._validators:
             if self._nodes[i].online:
-                self._start_height(self._nodes[i], 0.0)
+                self._next_height(self._nodes[i], 0.0)
 
     # ------------------------------------------------------------------ public API
 
@@ -265,8 +271,10 @@ class Chain(ConsensusSteps, SyncMixin):
 
     @property
     def messages_sent(self) -> dict[str, int]:
-        """Consensus messages sent so far, per kind (hidden state, for tests)."""
-        return {_KIND[event].value: n for event, n in self._msg_count.items()}
+        """Consensus messages sent so far, per kind (DPoS's BLOCK once any is sent; hidden
+        state, for tests)."""
+        counts = self._msg_count.items()
+        return {_KIND[event].value: n for event, n in counts if n or event is not BlockGossip}
 
     def _node(self, node: str) -> Node:
         try:
@@ -307,6 +315,9 @@ class Chain(ConsensusSteps, SyncMixin):
 
     def _come_back(self, node: Node, t: float) -> None:
         """A node returns: it restarts its round (volatile state lost) and syncs."""
+        if node.is_validator() and node.config.rules.slots:
+            self._dpos_come_back(node, t)
+            return
         if node.is_validator():
             if node.established:
                 self._start_round(node, t)

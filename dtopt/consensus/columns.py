@@ -1,9 +1,9 @@
 """Several chain configurations of one protocol as columns, for batched simulation.
 
 The round oracle simulates many configurations at once by giving every replica
-column its own block capacity, minimum block interval, round timeout and
-fast-path timeout. :class:`ConfigColumns` is the configuration it reads then:
-those four fields are arrays of shape ``(B,)`` (one value per column, broadcast
+column its own block capacity, minimum block interval, round timeout,
+fast-path timeout and round timer. :class:`ConfigColumns` is the configuration it reads then:
+those fields are arrays of shape ``(B,)`` (one value per column, broadcast
 over the node axis of the oracle's ``(N, B)`` arrays), everything else is the
 shared :class:`~dtopt.consensus.config.ChainConfig`'s.
 
@@ -31,7 +31,9 @@ from dtopt.errors import DtoptError
 __all__ = ["VARYING_FIELDS", "ConfigColumns"]
 
 #: The :class:`ChainConfig` fields that may differ between the columns of one batch.
-VARYING_FIELDS: Final = ("max_block_mb", "min_block_interval_s", "round_timeout_s", "fast_path_timeout_s")
+VARYING_FIELDS: Final = ("max_block_mb", "min_block_interval_s", "round_timeout_s", "fast_path_timeout_s",
+                         "round_timer")
+_TIMES: Final = VARYING_FIELDS[1:4]  # the varying fields that are times (s)
 
 
 # Every field but the varying ones and the propagation matrix (compared apart).
@@ -55,6 +57,8 @@ class ConfigColumns:
         column index (column ``k * C + c`` is configuration ``c``).
     block_capacity_tx : transactions per block, shape ``(C * repeat,)``.
     min_block_interval_s, round_timeout_s, fast_path_timeout_s : shape ``(C * repeat,)`` (s).
+    round_timer_doublings : how often each column's round timer may double (0: a fixed
+        timer), shape ``(C * repeat,)``; :meth:`ChainConfig.round_timer_factor` reads it.
     """
 
     base: ChainConfig
@@ -63,6 +67,7 @@ class ConfigColumns:
     min_block_interval_s: NDArray[np.float64]
     round_timeout_s: NDArray[np.float64]
     fast_path_timeout_s: NDArray[np.float64]
+    round_timer_doublings: NDArray[np.int64]
 
     @classmethod
     def of(cls, configs: Sequence[ChainConfig], repeat: int) -> ConfigColumns:
@@ -91,17 +96,19 @@ class ConfigColumns:
             base=base,
             configurations=len(configs),
             block_capacity_tx=column([c.block_capacity_tx for c in configs], np.int64),
-            **{name: column([getattr(c, name) for c in configs], float) for name in VARYING_FIELDS[1:]},
+            round_timer_doublings=column([c.round_timer_doublings for c in configs], np.int64),
+            **{name: column([getattr(c, name) for c in configs], float) for name in _TIMES},
         )
 
     def __getattr__(self, name: str) -> Any:
         # Called only for attributes not defined here: the shared fields and rules of the base.
-        if name == "base" or name == "max_block_mb":  # max_block_mb varies: read block_capacity_tx
+        if name in ("base", "max_block_mb", "round_timer"):  # these vary: read their columns
             raise AttributeError(name)
         return getattr(self.base, name)
 
     # The rules that read the varying fields, borrowed from ChainConfig (stated there once).
     block_tx = ChainConfig.block_tx
     proposal_start_s = ChainConfig.proposal_start_s
+    round_timer_factor = ChainConfig.round_timer_factor
     round_timer_s = ChainConfig.round_timer_s
     commit_send_time_s = ChainConfig.commit_send_time_s

@@ -28,6 +28,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from dtopt.consensus.protocols import (
+    BLOCK_MESSAGES,
     MessageCosts,
     MessageKind,
     ProtocolRules,
@@ -36,13 +37,61 @@ from dtopt.consensus.protocols import (
 )
 from dtopt.errors import DtoptError
 
-__all__ = ["BANDWIDTH_MODELS", "ChainConfig", "check_names", "check_number"]
+__all__ = [
+    "BANDWIDTH_MODELS",
+    "MAX_DEFAULT_DELEGATES",
+    "MAX_ROUND_TIMER_DOUBLINGS",
+    "ROUND_TIMERS",
+    "ChainConfig",
+    "check_names",
+    "check_number",
+    "rounds_timed_out",
+]
+
+#: DPoS's default number of delegates: every validator, up to this many (as EOS elects 21).
+MAX_DEFAULT_DELEGATES: Final = 21
 
 #: How a link's bandwidth is taken: the sender's upload (default) or the slower of
 #: sender and receiver (as some other simulators assume).
 BANDWIDTH_MODELS: Final = ("sender", "slower")
 
+#: The round timer: ``"doubling"`` (IBFT 2.0: round r waits the round timeout x 2^r, default)
+#: or ``"fixed"`` (every round waits the round timeout, as the seed experiment's simulator).
+ROUND_TIMERS: Final = ("doubling", "fixed")
+
+#: The doubling timer's cap: round r waits ``round_timeout_s * 2 ** min(r, 3)``, at most 8
+#: round timeouts (80 s at the paper's 10 s). A round 8 times too slow for its timeout is a
+#: misconfiguration that longer waits no longer rescue, while every run of consecutive offline
+#: proposers (each a round) pays the timers in full, and a chain without a quorum waits this
+#: long once the quorum is back.
+MAX_ROUND_TIMER_DOUBLINGS: Final = 3
+
 _VOTES: Final = (MessageKind.PREPARE, MessageKind.COMMIT)  # the votes that may carry the block
+
+
+def rounds_timed_out(elapsed_s: float, round_timeout_s: float, round_timer: str, limit: int) -> int:
+    """How many consecutive rounds of one height, the first started ``elapsed_s`` ago and each
+    started when the previous one timed out, have timed out by now (at most ``limit``).
+
+    The round timer's rule (:meth:`ChainConfig.round_timer_s`) read backwards: under the
+    fixed timer ``elapsed_s // round_timeout_s``, under the doubling timer fewer.
+    """
+    if round_timer == "fixed":
+        return min(int(elapsed_s // round_timeout_s), limit)
+    rounds, end_s = 0, 0.0
+    while rounds < limit:
+        end_s += round_timeout_s * _doubled(rounds, MAX_ROUND_TIMER_DOUBLINGS)
+        if end_s > elapsed_s:
+            break
+        rounds += 1
+    return rounds
+
+
+def _doubled(round_: Any, cap: Any) -> Any:
+    """The doubling timer's factor of round ``round_``: ``2^min(round, cap)``."""
+    if isinstance(round_, np.ndarray) or isinstance(cap, np.ndarray):
+        return np.exp2(np.minimum(round_, cap))
+    return 2.0 ** min(round_, cap)
 
 
 def _maximum(a: Any, b: Any) -> Any:
@@ -87,17 +136,28 @@ class ChainConfig:
     nodes : all K nodes (validators and followers); default: the validators.
     propagation_s : one-way propagation latency between ``nodes``, shape ``(K, K)``
         (s), zero diagonal; default all zero.
-    protocol : the consensus protocol in force (``"IBFT"`` or ``"BigFoot"``).
+    protocol : the consensus protocol in force (``"IBFT"``, ``"BigFoot"`` or ``"DPoS"``).
     tx_size_mb : size of every transaction (MB).
     max_block_mb : maximum block size (MB); a block holds ``floor(max_block_mb / tx_size_mb)`` tx.
     min_block_interval_s : a proposer waits at least this long after the previous block's proposal.
-    round_timeout_s : a round that has not committed after this long (since it started) changes.
-    fast_path_timeout_s : a fast-path protocol's timeout, from the round start (< round_timeout_s).
+    round_timeout_s : round 0 that has not committed after this long (since it started)
+        changes round; a later round waits as :attr:`round_timer` says.
+    fast_path_timeout_s : a fast-path protocol's timeout, from the round start (< round_timeout_s),
+        in round 0; it grows with the round timer (the same factor, so the ratio holds).
+    round_timer : ``"doubling"`` (default; IBFT 2.0: round r waits ``round_timeout_s * 2^r``,
+        capped at 2^:data:`MAX_ROUND_TIMER_DOUBLINGS`, from round 0 again at each height)
+        or ``"fixed"`` (every round waits ``round_timeout_s``). See :meth:`round_timer_s`.
     costs : message sizes and validation/creation times.
     votes_carry_block : PREPARE and COMMIT also carry the block (as SymBChainSim sends
         them); default off: only the PRE-PREPARE does.
     bandwidth_model : ``"sender"`` (a message leaves at the sender's upload
         bandwidth, default) or ``"slower"`` (the slower of sender and receiver).
+    stake : DPoS: each validator's stake, one per validator, >= 0; empty (default): equal.
+    delegates : DPoS: how many delegates are elected (the N with the most stake);
+        default every validator, up to 21.
+    epoch_slots : DPoS: slots per epoch; the election is re-run at every epoch start.
+    slot_s : DPoS: the slot length, which is its block interval: the slot's delegate
+        produces one block at the slot's start (s); default 3 s.
     """
 
     validators: tuple[str, ...]
@@ -109,9 +169,14 @@ class ChainConfig:
     min_block_interval_s: float = 0.1
     round_timeout_s: float = 10.0
     fast_path_timeout_s: float = 5.0
+    round_timer: str = "doubling"
     costs: MessageCosts = field(default_factory=MessageCosts)
     votes_carry_block: bool = False
     bandwidth_model: str = "sender"
+    stake: tuple[float, ...] = ()
+    delegates: int | None = None
+    epoch_slots: int = 100
+    slot_s: float = 3.0
 
     def __post_init__(self) -> None:
         where = "chain config"
@@ -144,12 +209,37 @@ class ChainConfig:
         if not isinstance(self.votes_carry_block, bool):
             raise DtoptError(f"{where}: votes_carry_block must be true or false, got "
                              f"{self.votes_carry_block!r}")
+        if self.round_timer not in ROUND_TIMERS:
+            raise DtoptError(
+                f"{where}: round_timer must be one of {', '.join(ROUND_TIMERS)}, got {self.round_timer!r}"
+            )
         if self.bandwidth_model not in BANDWIDTH_MODELS:
             raise DtoptError(
                 f"{where}: bandwidth_model must be one of {', '.join(BANDWIDTH_MODELS)}, "
                 f"got {self.bandwidth_model!r}"
             )
         object.__setattr__(self, "propagation_s", self._checked_propagation(where, len(nodes)))
+        self._check_dpos(where)
+
+    def _check_dpos(self, where: str) -> None:
+        m = len(self.validators)
+        if isinstance(self.stake, str) or not isinstance(self.stake, Sequence):
+            raise DtoptError(f"{where}: stake must be a list (one per validator), got {self.stake!r}")
+        stake = tuple(check_number(where, "stake", s) for s in self.stake)
+        if stake and len(stake) != m:
+            raise DtoptError(f"{where}: stake has {len(stake)} values for {m} validators")
+        if stake and sum(stake) <= 0:
+            raise DtoptError(f"{where}: stake must not be all zero")
+        object.__setattr__(self, "stake", stake)
+        for name, value, high in (("delegates", self.delegates, m), ("epoch_slots", self.epoch_slots, None)):
+            if value is None and name == "delegates":
+                continue
+            if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1 or (
+                    high is not None and value > high):
+                limit = f" and <= {high} (the validators)" if high is not None else ""
+                raise DtoptError(f"{where}: {name} must be an integer >= 1{limit}, got {value!r}")
+            object.__setattr__(self, name, int(value))
+        object.__setattr__(self, "slot_s", check_number(where, "slot_s", self.slot_s, strict=True))
 
     def _checked_propagation(self, where: str, n: int) -> NDArray[np.float64]:
         prop = self.propagation_s
@@ -180,6 +270,10 @@ class ChainConfig:
         )
 
     def __hash__(self) -> int:
+        return self._hash
+
+    @cached_property
+    def _hash(self) -> int:  # frozen: computed once (configurations key caches on hot paths)
         return hash(self._key())
 
     def replace(self, **changes: Any) -> ChainConfig:
@@ -204,6 +298,18 @@ class ChainConfig:
         prop = self.propagation_s[np.ix_(index, index)]
         prop.setflags(write=False)
         return prop
+
+    @property
+    def n_delegates(self) -> int:
+        """DPoS: delegates elected per epoch (:attr:`delegates`, default min(M, 21))."""
+        return min(self.n_validators, MAX_DEFAULT_DELEGATES) if self.delegates is None else self.delegates
+
+    @cached_property
+    def stake_weights(self) -> NDArray[np.float64]:
+        """DPoS: every validator's stake, shape ``(M,)`` (equal when :attr:`stake` is empty)."""
+        stake = np.array(self.stake if self.stake else (1.0,) * self.n_validators, dtype=float)
+        stake.setflags(write=False)
+        return stake
 
     @cached_property
     def rules(self) -> ProtocolRules:
@@ -235,20 +341,43 @@ class ChainConfig:
         """When a proposal started at ``start_s`` is sent: after the block's creation time."""
         return start_s + self.costs.create_block_s
 
-    def round_timer_s(self, round_start_s: ArrayLike) -> Any:
-        """When a round started at ``round_start_s`` times out."""
-        return round_start_s + self.round_timeout_s
+    @property
+    def round_timer_doublings(self) -> int:
+        """How often the round timer may double: the cap under ``"doubling"``, 0 under ``"fixed"``."""
+        return MAX_ROUND_TIMER_DOUBLINGS if self.round_timer == "doubling" else 0
 
-    def commit_send_time_s(self, quorum_prepare_time_s: ArrayLike, round_start_s: ArrayLike) -> Any:
-        """When a node sends COMMIT under the protocol in force (see :class:`ProtocolRules`)."""
-        return self.rules.commit_send_time_s(quorum_prepare_time_s, round_start_s, self.fast_path_timeout_s)
+    def round_timer_factor(self, round_: ArrayLike) -> Any:
+        """How much longer than in round 0 the timers of round ``round_`` run: ``2^min(r, cap)``
+        (1 under the fixed timer)."""
+        cap = self.round_timer_doublings
+        if isinstance(cap, int) and cap == 0:
+            return 1  # a fixed timer: a plain 1 keeps the caller's dtype (the oracle's float32 times)
+        return _doubled(round_, cap)
+
+    def round_timer_s(self, round_start_s: ArrayLike, round_: ArrayLike) -> Any:
+        """When round ``round_``, started at ``round_start_s``, times out.
+
+        The round timer of IBFT 2.0 (Saltini and Hyland-Wood, 2019): round r waits
+        ``round_timeout_s * 2^r`` (capped, see :attr:`round_timer`), so rounds too slow
+        for the timeout get longer until one commits, and the next height starts from
+        round 0 again.
+        """
+        return round_start_s + self.round_timeout_s * self.round_timer_factor(round_)
+
+    def commit_send_time_s(self, quorum_prepare_time_s: ArrayLike, round_start_s: ArrayLike,
+                           round_: ArrayLike) -> Any:
+        """When a node sends COMMIT in round ``round_`` under the protocol in force (see
+        :class:`ProtocolRules`); the fast-path timeout grows with the round timer."""
+        return self.rules.commit_send_time_s(quorum_prepare_time_s, round_start_s,
+                                             self.fast_path_timeout_s * self.round_timer_factor(round_))
 
     # ------------------------------------------------------------------ message rules
 
     def message_size_mb(self, kind: MessageKind, block_mb: ArrayLike = 0.0) -> Any:
-        """Size of a message of ``kind`` about a block of ``block_mb``: the PRE-PREPARE
-        carries the block, and so do PREPARE and COMMIT under ``votes_carry_block``."""
-        if kind is MessageKind.PRE_PREPARE or (self.votes_carry_block and kind in _VOTES):
+        """Size of a message of ``kind`` about a block of ``block_mb``: the PRE-PREPARE (and
+        DPoS's BLOCK broadcast, a header of ``vote_size_mb`` plus the block) carries the
+        block, and so do PREPARE and COMMIT under ``votes_carry_block``."""
+        if kind in BLOCK_MESSAGES or (self.votes_carry_block and kind in _VOTES):
             return self.costs.vote_size_mb + block_mb
         return self.costs.vote_size_mb
 
@@ -296,7 +425,7 @@ class ChainConfig:
     #: The fields a block may change at run time, and the other spellings accepted for them
     #: (a twin configuration's ``max_block_size_mb``).
     SWITCHABLE: ClassVar[tuple[str, ...]] = (
-        "protocol", "max_block_mb", "min_block_interval_s", "round_timeout_s")
+        "protocol", "max_block_mb", "min_block_interval_s", "round_timeout_s", "round_timer")
     SWITCH_ALIASES: ClassVar[dict[str, str]] = {"max_block_size_mb": "max_block_mb"}
 
     @property

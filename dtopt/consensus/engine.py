@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
 __all__ = [
+    "BlockGossip",
     "Commit",
     "Engine",
     "PrePrepare",
@@ -27,7 +28,9 @@ __all__ = [
     "RoundChange",
     "RoundTimer",
     "SendCommit",
+    "SlotTimer",
     "SyncDone",
+    "TreeSyncDone",
 ]
 
 
@@ -56,6 +59,12 @@ class Prepare(_Message):
 
 
 class Commit(_Message):
+    __slots__ = ()
+
+
+class BlockGossip(_Message):
+    """DPoS: a delegate's new ``block`` (``round`` unused, 0), broadcast to every validator."""
+
     __slots__ = ()
 
 
@@ -115,6 +124,28 @@ class SyncDone(NamedTuple):
     node: int
     src: int
     target: int
+
+
+class SlotTimer(NamedTuple):
+    """DPoS: ``node``'s block for ``slot`` is created: it produces and broadcasts it."""
+
+    time_s: float
+    seq: int
+    node: int
+    slot: int
+    epoch: int
+
+
+class TreeSyncDone(NamedTuple):
+    """DPoS: blocks fetched from ``src`` have arrived at ``node``: ``final`` ones (final at the
+    source) and the ``tentative`` ones of its longest chain above them, both in height order."""
+
+    time_s: float
+    seq: int
+    node: int
+    src: int
+    final: tuple
+    tentative: tuple
 
 
 class RegimeChange(NamedTuple):

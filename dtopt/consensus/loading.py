@@ -1,4 +1,4 @@
-"""Loading a scenario by name (a preset) or from a TOML/JSON file (format: ``docs/chain.md``).
+"""Loading a scenario by name (a preset) or from a TOML, JSON or YAML file (format: ``docs/chain.md``).
 
 Units: seconds, MB, MB/s.
 """
@@ -8,9 +8,11 @@ from __future__ import annotations
 import dataclasses
 import json
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final
+
+import yaml
 
 from dtopt.consensus.config import check_names, check_number
 from dtopt.consensus.limits import MAX_NODES, check_duration, check_seed
@@ -23,11 +25,17 @@ __all__ = ["load_scenario", "scenario_from_dict"]
 
 _TOP_KEYS: Final = {
     "nodes", "producers", "faulty", "regimes", "propagation_s", "tx_size_mb", "max_block_mb",
-    "min_block_interval_s", "round_timeout_s", "fast_path_timeout_s", "costs", "state_period_s",
-    "twin_interval_s", "protocol", "votes_carry_block", "bandwidth_model", "space",
+    "min_block_interval_s", "round_timeout_s", "fast_path_timeout_s", "round_timer", "costs",
+    "state_period_s", "twin_interval_s", "protocol", "votes_carry_block", "bandwidth_model", "space",
+    "stake", "delegates", "epoch_slots", "slot_s",
 }
 _REGIME_KEYS: Final = {"start_s", "offline", "bandwidth_mbps", "tx_rate_per_s", "jitter_s"}
 _REGIME_REQUIRED: Final = ("start_s", "bandwidth_mbps", "tx_rate_per_s")
+
+# Scenario file suffix -> parser of its text. YAML is read with the safe loader: plain data only.
+_READERS: Final[dict[str, Callable[[str], Any]]] = {
+    ".toml": tomllib.loads, ".json": json.loads, ".yaml": yaml.safe_load, ".yml": yaml.safe_load,
+}
 
 
 def _check_keys(where: str, data: Any, allowed: set[str], required: Sequence[str]) -> Mapping[str, Any]:
@@ -87,11 +95,13 @@ def scenario_from_dict(data: Mapping[str, Any], seed: int = 0, where: str = "sce
 
 def load_scenario(name_or_path: str | Path, duration_s: float | None = None, seed: int = 0) -> Scenario:
     """A named preset (``"paper"``, ``"steady"``, ``"faulty"``, ``"random"``, each also with
-    ``-31`` or ``-64`` validators) or a TOML/JSON scenario file.
+    ``-31`` or ``-64`` validators) or a TOML, JSON or YAML scenario file (one format, three
+    spellings: the same fields give the same scenario).
 
     Parameters
     ----------
-    name_or_path : preset name (see :data:`SCENARIOS`) or path to a ``.toml``/``.json`` file.
+    name_or_path : preset name (see :data:`SCENARIOS`) or path to a ``.toml``, ``.json``,
+        ``.yaml`` or ``.yml`` file.
     duration_s : how far a preset's regime schedule reaches (default 1000 s); after
         its last regime the chain keeps the last regime's conditions. Ignored for files.
     seed : seeds the preset's bandwidth draws and the propagation latencies (for files:
@@ -103,19 +113,17 @@ def load_scenario(name_or_path: str | Path, duration_s: float | None = None, see
         duration = DEFAULT_DURATION_S if duration_s is None else check_duration(duration_s)
         return SCENARIOS[name](duration, seed)
     path = Path(name)
-    if path.suffix.lower() not in (".toml", ".json"):
+    reader = _READERS.get(path.suffix.lower())
+    if reader is None:
         presets = ", ".join(SCENARIOS)
-        raise DtoptError(f"unknown scenario {name!r}; choose one of {presets} or a .toml/.json file")
+        raise DtoptError(f"unknown scenario {name!r}; choose one of {presets} or a .toml/.json/.yaml file")
     try:
         text = path.read_bytes()
     except OSError as err:
         raise DtoptError(f"cannot read scenario file {name!r}: {err.strerror or err}") from None
     try:
-        if path.suffix.lower() == ".toml":
-            data = tomllib.loads(text.decode("utf-8"))
-        else:
-            data = json.loads(text)
-    except (tomllib.TOMLDecodeError, json.JSONDecodeError, UnicodeDecodeError) as err:
+        data = reader(text.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, json.JSONDecodeError, yaml.YAMLError, UnicodeDecodeError) as err:
         first_line = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise DtoptError(f"malformed scenario file {name!r}: {first_line}") from None
     try:

@@ -8,16 +8,18 @@ same way the paper does (Diamantopoulos et al., 2023, section 4.3).
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from dtopt.consensus.protocols import PROTOCOLS
-from dtopt.consensus.view import ChainView
+from dtopt.consensus.view import BlockRecord, ChainView
 from dtopt.errors import DtoptError
 
-__all__ = ["ChainMetrics", "chain_metrics"]
+__all__ = ["ChainMetrics", "block_mean_latency_s", "chain_metrics", "tx_latencies_s"]
 
 
 @dataclass(frozen=True)
@@ -35,7 +37,8 @@ class ChainMetrics:
         without blocks (``n_blocks == 0``).
     throughput_tps : committed transactions per second of window length.
     n_blocks, n_tx_committed : counts in the window.
-    blocks_per_protocol : blocks committed under each protocol (every protocol listed).
+    blocks_per_protocol : blocks committed under each protocol (the BFT protocols always
+        listed, DPoS when it committed any).
     timed_out_rounds : rounds that timed out (sum of the blocks' round numbers).
     """
 
@@ -71,20 +74,15 @@ def chain_metrics(view: ChainView, duration_s: float | None = None) -> ChainMetr
         raise DtoptError(f"duration_s must be a finite number > 0, got {duration_s!r}")
     blocks = view.blocks
     committed_s = np.array([b.committed_s for b in blocks], dtype=float)
-    n_tx = np.array([len(b.tx_ids) for b in blocks], dtype=np.int64)
+    n_tx, latency_s = tx_latencies_s(blocks)
     total_tx = int(n_tx.sum())
     if total_tx:
-        arrival_s = np.concatenate([b.tx_arrival_s for b in blocks])
-        latency_s = np.repeat(committed_s, n_tx) - arrival_s
-        # per-block mean via segment sums over the concatenated latencies
-        has_tx = n_tx > 0
-        sums = np.add.reduceat(latency_s, np.concatenate([[0], np.cumsum(n_tx)[:-1]])[has_tx])
         mean_tx: float | None = float(latency_s.mean())
-        mean_block: float | None = float((sums / n_tx[has_tx]).mean())
+        mean_block: float | None = float(block_mean_latency_s(n_tx, latency_s)[n_tx > 0].mean())
     else:
         mean_tx = mean_block = None
     interblock = float((committed_s[-1] - view.start_s) / len(blocks)) if blocks else None
-    per_protocol = dict.fromkeys(PROTOCOLS, 0)
+    per_protocol = {name: 0 for name, rules in PROTOCOLS.items() if not rules.slots}
     for block in blocks:
         per_protocol[block.protocol] = per_protocol.get(block.protocol, 0) + 1
     return ChainMetrics(
@@ -97,3 +95,24 @@ def chain_metrics(view: ChainView, duration_s: float | None = None) -> ChainMetr
         blocks_per_protocol=per_protocol,
         timed_out_rounds=int(sum(b.round for b in blocks)),
     )
+
+
+def tx_latencies_s(blocks: Sequence[BlockRecord]) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+    """The transaction counts of ``blocks``, shape ``(B,)``, and the latency of every transaction
+    they carry (its block's commit time minus its arrival, s), in block order, shape ``(n_tx.sum(),)``."""
+    n_tx = np.array([len(b.tx_ids) for b in blocks], dtype=np.int64)
+    if not n_tx.sum():
+        return n_tx, np.zeros(0)
+    committed_s = np.array([b.committed_s for b in blocks], dtype=float)
+    return n_tx, np.repeat(committed_s, n_tx) - np.concatenate([b.tx_arrival_s for b in blocks])
+
+
+def block_mean_latency_s(n_tx: NDArray[np.int64], latency_s: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Each block's mean transaction latency (s), shape ``(B,)``, from :func:`tx_latencies_s`;
+    0 for a block without transactions (select ``n_tx > 0`` to leave those out)."""
+    out = np.zeros(len(n_tx))
+    has_tx = n_tx > 0
+    if has_tx.any():  # segment sums over the concatenated latencies
+        sums = np.add.reduceat(latency_s, np.concatenate([[0], np.cumsum(n_tx)[:-1]])[has_tx])
+        out[has_tx] = sums / n_tx[has_tx]
+    return out

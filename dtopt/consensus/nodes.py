@@ -54,6 +54,7 @@ class Node:
         "chain",
         "commit_armed",
         "commits",
+        "dpos",
         "epoch",
         "established",
         "height",
@@ -102,6 +103,7 @@ class Node:
         self.syncing = False
         self.chain: list[Any] = []  # committed blocks, by height
         self.tx_end = 0  # transactions up to this id are in its chain
+        self.dpos: Any = None  # DPoS: its tentative blocks (a DposState) while DPoS is in force
 
     @property
     def config(self) -> ChainConfig:

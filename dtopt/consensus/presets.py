@@ -1,10 +1,13 @@
-"""Named scenario presets: the paper's experiment, its pure variants, and larger chains.
+"""Named scenario presets: the paper's experiment, its pure variants, changing conditions,
+and larger chains.
 
 ``paper``, ``steady``, ``faulty`` and ``random`` are the experiment of
-Diamantopoulos et al. (2023, section 4.3) with its 10 validators; the same names
-with ``-31`` or ``-64`` appended run that experiment with 31 or 64 validators
-(the BFT sizes 3f + 1 for f = 10 and about f = 21), with the same share of them
-faulty (a fifth). See :data:`SCENARIOS` and ``docs/chain.md``.
+Diamantopoulos et al. (2023, section 4.3) with its 10 validators; ``load-swing``,
+``bandwidth-drop``, ``churn`` and ``mixed`` change the load, the bandwidth and the
+validators present at random times (:mod:`dtopt.consensus.changing`). The same names
+with ``-31`` or ``-64`` appended run them with 31 or 64 validators (the BFT sizes
+3f + 1 for f = 10 and about f = 21); the paper's variants keep the same share of
+them faulty (a fifth). See :data:`SCENARIOS` and ``docs/chain.md``.
 
 Units: seconds, MB, MB/s.
 """
@@ -18,6 +21,7 @@ from typing import Final
 import numpy as np
 from numpy.typing import ArrayLike
 
+from dtopt.consensus.changing import CHANGING_KINDS, changing_regimes
 from dtopt.consensus.config import check_names
 from dtopt.consensus.limits import check_duration, check_seed
 from dtopt.consensus.protocols import fault_tolerance
@@ -35,8 +39,8 @@ __all__ = [
 
 #: Default length of a preset's regime schedule when no duration is given (s).
 DEFAULT_DURATION_S: Final = 1000.0
-#: The experiment's variants (see :func:`preset_scenario`).
-PRESET_KINDS: Final = ("paper", "steady", "faulty", "random")
+#: The experiment's variants and the changing conditions (see :func:`preset_scenario`).
+PRESET_KINDS: Final = ("paper", "steady", "faulty", "random", *CHANGING_KINDS)
 #: Validator counts of the presets; 10 is the paper's and carries no suffix.
 PRESET_SIZES: Final = (10, 31, 64)
 _PAPER_SIZE: Final = 10
@@ -74,11 +78,16 @@ def preset_scenario(
     probability 1/2 (seeded), so the outages follow no period (for twins that
     learn one). 50 tx/s throughout.
 
+    ``load-swing``, ``bandwidth-drop``, ``churn`` and ``mixed``: conditions that change
+    at random times (:func:`~dtopt.consensus.changing.changing_regimes`); no fixed
+    faulty validators (``churn`` and ``mixed`` take any validator offline, at most f
+    at once), a steady network (jitter 10 ms).
+
     Parameters
     ----------
     kind : one of :data:`PRESET_KINDS`.
     duration_s : how far the regime schedule reaches (s); the last regime then persists.
-    seed : seeds the bandwidth draws, the outages of ``random`` and the default propagation.
+    seed : seeds the regimes' draws (bandwidths, outages, loads) and the default propagation.
     validators : their number (named ``bp0..``; 10 in the paper) or their names (at least 4).
     propagation_s : shape ``(M, M)`` propagation latencies between the validators (s);
         default :func:`~dtopt.consensus.random_propagation_s` drawn with ``seed``.
@@ -91,6 +100,11 @@ def preset_scenario(
     else:
         nodes = check_names("preset", "validators", validators)
     check_fault_tolerant(len(nodes), "a preset")
+    propagation = random_propagation_s(len(nodes), seed) if propagation_s is None else propagation_s
+    if kind in CHANGING_KINDS:
+        return Scenario(nodes=nodes, producers=nodes, faulty=(), propagation_s=propagation,
+                        regimes=changing_regimes(kind, duration_s, seed, nodes),
+                        state_period_s=100.0, twin_interval_s=25.0)
     faulty = nodes[len(nodes) - round(_FAULTY_SHARE * len(nodes)):]
     period_s = 100.0
     rng = np.random.default_rng([seed, 0xB10C])
@@ -116,15 +130,15 @@ def preset_scenario(
         producers=nodes,
         faulty=faulty,
         regimes=tuple(regimes),
-        propagation_s=random_propagation_s(len(nodes), seed) if propagation_s is None else propagation_s,
+        propagation_s=propagation,
         state_period_s=period_s,
         twin_interval_s=25.0,
     )
 
 
 #: Named presets for :func:`~dtopt.consensus.load_scenario` (``preset(duration_s, seed) ->
-#: Scenario``): ``paper``, ``steady``, ``faulty``, ``random`` at 10 validators, then the
-#: same with ``-31`` and ``-64``.
+#: Scenario``): every kind of :data:`PRESET_KINDS` at 10 validators, then the same with
+#: ``-31`` and ``-64``.
 SCENARIOS: Final[dict[str, Callable[[float, int], Scenario]]] = {
     kind + ("" if n == _PAPER_SIZE else f"-{n}"): (
         lambda duration_s, seed, _kind=kind, _n=n: preset_scenario(_kind, duration_s, seed, validators=_n)

@@ -1,4 +1,4 @@
-"""The rules of IBFT and BigFoot, stated once.
+"""The rules of IBFT, BigFoot and DPoS, stated once.
 
 Both the message-level chain simulator (:mod:`dtopt.consensus.chain`) and the
 twin's vectorised round oracle (:mod:`dtopt.twin.oracle`) read the protocols from
@@ -26,6 +26,7 @@ from dtopt.errors import DtoptError
 
 __all__ = [
     "BIGFOOT",
+    "DPOS",
     "IBFT",
     "PROTOCOLS",
     "MessageCosts",
@@ -41,12 +42,17 @@ __all__ = [
 
 
 class MessageKind(str, Enum):  # noqa: UP042 (kept as the contract has it; StrEnum would change str())
-    """The consensus messages. Only ``PRE_PREPARE`` carries a block."""
+    """The consensus messages. ``PRE_PREPARE`` and DPoS's ``BLOCK`` broadcast carry a block."""
 
     PRE_PREPARE = "PRE-PREPARE"
     PREPARE = "PREPARE"
     COMMIT = "COMMIT"
     ROUND_CHANGE = "ROUND-CHANGE"
+    BLOCK = "BLOCK"
+
+
+#: The messages that carry a block (and take a block's validation time).
+BLOCK_MESSAGES: Final = frozenset({MessageKind.PRE_PREPARE, MessageKind.BLOCK})
 
 
 def _scalar_or_array(value: NDArray) -> NDArray | float | bool:
@@ -114,7 +120,7 @@ class MessageCosts:
 
     def validation_s(self, kind: MessageKind) -> float:
         """Time the receiver spends validating a message of ``kind``."""
-        return self.validate_block_s if kind is MessageKind.PRE_PREPARE else self.validate_vote_s
+        return self.validate_block_s if kind in BLOCK_MESSAGES else self.validate_vote_s
 
 
 def message_delay_s(
@@ -147,14 +153,20 @@ class ProtocolRules:
 
     Attributes
     ----------
-    name : ``"IBFT"`` or ``"BigFoot"``.
+    name : ``"IBFT"``, ``"BigFoot"`` or ``"DPoS"``.
     fast_path : whether a node may commit on PREPAREs alone, once it holds one from
         every validator (2 message delays instead of 3), falling back to the COMMIT
         phase after the fast-path timeout.
+    slots : a delegated proof-of-stake chain instead of BFT rounds: elected delegates
+        produce in a fixed slot schedule on the longest chain, and a block is final once
+        :meth:`confirmation_quorum` delegates have produced on top of it (no votes, no
+        rounds; the BFT quorums below do not apply). The schedule and the election are
+        in :mod:`dtopt.consensus.delegates`.
     """
 
     name: str
     fast_path: bool
+    slots: bool = False
 
     def fast_quorum(self, n_validators: int) -> int | None:
         """PREPAREs (own included) that commit at once: every validator; ``None`` without a fast path."""
@@ -166,7 +178,7 @@ class ProtocolRules:
         return quorum_size(n_validators)
 
     def commit_send_time_s(
-        self, quorum_prepare_time_s: ArrayLike, round_start_s: ArrayLike, fast_path_timeout_s: float
+        self, quorum_prepare_time_s: ArrayLike, round_start_s: ArrayLike, fast_path_timeout_s: ArrayLike
     ) -> NDArray[np.float64] | float:
         """When a node sends COMMIT, given when it reached the PREPARE quorum.
 
@@ -207,10 +219,19 @@ class ProtocolRules:
         """
         return quorum_size(n_validators)
 
+    @staticmethod
+    def confirmation_quorum(n_delegates: int) -> int:
+        """DPoS's last-irreversible-block rule: a block is final once this many distinct
+        delegates, more than two thirds of the ``n_delegates``, have produced on top of it."""
+        if n_delegates < 1:
+            raise DtoptError(f"need at least one delegate, got {n_delegates}")
+        return 2 * n_delegates // 3 + 1
+
 
 IBFT: Final = ProtocolRules(name="IBFT", fast_path=False)
 BIGFOOT: Final = ProtocolRules(name="BigFoot", fast_path=True)
-PROTOCOLS: Final[dict[str, ProtocolRules]] = {p.name: p for p in (IBFT, BIGFOOT)}
+DPOS: Final = ProtocolRules(name="DPoS", fast_path=False, slots=True)
+PROTOCOLS: Final[dict[str, ProtocolRules]] = {p.name: p for p in (IBFT, BIGFOOT, DPOS)}
 
 
 def get_protocol(name: str | ProtocolRules) -> ProtocolRules:

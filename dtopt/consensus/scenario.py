@@ -31,12 +31,9 @@ from dtopt.consensus.protocols import ProtocolRules, fault_tolerance, get_protoc
 from dtopt.errors import DtoptError
 
 __all__ = [
-    "SCENARIOS",
     "Regime",
     "Scenario",
-    "load_scenario",
     "random_propagation_s",
-    "scenario_from_dict",
     "uniform_scenario",
 ]
 
@@ -279,9 +276,3 @@ def uniform_scenario(
     kwargs.update(fields)
     return Scenario(**kwargs)
 
-
-
-# Presets and files have their own modules (they build on the classes above); their names
-# stay importable from here.
-from dtopt.consensus.loading import load_scenario, scenario_from_dict  # noqa: E402
-from dtopt.consensus.presets import SCENARIOS  # noqa: E402

@@ -24,6 +24,7 @@ import numpy as np
 from dtopt.consensus.arrivals import Arrivals
 from dtopt.consensus.blocks import Block, Ledger
 from dtopt.consensus.engine import (
+    BlockGossip,
     Commit,
     Engine,
     Prepare,
@@ -39,7 +40,7 @@ from dtopt.consensus.protocols import MessageKind, draw_jitter_s, proposer_index
 __all__ = ["ConsensusSteps"]
 
 _KIND: Final = {PrePrepare: MessageKind.PRE_PREPARE, Prepare: MessageKind.PREPARE, Commit: MessageKind.COMMIT,
-                RoundChange: MessageKind.ROUND_CHANGE}
+                RoundChange: MessageKind.ROUND_CHANGE, BlockGossip: MessageKind.BLOCK}
 _PREPARE: Final = MessageKind.PREPARE.value  # vote phases as logged
 _COMMIT: Final = MessageKind.COMMIT.value
 _JITTER_BUFFER: Final = 1 << 16  # standard-exponential draws fetched from the rng at a time
@@ -128,7 +129,7 @@ class ConsensusSteps:
         node.epoch += 1
         epoch, h, r = node.epoch, node.height, node.round
         config = node.config
-        self._schedule(RoundTimer, config.round_timer_s(t), node.index, r, epoch)
+        self._schedule(RoundTimer, config.round_timer_s(t, r), node.index, r, epoch)
         if self._validators[proposer_index(h, r, len(self._validators))] == node.index and node.proposed != r:
             if r == 0:
                 parent_s = node.chain[-1].proposed_s if node.chain else -np.inf
@@ -153,7 +154,8 @@ class ConsensusSteps:
             self._enter_round(node, event.round + 1, t)
         else:
             self._send_round_change(node, t)
-            self._schedule(RoundTimer, node.config.round_timer_s(t), node.index, event.round, node.epoch)
+            self._schedule(RoundTimer, node.config.round_timer_s(t, event.round), node.index, event.round,
+                           node.epoch)
 
     def _enter_round(self, node: Node, r: int, t: float) -> None:
         """Move ``node`` to the higher round ``r``: send ROUND-CHANGE, await its quorum."""
@@ -161,7 +163,7 @@ class ConsensusSteps:
         node.pp_block = None
         node.established = False
         node.epoch += 1
-        self._schedule(RoundTimer, node.config.round_timer_s(t), node.index, r, node.epoch)
+        self._schedule(RoundTimer, node.config.round_timer_s(t, r), node.index, r, node.epoch)
         if self._send_round_change(node, t) >= node.quorums.round_change:
             self._start_round(node, t)
 
@@ -200,10 +202,11 @@ class ConsensusSteps:
         self._broadcast(t, PrePrepare, node, h, r, block)
         self._accept_proposal(node, h, r, block, t)
 
-    def _new_block(self, node: Node, h: int, t: float) -> Block:
-        """Fill a fresh block with the oldest pooled transactions (assembled from ``t - create``)."""
+    def _new_block(self, node: Node, h: int, t: float, tx0: int | None = None) -> Block:
+        """Fill a fresh block with the oldest pooled transactions (assembled from ``t - create``)
+        after transaction ``tx0`` (default: the node's committed chain's end)."""
         config = node.config
-        tx0 = node.tx_end
+        tx0 = node.tx_end if tx0 is None else tx0
         arrived = self._arrivals.arrived_by(t - config.costs.create_block_s)
         tx1 = tx0 + config.block_tx(max(arrived - tx0, 0))
         switch = None
@@ -316,7 +319,7 @@ class ConsensusSteps:
             return
         epoch = node.epoch
         if n_prep >= quorums.prepare and node.sent_commit != r and node.commit_armed != epoch:
-            send_at = quorums.config.commit_send_time_s(t, node.round_start)
+            send_at = quorums.config.commit_send_time_s(t, node.round_start, r)
             h = node.height
             if send_at <= t:
                 self._send_commit(node, h, r, block, t)
@@ -353,12 +356,14 @@ class ConsensusSteps:
             if self._ledger.count_commit(h, block):
                 self._finalize(block, r, node, t)
             if start_next:
-                self._start_height(node, t)
+                self._next_height(node, t)
 
-    def _finalize(self, block: Block, r: int, node: Node, t: float) -> None:
-        """``block`` reached its finality quorum at ``t``: publish its record."""
+    def _finalize(self, block: Block, r: int, node: Node, t: float, votes: list | None = None) -> None:
+        """``block`` reached its finality quorum at ``t``: publish its record (with ``votes``
+        instead of the logged ones, if given)."""
         scenario = self._scenario
-        self._ledger.finalize(block, r, t, scenario.nodes, scenario.producers, self._arrivals.arrival_s)
+        self._ledger.finalize(block, r, t, scenario.nodes, scenario.producers, self._arrivals.arrival_s,
+                              votes)
         switch, proposer = block.switch, self._nodes[block.proposer]
         if switch is not None and proposer.pending_switch is not None and all(
             getattr(switch, key) == value for key, value in proposer.pending_switch.items()
@@ -372,5 +377,5 @@ class ConsensusSteps:
                 self._request_sync(follower, node, t)
         for v in self._validators:
             validator = self._nodes[v]
-            if validator.height <= block.height and validator.online:
+            if validator.height <= block.height and validator.online and validator.dpos is None:
                 self._request_sync(validator, node, t)

@@ -28,8 +28,10 @@ class VoteRecord:
     Attributes
     ----------
     validator : name of the validator that signed the vote.
-    phase : ``"PREPARE"`` or ``"COMMIT"``.
-    sent_s : chain time at which the validator sent the vote (its own timestamp).
+    phase : ``"PREPARE"`` or ``"COMMIT"``; under DPoS ``"BLOCK"``: the delegate produced a
+        block on top of this one (a confirmation).
+    sent_s : chain time at which the validator sent the vote (its own timestamp; under
+        DPoS, when it sent that block).
     """
 
     validator: str
@@ -47,17 +49,19 @@ class BlockRecord:
     round : consensus round at that height in which the block was committed
         (0 = first try; each round change adds one).
     proposer : name of the block producer that proposed it.
-    protocol : consensus protocol in force for this block (``"IBFT"``/``"BigFoot"``).
+    protocol : consensus protocol in force for this block (``"IBFT"``/``"BigFoot"``/``"DPoS"``).
     proposed_s : time the proposer sent the PRE-PREPARE.
-    committed_s : time the block became final (a quorum of validators committed it).
+    committed_s : time the block became final (a quorum of validators committed it; under
+        DPoS, more than two thirds of the delegates had produced on top of it).
     tx_ids : ids of the transactions it carries, shape ``(n_tx,)``, int64.
     size_mb : block size (MB).
-    votes : the PREPARE and COMMIT votes the block's certificate carries.
+    votes : the PREPARE and COMMIT votes the block's certificate carries; under DPoS the
+        confirmations that made it final (each delegate that produced on top of it).
     switch_to : protocol switch carried by this block (takes effect from the next
         height), or ``None``.
-    max_block_mb, min_block_interval_s, round_timeout_s : the rest of the
-        configuration the block was proposed under (MB, s, s); the defaults are the
-        chain's defaults, for hand-built records.
+    max_block_mb, min_block_interval_s, round_timeout_s, round_timer : the rest of the
+        configuration the block was proposed under (MB, s, s, ``"doubling"``/``"fixed"``);
+        the defaults are the chain's defaults, for hand-built records.
     change : the configuration change this block carries, in force from the next
         height: the fields that change and their new values (e.g.
         ``{"round_timeout_s": 5.0}``; ``{"protocol": "BigFoot"}`` along with
@@ -81,6 +85,7 @@ class BlockRecord:
     max_block_mb: float = 1.0
     min_block_interval_s: float = 0.1
     round_timeout_s: float = 10.0
+    round_timer: str = "doubling"
     change: dict[str, Any] | None = None
 
 

@@ -30,7 +30,7 @@ from dtopt._validate import MAX_BATCH_ELEMENTS
 from dtopt.errors import DtoptError
 from dtopt.placement.problem import PlacementProblem
 from dtopt.solvers._checks import check_int
-from dtopt.solvers.registry import MethodOutput, register
+from dtopt.solvers.method import MethodOutput, register
 
 __all__ = ["eopa"]
 

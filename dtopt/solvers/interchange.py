@@ -26,7 +26,7 @@ from dtopt.solvers._checks import check_int, check_real, check_seed
 from dtopt.solvers._fast_swap import SwapNeighbourhood, perturbed_search
 from dtopt.solvers._swap import Penalised, Servers, covering, greedy, local_search
 from dtopt.solvers._variant_swap import variant_interchange
-from dtopt.solvers.registry import MethodOutput, register
+from dtopt.solvers.method import MethodOutput, register
 
 __all__ = ["interchange"]
 

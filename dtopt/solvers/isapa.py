@@ -80,7 +80,7 @@ from simanneal import Annealer
 from dtopt.placement.problem import PlacementProblem
 from dtopt.solvers._checks import check_bool, check_choice, check_int, check_real, check_seed
 from dtopt.solvers._swap import Penalised, Servers, covering, greedy, local_search, random_placements
-from dtopt.solvers.registry import MethodOutput, register
+from dtopt.solvers.method import MethodOutput, register
 
 __all__ = ["PlacementAnnealer", "isapa"]
 

@@ -25,7 +25,7 @@ from dtopt.errors import DtoptError
 from dtopt.placement.problem import PlacementProblem
 from dtopt.solvers._checks import check_choice, check_int
 from dtopt.solvers._swap import Penalised, covering, greedy
-from dtopt.solvers.registry import MethodOutput, register
+from dtopt.solvers.method import MethodOutput, register
 
 __all__ = ["kmpa"]
 

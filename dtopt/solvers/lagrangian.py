@@ -34,7 +34,7 @@ from dtopt.errors import DtoptError
 from dtopt.placement.problem import PlacementProblem
 from dtopt.solvers._checks import check_int, check_real
 from dtopt.solvers._swap import Penalised, local_search
-from dtopt.solvers.registry import MethodOutput, register
+from dtopt.solvers.method import MethodOutput, register
 
 __all__ = ["LagrangianBound", "ServerValues", "Subgradient", "lagrangian_bound", "subgradient"]
 

@@ -23,6 +23,7 @@ for the solver's tolerances, see :func:`_objective_scale`):
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -30,7 +31,7 @@ from numpy.typing import NDArray
 
 from dtopt.placement.problem import PlacementProblem
 from dtopt.placement.variants import level_weights
-from dtopt.solvers.registry import MethodOutput
+from dtopt.solvers.method import MethodOutput
 
 if TYPE_CHECKING:
     import pyomo.environ as pyo
@@ -43,10 +44,13 @@ _LARGEST_COEFFICIENT = 1e6
 
 
 def solve_variant(
-    problem: PlacementProblem, *, solver: str, time_limit_s: float | None, mip_gap: float, verbose: bool
+    problem: PlacementProblem, *, solver: str, time_limit_s: float | None, mip_gap: float, verbose: bool,
+    uncapacitated: Callable[..., MethodOutput],
 ) -> MethodOutput:
     """Solve a capacitated or reliable problem exactly; ``solver="highs"`` is HiGHS through
-    Pyomo's ``appsi_highs`` interface, any other name a Pyomo solver.
+    Pyomo's ``appsi_highs`` interface, any other name a Pyomo solver. ``uncapacitated``
+    is the exact solver of the paper's problem (:func:`dtopt.solvers.milp.milp`, which
+    calls this function, so it is handed in rather than imported).
 
     Two cheap steps come first. A reliable problem is feasible exactly when the
     paper's problem is (primaries must be admissible, backups need not be), which
@@ -58,15 +62,15 @@ def solve_variant(
     """
     from dtopt.placement.evaluate import score
     from dtopt.placement.feasibility import infeasibility_reason
-    from dtopt.solvers.milp import OPTIMALITY_TOLERANCE, milp
     from dtopt.solvers.milp._pyomo import run_pyomo
+    from dtopt.solvers.milp._state import OPTIMALITY_TOLERANCE
 
     if problem.variant == "reliable":
         reason = infeasibility_reason(problem.with_(failure_prob=None))
         if reason is not None:
             return MethodOutput(None, "infeasible", reason=reason)
     elif problem.variant == "capacitated" and solver == "highs":
-        relaxed = milp(problem.with_(capacity=None), time_limit_s=time_limit_s, verbose=verbose)
+        relaxed = uncapacitated(problem.with_(capacity=None), time_limit_s=time_limit_s, verbose=verbose)
         if relaxed.status == "infeasible":
             return MethodOutput(None, "infeasible")
         if relaxed.status == "optimal" and relaxed.servers is not None:

@@ -14,7 +14,7 @@ from dtopt.placement.evaluate import batch_total_cost
 from dtopt.placement.problem import PlacementProblem
 from dtopt.solvers._checks import check_int, check_seed
 from dtopt.solvers._swap import random_placements
-from dtopt.solvers.registry import MethodOutput, register
+from dtopt.solvers.method import MethodOutput, register
 
 __all__ = ["rands"]
 

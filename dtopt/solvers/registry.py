@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import importlib
-import inspect
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
 
 from dtopt import _validate
 from dtopt.errors import DtoptError
@@ -19,55 +14,10 @@ from dtopt.placement.feasibility import infeasibility_reason
 from dtopt.placement.problem import PlacementProblem
 from dtopt.placement.result import PlacementResult, Status
 from dtopt.solvers._checks import check_int, check_real
+from dtopt.solvers.method import Method, MethodOutput, register, registered
 
 __all__ = ["Method", "MethodOutput", "available_methods", "get_method", "register", "solve"]
 
-
-@dataclass(frozen=True, eq=False)
-class MethodOutput:
-    """What a method hands back to :func:`solve`.
-
-    Attributes
-    ----------
-    servers : node indices of the best placement found, shape ``(k,)``, or ``None``.
-    status : see :class:`~dtopt.placement.result.PlacementResult`.
-    bound_ms : proven lower bound on the optimal mean latency (ms), exact methods only.
-    reason : one line explaining a missing or unproven answer.
-    """
-
-    servers: NDArray[np.intp] | None
-    status: Status
-    bound_ms: float | None = None
-    reason: str | None = None
-
-
-@dataclass(frozen=True)
-class Method:
-    """A registered placement method: its function, and whether it proves optimality."""
-
-    name: str
-    func: Callable[..., MethodOutput]
-    exact: bool
-    summary: str
-
-    def defaults(self) -> dict[str, Any]:
-        """The method's keyword options and their defaults."""
-        params = list(inspect.signature(self.func).parameters.values())[1:]
-        return {p.name: p.default for p in params}
-
-    def resolve_options(self, options: dict[str, Any]) -> dict[str, Any]:
-        """Defaults overlaid with ``options``; an unknown option name is an error."""
-        defaults = self.defaults()
-        unknown = sorted(set(options) - set(defaults))
-        if unknown:
-            valid = ", ".join(defaults) or "none"
-            raise DtoptError(
-                f"unknown option(s) {', '.join(unknown)} for method {self.name!r}; valid: {valid}"
-            )
-        return {**defaults, **options}
-
-
-_METHODS: dict[str, Method] = {}
 
 # Subgradient iterations of the Lagrangian lower bound of methods that prove none: a cap
 # on iterations, not time, so the same input gives the same bound whatever the machine's
@@ -75,22 +25,10 @@ _METHODS: dict[str, Method] = {}
 DEFAULT_BOUND_ITERATIONS = 100
 
 
-def register(
-    name: str, *, exact: bool, summary: str
-) -> Callable[[Callable[..., MethodOutput]], Callable[..., MethodOutput]]:
-    """Decorator adding ``func(problem, **options) -> MethodOutput`` as a method."""
-
-    def add(func: Callable[..., MethodOutput]) -> Callable[..., MethodOutput]:
-        _METHODS[name] = Method(name, func, exact, summary)
-        return func
-
-    return add
-
-
 def available_methods() -> dict[str, Method]:
     """Every registered method by name."""
     _load_builtin_methods()
-    return dict(_METHODS)
+    return registered()
 
 
 def get_method(name: str) -> Method:
@@ -225,7 +163,7 @@ def _lower_bound(
     elif bound is None and avg is not None and iterations > 0 and problem.variant != "reliable":
         # Dropping capacities only lowers the optimum, so the p-median bound holds for them;
         # a reliable placement's backups may sit outside the error bound, so it need not.
-        from dtopt.solvers.lagrangian import lagrangian_bound  # it registers a method: import late
+        from dtopt.solvers.lagrangian import lagrangian_bound  # a built-in method: loaded on first use
 
         bound = lagrangian_bound(
             problem.cost_ms,
@@ -252,10 +190,7 @@ def _jsonable(value: Any) -> Any:
 # The methods that solve the capacitated and reliable variants (dispatching on problem.variant).
 VARIANT_METHODS = ("milp", "interchange")
 
-# Modules whose import registers a method; imported on first use so `import dtopt` stays light.
-_BUILTIN_MODULES = ("eopa", "milp", "isapa", "kmpa", "rands", "interchange", "lagrangian")
-
-
 def _load_builtin_methods() -> None:
-    for module in _BUILTIN_MODULES:
-        importlib.import_module(f"dtopt.solvers.{module}")
+    """Import the built-in methods, which registers them; on first use, so `import dtopt`
+    stays light."""
+    from dtopt.solvers import eopa, interchange, isapa, kmpa, lagrangian, milp, rands  # noqa: F401

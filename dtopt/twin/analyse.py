@@ -7,7 +7,8 @@ time (block size, round timeout) is read from each block:
 
 * offline validators: those without a vote in any of the interval's last
   ``recent_blocks`` blocks (recent, so a validator that dropped out or came back
-  within the interval is classified by its current state), plus the
+  within the interval is classified by its current state; under DPoS, without a
+  block or a confirmation in the last round of delegates' blocks), plus the
   proposers whose turn at the next height has already timed out (no block for
   longer than the round timeout in force, read from the last block);
 * per-validator delay: how long after a block's proposal each validator sent its
@@ -32,8 +33,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from dtopt.consensus.config import ChainConfig
-from dtopt.consensus.protocols import MessageKind, proposer_index
+from dtopt.consensus.config import ChainConfig, rounds_timed_out
+from dtopt.consensus.protocols import MessageKind, get_protocol, proposer_index
 from dtopt.consensus.view import BlockRecord
 from dtopt.errors import DtoptError
 from dtopt.twin.configure import configuration_in_force
@@ -118,6 +119,12 @@ class Analyser:
         spreads = []
         for block in view.blocks[-self.recent_blocks :]:
             voted[[self.index[vote.validator] for vote in block.votes]] = True
+        if view.blocks and get_protocol(view.blocks[-1].protocol).slots:
+            # DPoS blocks carry the confirmations of two thirds of the delegates, not
+            # every validator's vote: a delegate that produced or confirmed one of the
+            # last round of blocks is online too
+            for block in view.blocks[-config.n_delegates :]:
+                voted[[self.index[v.validator] for v in block.votes] + [self.index[block.proposer]]] = True
         for block in view.blocks:
             proposer = self.index[block.proposer]
             prepares = [
@@ -150,10 +157,11 @@ class Analyser:
                 measured[proposer] = True
 
         last = self.last_block
-        # the timeout in force at the next height: the last block's, or the one it switches to
-        timeout_s = configuration_in_force(last).round_timeout_s
-        stalled_rounds = int((view.end_s - last.committed_s) // timeout_s)
-        voted[proposer_index(last.height + 1, np.arange(min(stalled_rounds, n)), n)] = False
+        # the timer in force at the next height: the last block's, or the one it switches to
+        timer = configuration_in_force(last, timer=True)
+        stalled_rounds = rounds_timed_out(view.end_s - last.committed_s, timer.round_timeout_s,
+                                          timer.round_timer, n)
+        voted[proposer_index(last.height + 1, np.arange(stalled_rounds), n)] = False
         self.online = voted.copy()
         offline = tuple(name for name, i in self.index.items() if not voted[i])
         span_s = view.end_s - view.start_s
@@ -167,6 +175,7 @@ class Analyser:
             next_height=last.height + 1,
             round_elapsed_s=max(view.end_s - last.committed_s, 0.0),
             since_proposal_s=max(view.end_s - last.proposed_s, 0.0),
+            now_s=view.end_s,
         )
         with np.errstate(invalid="ignore"):
             delay_s = delay_sum / delay_count

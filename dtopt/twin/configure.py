@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from dtopt.consensus.config import ChainConfig
+from dtopt.consensus.config import MAX_ROUND_TIMER_DOUBLINGS, ChainConfig
 from dtopt.consensus.protocols import MessageKind, quorum_size
 from dtopt.consensus.view import BlockRecord
 from dtopt.errors import DtoptError
@@ -45,27 +45,35 @@ __all__ = [
 FIELDS = {name: ChainConfig.SWITCH_ALIASES.get(name, name) for name in Configuration.__dataclass_fields__}
 
 
-def configuration_of(config: ChainConfig | BlockRecord) -> Configuration:
-    """The four tunable fields of a chain configuration, or of the one a block was proposed under."""
-    return Configuration(**{mine: getattr(config, theirs) for mine, theirs in FIELDS.items()})
+def _fields(timer: bool) -> dict[str, str]:
+    return FIELDS if timer else {mine: theirs for mine, theirs in FIELDS.items() if mine != "round_timer"}
 
 
-def configuration_in_force(block: BlockRecord) -> Configuration:
-    """The configuration for the height after ``block``: its own, with the change it carries."""
-    own = {mine: getattr(block, theirs) for mine, theirs in FIELDS.items()}
+def configuration_of(config: ChainConfig | BlockRecord, *, timer: bool = False) -> Configuration:
+    """The tunable fields of a chain configuration, or of the one a block was proposed under;
+    the round timer too with ``timer`` (a space that tunes it), else ``None`` (not tuned)."""
+    return Configuration(**{mine: getattr(config, theirs) for mine, theirs in _fields(timer).items()})
+
+
+def configuration_in_force(block: BlockRecord, *, timer: bool = False) -> Configuration:
+    """The configuration for the height after ``block``: its own, with the change it carries
+    (the round timer as in :func:`configuration_of`)."""
+    fields = _fields(timer)
+    own = {mine: getattr(block, theirs) for mine, theirs in fields.items()}
     carried = dict(block.change or {})
     if block.switch_to is not None:
         carried.setdefault("protocol", block.switch_to)
-    own.update({mine: carried[theirs] for mine, theirs in FIELDS.items() if theirs in carried})
+    own.update({mine: carried[theirs] for mine, theirs in fields.items() if theirs in carried})
     return Configuration(**own)
 
 
 def changes(current: Configuration, wanted: Configuration) -> dict[str, Any]:
-    """The ``request_config`` keyword arguments that turn ``current`` into ``wanted``."""
+    """The ``request_config`` keyword arguments that turn ``current`` into ``wanted`` (a field
+    ``wanted`` leaves unset, ``None``, is not changed)."""
     return {
         theirs: getattr(wanted, mine)
         for mine, theirs in FIELDS.items()
-        if getattr(wanted, mine) != getattr(current, mine)
+        if getattr(wanted, mine) is not None and getattr(wanted, mine) != getattr(current, mine)
     }
 
 
@@ -128,13 +136,21 @@ def round_fits(
     PRE-PREPARE of a full block reaching a quorum, a PREPARE and a COMMIT quorum
     (each the quorum-th fastest of the messages, mean jitter added; message delays
     by the chain's own rule, :meth:`ChainConfig.message_delay_s`), against the
-    configuration's round timeout. A configuration fits a state when every online
-    proposer's round fits; a state without a quorum online fits nothing.
+    configuration's longest round timer (the round timeout under the fixed timer,
+    its capped doubling under the doubling timer, :meth:`ChainConfig.round_timer_s`).
+    A configuration fits a state when every online proposer's round fits; a state
+    without a quorum online fits nothing.
     """
     n = base.n_validators
     q = quorum_size(n)
     prop = base.validator_propagation_s
     block_mb = base.block_size_mb(np.floor(batch.max_block_size_mb / base.tx_size_mb + 1e-9))  # (B,)
+    # the longest a round may wait, per configuration: its timeout times its timer's capped factor
+    factors = [base.replace(round_timer=timer or base.round_timer)
+               .round_timer_factor(MAX_ROUND_TIMER_DOUBLINGS) for timer in batch.round_timers]
+    timer_index = np.zeros(len(batch), dtype=np.int64) if batch.round_timer_index is None \
+        else batch.round_timer_index
+    longest_s = batch.round_timeout_s * np.array(factors)[timer_index]
     out = np.zeros((len(batch), len(states)), dtype=bool)
     for k, state in enumerate(states):
         online = state.online
@@ -153,5 +169,5 @@ def round_fits(
         pre[:, np.arange(n), np.arange(n)] = 0.0
         pre_quorum_s = np.sort(pre, axis=2)[:, :, q - 1][:, online].max(axis=1)  # slowest online proposer
         round_s = base.costs.create_block_s + pre_quorum_s + 2.0 * vote_quorum_s
-        out[:, k] = round_s < batch.round_timeout_s
+        out[:, k] = round_s < longest_s
     return out

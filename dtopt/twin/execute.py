@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from dtopt.consensus.config import ChainConfig
+from dtopt.consensus.delegates import first_slot_at, slot_producer
 from dtopt.consensus.protocols import proposer_index
 from dtopt.twin.monitor import WatchedChain
 from dtopt.twin.oracle import OracleState
@@ -14,17 +16,24 @@ from dtopt.twin.oracle import OracleState
 __all__ = ["choose_producer", "execute", "execute_config"]
 
 
-def choose_producer(state: OracleState, validators: Sequence[str], trusted: Sequence[str]) -> str | None:
+def choose_producer(state: OracleState, validators: Sequence[str], trusted: Sequence[str],
+                    config: ChainConfig | None = None) -> str | None:
     """The trusted producer believed online that proposes soonest, or ``None``.
 
     Walks the proposer rotation so the switch rides on the earliest block a
     trusted, online producer will still propose. Once the current height has run
     for a while its proposal is probably out already, so the walk then starts at
-    the height after it.
+    the height after it. Under DPoS (``config``, the configuration in force, has
+    slots) the walk follows the slot schedule from ``state.now_s`` instead.
     """
     n = len(validators)
-    first = state.next_height + (state.round_elapsed_s > 0)
-    order = proposer_index(first + np.arange(n), 0, n)
+    if config is not None and config.rules.slots:
+        first_slot = first_slot_at(config, state.now_s)
+        slots = first_slot + np.arange(config.epoch_slots + config.n_delegates)
+        order = [slot_producer(config, int(k)) for k in slots]
+    else:
+        first = state.next_height + (state.round_elapsed_s > 0)
+        order = proposer_index(first + np.arange(n), 0, n)
     allowed = set(trusted)
     for i in order:
         if state.online[i] and validators[i] in allowed:

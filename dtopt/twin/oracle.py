@@ -52,6 +52,7 @@ from dtopt.consensus.limits import check_oracle_size, check_seed
 from dtopt.errors import DtoptError
 from dtopt.twin.config_search.chain_configs import chain_configs
 from dtopt.twin.config_search.space import ConfigurationBatch
+from dtopt.twin.dpos_rounds import DposLoop
 from dtopt.twin.draws import CommonDraws
 from dtopt.twin.network import SelectionNetwork
 from dtopt.twin.rounds import RoundLoop
@@ -91,6 +92,8 @@ class OracleState:
         since the last block was committed (s); 0 = a round starts now.
     since_proposal_s : time since the last block was proposed (s), for the minimum
         block interval; ``inf`` = no previous block.
+    now_s : chain time at the horizon's start (s): DPoS's slot schedule and election
+        run on chain time.
     """
 
     online: NDArray[np.bool_]
@@ -102,6 +105,7 @@ class OracleState:
     next_height: int = 0
     round_elapsed_s: float = 0.0
     since_proposal_s: float = float("inf")
+    now_s: float = 0.0
 
     def __post_init__(self) -> None:
         online = np.asarray(self.online, dtype=bool)
@@ -116,6 +120,7 @@ class OracleState:
         _positive("jitter_s", self.jitter_s, allow_zero=True)
         _positive("backlog_age_s", self.backlog_age_s, allow_zero=True)
         _positive("round_elapsed_s", self.round_elapsed_s, allow_zero=True)
+        _positive("now_s", self.now_s, allow_zero=True)
         if np.isnan(self.since_proposal_s) or self.since_proposal_s < 0:
             raise DtoptError(f"since_proposal_s must be >= 0 (inf allowed), got {self.since_proposal_s!r}")
         if int(self.backlog_tx) != self.backlog_tx or self.backlog_tx < 0:
@@ -353,7 +358,8 @@ class RoundOracle:
     ) -> dict[str, NDArray[np.float64]]:
         """Run the round loop for every replica of every state (and configuration); per-column
         accumulators."""
-        rounds = RoundLoop(config, states, replicas, draws, self._select, horizon_s)
+        loop = DposLoop if config.rules.slots else RoundLoop
+        rounds = loop(config, states, replicas, draws, self._select, horizon_s)
         for _ in range(_MAX_ROUNDS):
             if not rounds.step():
                 break

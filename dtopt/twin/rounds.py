@@ -187,7 +187,7 @@ class RoundLoop:
         # A node acts in this round only before its round timer fires (then it changes round):
         # it PREPAREs, COMMITs and commits only before then. A round too slow for the timeout
         # (a large block on slow links) fails, and the step treats it as a round change.
-        timer_rel = self.config.round_timer_s(entered_rel)
+        timer_rel = self.config.round_timer_s(entered_rel, self.round)
         commit_send, fast = self.prepare_phase(pre, entered_rel, block_s, timer_rel)
         commit_rel = self.commit_phase(commit_send, pre, fast, block_s)
         node_commit = np.where(self.online, commit_rel + start, np.inf)
@@ -250,7 +250,7 @@ class RoundLoop:
         fast = None
         if self.fast_path:
             fast = prepares[1].copy()  # every validator's PREPARE (inf if one is missing)
-            commit_send = np.asarray(self.config.commit_send_time_s(quorum_prepare, entered_rel))
+            commit_send = np.asarray(self.config.commit_send_time_s(quorum_prepare, entered_rel, self.round))
             commit_send = np.where(commit_send < fast, commit_send, np.inf)
         else:
             commit_send = quorum_prepare
@@ -272,10 +272,11 @@ class RoundLoop:
                 ) -> None:
         acc, horizon_s = self.acc, self.horizon_s
         in_window = committed & (block_commit < horizon_s)
+        commit_s = np.where(in_window, block_commit, horizon_s)  # no inf * 0 for a failed empty round
         acc["blocks"] += in_window
         acc["tx"] += np.where(in_window, taken, 0)
-        acc["latency_sum"] += np.where(in_window, taken * (block_commit - mean_arrival), 0.0)
-        acc["served_s"] += np.where(in_window, taken * (horizon_s - block_commit), 0.0)
+        acc["latency_sum"] += np.where(in_window, taken * (commit_s - mean_arrival), 0.0)
+        acc["served_s"] += np.where(in_window, taken * (horizon_s - commit_s), 0.0)
         acc["last_commit"][in_window] = block_commit[in_window]
 
     def round_change(self, changed: NDArray, begin: NDArray) -> None:
@@ -284,7 +285,7 @@ class RoundLoop:
         proposer proposes on a quorum of them (its own included)."""
         n = self.n
         base = np.where(changed, begin, 0.0)
-        timer = self.config.round_timer_s(self.entered - base).astype(np.float32)
+        timer = self.config.round_timer_s(self.entered - base, self.round).astype(np.float32)
         others = self.vote_arrivals(timer, "timer")
         others[np.arange(n), np.arange(n)] = np.inf
         moved = np.minimum(timer, self.select(others, (self.q_skip - 1,))[0])

@@ -29,11 +29,12 @@ from typing import Any
 import numpy as np
 
 from dtopt.consensus.config import ChainConfig
-from dtopt.consensus.protocols import PROTOCOLS, get_protocol
+from dtopt.consensus.protocols import get_protocol
 from dtopt.errors import DtoptError
 from dtopt.twin.analyse import Analyser, Estimate
 from dtopt.twin.anticipate import SeasonalForecaster
 from dtopt.twin.config_search import (
+    DEFAULT_PROTOCOLS,
     Configuration,
     ConfigurationDecider,
     ConfigurationDecision,
@@ -138,7 +139,7 @@ class DigitalTwin:
     ----------
     config : the chain's configuration (``scenario.config``).
     interval_s : twin interval TI (s), the oracle's horizon.
-    protocols : candidate protocols.
+    protocols : candidate protocols (default IBFT and BigFoot; DPoS may be added).
     replicas : oracle Monte Carlo replicas per scenario.
     seed : oracle seed (same seed and data, same decisions).
     hysteresis : relative predicted gain needed to switch (see :class:`Decider`).
@@ -172,7 +173,7 @@ class DigitalTwin:
         config: ChainConfig,
         interval_s: float,
         *,
-        protocols: Sequence[str] = tuple(PROTOCOLS),
+        protocols: Sequence[str] = DEFAULT_PROTOCOLS,
         replicas: int = 256,
         seed: int = 0,
         hysteresis: float = 0.0,
@@ -254,7 +255,9 @@ class DigitalTwin:
             ask(name)
 
     def _producer(self, state: OracleState, t_s: float, keeping: str) -> str | None:
-        producer = choose_producer(state, self.config.validators, self.trusted)
+        last = self.analyser.last_block
+        in_force = self.config.replace(protocol=configuration_in_force(last).protocol) if last else None
+        producer = choose_producer(state, self.config.validators, self.trusted, in_force)
         if producer is None:
             logger.warning("t=%gs: no trusted producer believed online; keeping %s", t_s, keeping)
         else:
@@ -291,12 +294,14 @@ class DigitalTwin:
     ) -> TwinRecord:
         """Decide and execute over the configuration space (``space`` given)."""
         assert self.analyser.last_block is not None  # the analysis raised otherwise
-        current = configuration_in_force(self.analyser.last_block)
+        assert self.space is not None
+        current = configuration_in_force(self.analyser.last_block, timer=bool(self.space.round_timers))
         basis, weights, decision = self.decide_config(data, estimate)
         chosen = decision.configuration
         # re-asked with the whole configuration chosen now: whatever is in force when
         # the producer proposes, the block then moves the chain to it
-        full = {theirs: getattr(chosen, mine) for mine, theirs in FIELDS.items()}
+        full = {theirs: getattr(chosen, mine) for mine, theirs in FIELDS.items()
+                if getattr(chosen, mine) is not None}  # a timer the space does not tune stays
         self._reask(chain, data, lambda name: execute_config(chain, name, full))
         wanted = changes(current, chosen)
         producer = None

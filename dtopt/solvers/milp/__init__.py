@@ -36,6 +36,7 @@ from dtopt.placement.problem import PlacementProblem
 from dtopt.solvers._checks import check_bool, check_choice, check_real
 from dtopt.solvers._swap import Penalised, covering, greedy, local_search
 from dtopt.solvers.lagrangian import LagrangianBound, lagrangian_bound
+from dtopt.solvers.method import MethodOutput, register
 from dtopt.solvers.milp._benders import solve_benders
 from dtopt.solvers.milp._classic import build_model
 from dtopt.solvers.milp._deadline import Deadline
@@ -44,7 +45,6 @@ from dtopt.solvers.milp._model import answer, solve_classic, solve_radius
 from dtopt.solvers.milp._pyomo import solve_with_pyomo
 from dtopt.solvers.milp._state import OPTIMALITY_TOLERANCE, Search
 from dtopt.solvers.milp._tree import lagrangian_tree
-from dtopt.solvers.registry import MethodOutput, register
 
 __all__ = [
     "BENDERS_DEFAULTS",
@@ -164,7 +164,8 @@ def milp(
                 f"warm_start, highs_options and formulation do not apply to {problem.variant} problems"
             )
         return solve_variant(
-            problem, solver=solver, time_limit_s=deadline.remaining_s(), mip_gap=mip_gap, verbose=verbose
+            problem, solver=solver, time_limit_s=deadline.remaining_s(), mip_gap=mip_gap, verbose=verbose,
+            uncapacitated=milp,
         )
     options = {**HIGHS_DEFAULTS, **(highs_options or {})}
     if solver == "highs":

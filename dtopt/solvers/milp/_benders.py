@@ -31,10 +31,10 @@ from numpy.typing import NDArray
 from scipy import sparse
 
 from dtopt.placement.problem import PlacementProblem
+from dtopt.solvers.method import MethodOutput
 from dtopt.solvers.milp._highs import new_highs, pass_arrays, run
 from dtopt.solvers.milp._model import answer, finish_mip, no_solution, start_from
 from dtopt.solvers.milp._state import Search
-from dtopt.solvers.registry import MethodOutput
 
 __all__ = ["BendersCuts", "solve_benders"]
 

@@ -18,6 +18,7 @@ from numpy.typing import NDArray
 
 from dtopt.errors import DtoptError
 from dtopt.placement.problem import PlacementProblem
+from dtopt.solvers.method import MethodOutput
 from dtopt.solvers.milp._classic import (
     build_model,
     compile_to_highs,
@@ -26,7 +27,6 @@ from dtopt.solvers.milp._classic import (
 from dtopt.solvers.milp._highs import new_highs, pass_arrays, run, y_values
 from dtopt.solvers.milp._radius import radius_model
 from dtopt.solvers.milp._state import OPTIMALITY_TOLERANCE, Search
-from dtopt.solvers.registry import MethodOutput
 
 __all__ = ["answer", "finish_mip", "no_solution", "solve_classic", "solve_radius", "start_from"]
 

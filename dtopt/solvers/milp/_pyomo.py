@@ -12,9 +12,9 @@ from numpy.typing import NDArray
 
 from dtopt.errors import DtoptError
 from dtopt.placement.problem import PlacementProblem
+from dtopt.solvers.method import MethodOutput
 from dtopt.solvers.milp._classic import build_model
 from dtopt.solvers.milp._state import OPTIMALITY_TOLERANCE, Search
-from dtopt.solvers.registry import MethodOutput
 
 __all__ = ["PyomoRun", "run_pyomo", "solve_with_pyomo"]
 

@@ -1,8 +1,12 @@
-"""The chain's configuration space: protocols x block sizes x block intervals x round timeouts.
+"""The chain's configuration space: protocols x block sizes x block intervals x round timeouts
+(x round timers).
 
-A :class:`ConfigurationSpace` is the cartesian product of four user-given lists.
+A :class:`ConfigurationSpace` is the cartesian product of four user-given lists, and
+of a fifth, the round timers (``"doubling"``, ``"fixed"``), when it is given: by
+default the space does not tune the timer and every configuration keeps the
+chain's own (its ``round_timer`` is ``None``).
 Its configurations are enumerated protocol-major (then block size, block
-interval, round timeout, each in the order given), either one at a time as
+interval, round timeout, round timer, each in the order given), either one at a time as
 frozen :class:`Configuration` records, whose field names are those of the
 chain's configuration, or as a :class:`ConfigurationBatch` of numpy arrays for
 vectorised cost functions.
@@ -21,7 +25,8 @@ The text form, for a command line or a scenario file, is ``;``-separated
 left out takes its default list. Keys (with aliases): ``protocol``
 (``protocols``), ``block`` (``block_mb``, ``max_block_size_mb``), ``interval``
 (``interval_s``, ``min_block_interval_s``), ``timeout`` (``timeout_s``,
-``round_timeout_s``). Units: MB and seconds.
+``round_timeout_s``), ``timer`` (``round_timer``: ``doubling``, ``fixed``; left
+out, the chain's own timer). Units: MB and seconds.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from dtopt.consensus.config import ROUND_TIMERS
 from dtopt.consensus.protocols import PROTOCOLS
 from dtopt.errors import DtoptError
 
@@ -64,11 +70,13 @@ _KEYS = {
     "interval": "min_block_intervals_s", "interval_s": "min_block_intervals_s",
     "min_block_interval_s": "min_block_intervals_s",
     "timeout": "round_timeouts_s", "timeout_s": "round_timeouts_s", "round_timeout_s": "round_timeouts_s",
+    "timer": "round_timers", "round_timer": "round_timers",
 }
 _SHORT = {
     "protocols": "protocol", "max_block_sizes_mb": "block",
-    "min_block_intervals_s": "interval", "round_timeouts_s": "timeout",
+    "min_block_intervals_s": "interval", "round_timeouts_s": "timeout", "round_timers": "timer",
 }
+_NAMED = ("protocols", "round_timers")  # the axes of names, not numbers
 _WHAT = {
     "max_block_sizes_mb": ("block sizes", "MB"),
     "min_block_intervals_s": ("block intervals", "s"),
@@ -86,26 +94,33 @@ class Configuration:
     max_block_size_mb : maximum block size (MB).
     min_block_interval_s : minimum time between consecutive blocks (s).
     round_timeout_s : a round not committed after this long changes round (s).
+    round_timer : ``"doubling"`` or ``"fixed"``, or ``None``: the chain's own (not tuned).
     """
 
     protocol: str
     max_block_size_mb: float
     min_block_interval_s: float
     round_timeout_s: float
+    round_timer: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        """The fields it sets (the round timer only when it sets one)."""
+        out: dict[str, Any] = {
             "protocol": self.protocol,
             "max_block_size_mb": self.max_block_size_mb,
             "min_block_interval_s": self.min_block_interval_s,
             "round_timeout_s": self.round_timeout_s,
         }
+        if self.round_timer is not None:
+            out["round_timer"] = self.round_timer
+        return out
 
     def label(self) -> str:
-        """Short text, e.g. ``IBFT 1 MB / 0.1 s / 10 s``."""
+        """Short text, e.g. ``IBFT 1 MB / 0.1 s / 10 s`` (``... / 10 s fixed`` with a timer)."""
+        timer = "" if self.round_timer is None else f" {self.round_timer}"
         return (
             f"{self.protocol} {self.max_block_size_mb:g} MB / {self.min_block_interval_s:g} s"
-            f" / {self.round_timeout_s:g} s"
+            f" / {self.round_timeout_s:g} s{timer}"
         )
 
 
@@ -124,6 +139,8 @@ class ConfigurationBatch:
     protocols : the space's protocol names; ``protocol_index`` points into it.
     protocol_index : protocol of each configuration, as an index into ``protocols``.
     max_block_size_mb, min_block_interval_s, round_timeout_s : float arrays (MB, s, s).
+    round_timers : the space's round timers (``(None,)`` when it does not tune them);
+        ``round_timer_index`` points into it.
     """
 
     indices: NDArray[np.int64]
@@ -132,9 +149,15 @@ class ConfigurationBatch:
     max_block_size_mb: NDArray[np.float64]
     min_block_interval_s: NDArray[np.float64]
     round_timeout_s: NDArray[np.float64]
+    round_timers: tuple[str | None, ...] = (None,)
+    round_timer_index: NDArray[np.int64] | None = None  # None: all zeros
 
     def __len__(self) -> int:
         return int(self.indices.size)
+
+    def _timer_index(self) -> list[int]:
+        index = self.round_timer_index
+        return [0] * len(self) if index is None else index.tolist()
 
     def __getitem__(self, i: int) -> Configuration:
         return Configuration(
@@ -142,13 +165,16 @@ class ConfigurationBatch:
             max_block_size_mb=float(self.max_block_size_mb[i]),
             min_block_interval_s=float(self.min_block_interval_s[i]),
             round_timeout_s=float(self.round_timeout_s[i]),
+            round_timer=self.round_timers[self._timer_index()[i]],
         )
 
     def __iter__(self) -> Iterator[Configuration]:
         columns = (self.max_block_size_mb, self.min_block_interval_s, self.round_timeout_s)
+        timers = [self.round_timers[k] for k in self._timer_index()]
         return (
             Configuration(self.protocols[p], *values)
-            for p, *values in zip(self.protocol_index.tolist(), *(c.tolist() for c in columns), strict=True)
+            for p, *values in zip(self.protocol_index.tolist(), *(c.tolist() for c in columns), timers,
+                                  strict=True)
         )
 
 
@@ -175,8 +201,19 @@ def _positive_values(key: str, values: Sequence[Any]) -> tuple[float, ...]:
     return tuple(out)
 
 
+def _timer_name(value: Any) -> str:
+    name = value.strip().lower() if isinstance(value, str) else value
+    if name not in ROUND_TIMERS:
+        raise DtoptError(
+            f"configuration space: unknown round timer {value!r}; choose among {', '.join(ROUND_TIMERS)}"
+        )
+    return name
+
+
 def _check_axis(key: str, values: tuple[Any, ...]) -> None:
-    what = _WHAT.get(key, ("protocols", ""))[0]
+    what = _WHAT.get(key, (key.replace("_", " "), ""))[0]
+    if key == "round_timers" and not values:
+        return  # not tuned: the chain's own timer
     if not values:
         raise DtoptError(f"configuration space: no {what} given (an empty space)")
     seen = [v for i, v in enumerate(values) if v in values[:i]]
@@ -186,7 +223,7 @@ def _check_axis(key: str, values: tuple[Any, ...]) -> None:
 
 @dataclass(frozen=True)
 class ConfigurationSpace:
-    """The cartesian product of the four lists (validated, canonical, immutable).
+    """The cartesian product of the lists (validated, canonical, immutable).
 
     Parameters
     ----------
@@ -194,6 +231,8 @@ class ConfigurationSpace:
     max_block_sizes_mb : maximum block sizes (MB), each > 0.
     min_block_intervals_s : minimum block intervals (s), each > 0.
     round_timeouts_s : round timeouts (s), each > 0.
+    round_timers : round timers (``"doubling"``, ``"fixed"``); empty (default): not tuned,
+        every configuration keeps the chain's own timer.
 
     Every list must be non-empty and free of duplicates; any violation raises one
     :class:`~dtopt.errors.DtoptError`. Checks that need the chain's message
@@ -204,6 +243,7 @@ class ConfigurationSpace:
     max_block_sizes_mb: tuple[float, ...] = DEFAULT_BLOCK_SIZES_MB
     min_block_intervals_s: tuple[float, ...] = DEFAULT_BLOCK_INTERVALS_S
     round_timeouts_s: tuple[float, ...] = DEFAULT_ROUND_TIMEOUTS_S
+    round_timers: tuple[str, ...] = ()
     _grid: tuple[NDArray[np.int64], ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -212,18 +252,17 @@ class ConfigurationSpace:
             if isinstance(raw, str | bytes) or not isinstance(raw, Sequence | np.ndarray):
                 raise DtoptError(f"configuration space: {key} must be a list, got {raw!r}")
             values = tuple(raw)
-            clean = tuple(_protocol_name(v) for v in values) if key == "protocols" else _positive_values(
-                key, values
-            )
+            if key in _NAMED:
+                clean = tuple((_protocol_name if key == "protocols" else _timer_name)(v) for v in values)
+            else:
+                clean = _positive_values(key, values)
             _check_axis(key, clean)
             object.__setattr__(self, key, clean)
         if len(self) > MAX_CONFIGURATIONS:
             raise DtoptError(
                 f"configuration space: {len(self)} configurations, more than the {MAX_CONFIGURATIONS} allowed"
             )
-        shape = (len(self.protocols), len(self.max_block_sizes_mb),
-                 len(self.min_block_intervals_s), len(self.round_timeouts_s))
-        grid = np.unravel_index(np.arange(len(self)), shape)
+        grid = np.unravel_index(np.arange(len(self)), self._shape)
         object.__setattr__(self, "_grid", tuple(_read_only(g.astype(np.int64)) for g in grid))
 
     @classmethod
@@ -255,7 +294,8 @@ class ConfigurationSpace:
             key = _KEYS.get(str(raw_key).strip().lower())
             if key is None:
                 raise DtoptError(
-                    f"configuration space: unknown key {raw_key!r}; use protocol, block, interval, timeout"
+                    f"configuration space: unknown key {raw_key!r}; use protocol, block, interval, timeout,"
+                    " timer"
                 )
             if key in lists:
                 raise DtoptError(f"configuration space: {_SHORT[key]} given twice")
@@ -271,12 +311,16 @@ class ConfigurationSpace:
         """The text form, which :meth:`parse` reads back into an equal space."""
         return ";".join(
             f"{_SHORT[key]}={','.join(repr(v) if isinstance(v, float) else v for v in getattr(self, key))}"
-            for key in _SHORT
+            for key in _SHORT if getattr(self, key)
         )
 
+    @property
+    def _shape(self) -> tuple[int, ...]:
+        return (len(self.protocols), len(self.max_block_sizes_mb), len(self.min_block_intervals_s),
+                len(self.round_timeouts_s), max(len(self.round_timers), 1))
+
     def __len__(self) -> int:
-        return (len(self.protocols) * len(self.max_block_sizes_mb)
-                * len(self.min_block_intervals_s) * len(self.round_timeouts_s))
+        return math.prod(self._shape)
 
     def __getitem__(self, index: int) -> Configuration:
         if not -len(self) <= index < len(self):
@@ -297,7 +341,7 @@ class ConfigurationSpace:
             raise DtoptError(
                 f"configuration indices must be in [0, {len(self)}), got {idx.min()}..{idx.max()}"
             )
-        p, b, i, t = (g[idx] for g in self._grid)
+        p, b, i, t, r = (g[idx] for g in self._grid)
         return ConfigurationBatch(
             indices=_read_only(idx.copy()),
             protocols=self.protocols,
@@ -305,6 +349,8 @@ class ConfigurationSpace:
             max_block_size_mb=_read_only(np.asarray(self.max_block_sizes_mb)[b]),
             min_block_interval_s=_read_only(np.asarray(self.min_block_intervals_s)[i]),
             round_timeout_s=_read_only(np.asarray(self.round_timeouts_s)[t]),
+            round_timers=self.round_timers or (None,),
+            round_timer_index=_read_only(r),
         )
 
     def index(self, configuration: Configuration) -> int:
@@ -315,11 +361,11 @@ class ConfigurationSpace:
                 self.max_block_sizes_mb.index(configuration.max_block_size_mb),
                 self.min_block_intervals_s.index(configuration.min_block_interval_s),
                 self.round_timeouts_s.index(configuration.round_timeout_s),
+                (self.round_timers or (None,)).index(configuration.round_timer),
             )
         except (ValueError, AttributeError):
             raise DtoptError(f"configuration {configuration!r} is not in the space {self.spec()}") from None
-        dims = (len(self.max_block_sizes_mb), len(self.min_block_intervals_s), len(self.round_timeouts_s))
-        return int(np.ravel_multi_index(parts, (len(self.protocols), *dims)))
+        return int(np.ravel_multi_index(parts, self._shape))
 
     def validate_against(self, *, tx_size_mb: float, min_message_delay_s: float) -> ConfigurationSpace:
         """Check the space against the chain's message model; returns ``self`` when it passes.
