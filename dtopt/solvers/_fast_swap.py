@@ -129,16 +129,15 @@ class SwapNeighbourhood:
         self.loss += sign * np.bincount(
             self.nearest[clients], weights=self.d2[clients] - self.d1[clients], minlength=len(self.servers)
         )
+        m = self.rows.shape[0]
         for block in _blocks(clients):
             costs = self.clients[block]  # (b, m)
-            d1, d2 = self.d1[block, None], self.d2[block, None]
-            self.gain += sign * np.maximum(d1 - costs, 0.0).sum(axis=0)
-            overlap = np.maximum(d2 - np.maximum(costs, d1), 0.0)  # (b, m)
-            # Summed per nearest server: sort the block by it and add each run of rows.
-            order = np.argsort(self.nearest[block], kind="stable")
-            owners = self.nearest[block][order]
-            starts = np.flatnonzero(np.r_[True, owners[1:] != owners[:-1]])
-            self.extra[owners[starts]] += sign * np.add.reduceat(overlap[order], starts, axis=0)
+            # Only sites cheaper than a client's second nearest server add to its terms.
+            row, site = np.nonzero(costs < self.d2[block, None])
+            cost = costs[row, site]
+            d1, d2 = self.d1[block][row], self.d2[block][row]
+            self.gain += sign * np.bincount(site, weights=np.maximum(d1 - cost, 0.0), minlength=m)
+            np.add.at(self.extra, (self.nearest[block][row], site), sign * (d2 - np.maximum(cost, d1)))
 
 
 def incremental_greedy(
