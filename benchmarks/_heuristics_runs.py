@@ -4,7 +4,6 @@ workers) and the side-by-side speed runs."""
 
 from __future__ import annotations
 
-import argparse
 import itertools
 from typing import Any
 
@@ -70,15 +69,18 @@ def _quality(
     eps_values: list[float | None],
     seeds: list[int],
     variants: list[str],
-    args: argparse.Namespace,
+    time_limit_s: float,
+    sweep: dict[str, Any],
 ) -> list[dict[str, Any]]:
     # Largest networks first, so the slowest jobs do not start last.
     size = {info.key: info.n_nodes for info in dtopt.list_topologies("topozoo")}
     jobs = [
-        (key, ks, eps_values, seeds, variants, args.time_limit)
+        (key, ks, eps_values, seeds, variants, time_limit_s)
         for key in sorted(networks, key=lambda key: -size[key])
     ]
-    per_network = run_cases(_network_rows, jobs, n_workers=min(args.workers, len(jobs)), desc="networks")
+    if sweep.get("n_workers"):
+        sweep = sweep | {"n_workers": min(sweep["n_workers"], len(jobs))}
+    per_network = run_cases(_network_rows, jobs, desc="networks", **sweep)
     rows = [row for network_rows in per_network for row in network_rows]
     order = {key: i for i, key in enumerate(networks)}
     return sorted(

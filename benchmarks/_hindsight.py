@@ -83,6 +83,7 @@ def true_state(chain: Chain, scenario: Scenario, t_s: float) -> OracleState:
         round_elapsed_s=t_s - last.committed_s if last else 0.0,
         since_proposal_s=t_s - last.proposed_s if last else float("inf"),
         now_s=t_s,
+        in_force=chain.protocol,
     )
 
 

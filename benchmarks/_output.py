@@ -49,7 +49,12 @@ __all__ = [
 
 
 class BenchmarkError(DtoptError):
-    """Bad benchmark input (unknown suite, bad range, unreachable scheduler...)."""
+    """Bad benchmark input (unknown suite, bad range, unreachable scheduler...).
+
+    ``exit_status``: what :func:`run_main` exits with (2, bad input, unless a subclass says otherwise).
+    """
+
+    exit_status = 2
 
 
 Row = Mapping[str, Any]
@@ -215,13 +220,13 @@ def report_check(problems: Sequence[str], passed: str) -> int:
 def run_main(
     main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | None = None, prog: str = ""
 ) -> int:
-    """Run a benchmark's ``main``: bad input is one line on stderr and exit status 2;
-    Ctrl-C is one line and exit status 130."""
+    """Run a benchmark's ``main``: bad input is one line on stderr and exit status 2 (a sweep
+    the cluster stopped: 1); Ctrl-C is one line and exit status 130."""
     try:
         return int(main(argv) or 0)
     except DtoptError as err:
         print(f"{prog or 'benchmark'}: error: {err}", file=sys.stderr)
-        return 2
+        return getattr(err, "exit_status", 2)
     except KeyboardInterrupt:
         print(f"{prog or 'benchmark'}: interrupted", file=sys.stderr)
         return 130

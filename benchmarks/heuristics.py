@@ -12,7 +12,7 @@ variants: ``isapa-paper`` (the paper's ISAPA: random start, no polish) and
 ``interchange-1start`` (greedy start only), once per seed of ``--seeds``; the gap
 is the relative excess mean latency over the optimum. ``--methods`` keeps some of
 these rows. Networks are spread over ``--workers`` dask worker processes
-(:mod:`benchmarks._sweep`).
+(:mod:`benchmarks._sweep`; ``--scheduler`` or ``--serial`` as in every sweep).
 
 Speed: on ``topozoo/TataNld`` with k = 10 (both eps settings), the MILP and each
 heuristic run ``--repeats`` times side by side in one process; the median
@@ -30,6 +30,7 @@ import sys
 from collections.abc import Sequence
 
 import dtopt
+from benchmarks import _sweep
 from benchmarks._heuristics_runs import VARIANTS, _quality, _speed
 from benchmarks._heuristics_tables import (
     _QUALITY_HEADERS,
@@ -74,8 +75,9 @@ SPEED_COLUMNS = ("network", "k", "eps_max", "method", "repeat", "status", "avg_l
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    if args.workers < 1 or args.repeats < 1 or not args.time_limit > 0:
-        raise BenchmarkError("--workers and --repeats must be >= 1 and --time-limit-s > 0")
+    if args.repeats < 1 or not args.time_limit > 0:
+        raise BenchmarkError("--repeats must be >= 1 and --time-limit-s > 0")
+    sweep = _sweep.sweep_options(args)
     seeds = _seeds(args.seeds)
     variants = _variants(args.methods)
     out = out_dir(args.out)
@@ -84,7 +86,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.quick:
         networks, ks = networks[:: max(1, len(networks) // 8)][:8], [2, 5, 10]
     eps_values = [None, DEFAULT_EPS_MAX]
-    rows = _quality(networks, ks, eps_values, seeds, variants, args)
+    rows = _quality(networks, ks, eps_values, seeds, variants, args.time_limit, sweep)
     speed = _speed(args.speed_topology, args.speed_k, eps_values, args.repeats)
 
     quality_table = markdown_table(_quality_summary(rows, variants), _QUALITY_HEADERS)
@@ -141,7 +143,6 @@ def _parser() -> argparse.ArgumentParser:
     parser = BenchmarkParser(prog="python -m benchmarks.heuristics", description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="8 networks, k in {2, 5, 10}")
     parser.add_argument("--out", default="out/heuristics", help="output directory (default out/heuristics)")
-    parser.add_argument("--workers", type=int, default=2, help="dask workers for the gap sweep (default 2)")
     parser.add_argument(
         "--time-limit-s",
         "--time-limit",
@@ -162,6 +163,7 @@ def _parser() -> argparse.ArgumentParser:
         default=",".join(VARIANTS),
         help=f"comma list of rows of the gap sweep (default all: {','.join(VARIANTS)})",
     )
+    _sweep.add_arguments(parser, workers=2)
     return parser
 
 

@@ -23,10 +23,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import dtopt
-from benchmarks import _output
+from benchmarks import _output, _sweep
 from benchmarks._output import BenchmarkError
 from benchmarks._placement_cases import PBP, SPOPT, Settings, _warm_up, once_of
-from benchmarks._sweep import run_cases
 from dtopt.topology.orlib import orlib_names
 
 __all__ = ["OrlibCase", "check_rows", "main", "parse_instances", "peer_ratios", "run_case", "solve_row"]
@@ -221,10 +220,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--out", help="write results.csv, results.json and summary.md here")
     parser.add_argument("--check", action="store_true", help="exit 1 on any wrong answer (see module doc)")
-    parser.add_argument("--serial", action="store_true", help="run in this process (no dask)")
-    parser.add_argument("--scheduler", help="address of a dask scheduler to run the cases on")
-    parser.add_argument("--workers", type=int, default=1, help="local dask workers (default 1: timings)")
-    parser.add_argument("--progress", action="store_true", help="progress bar even when not on a terminal")
+    _sweep.add_arguments(parser, workers=1)  # one local worker: the runtimes are the point
     return parser
 
 
@@ -233,8 +229,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if not args.time_limit_s > 0:
         raise BenchmarkError(f"--time-limit-s must be > 0, got {args.time_limit_s}")
-    if args.workers < 1:
-        raise BenchmarkError(f"--workers must be >= 1, got {args.workers}")
+    sweep = _sweep.sweep_options(args)
     registered = list(dtopt.available_methods())
     methods = (
         registered if args.methods is None else [m.strip() for m in args.methods.split(",") if m.strip()]
@@ -255,10 +250,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             *([PBP] if name in with_pbp else []),
         ]
     ]
-    rows = run_cases(
-        run_case, cases, serial=args.serial, scheduler=args.scheduler, n_workers=args.workers,
-        desc="orlib", show_progress=args.progress,
-    )  # fmt: skip
+    rows = _sweep.run_cases(run_case, cases, desc="orlib", **sweep)
     table = _output.markdown_table(rows, TABLE_COLUMNS, digits=7)
     summary = _output.markdown_table(summarise(rows), list(summarise(rows)[0]) if rows else [])
     sections = [("Per method", summary), *peer_sections(rows), ("Every case", table)]

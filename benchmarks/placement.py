@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import dtopt
-from benchmarks import _output
+from benchmarks import _output, _sweep
 from benchmarks._output import BenchmarkError
 from benchmarks._pins import check_pins
 
@@ -51,7 +51,6 @@ from benchmarks._placement_tables import (
     summarise,
 )
 from benchmarks._placement_versus import _main_versus, versus_spopt
-from benchmarks._sweep import run_cases
 from dtopt.placement.problem import DEFAULT_EPS_MAX
 
 __all__ = [
@@ -109,11 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     what.add_argument("--no-spopt", action="store_true", help="leave out spopt's PMedian")
     what.add_argument("--seed", type=int, default=0, help="seed for every seeded method (default 0)")
     how = parser.add_argument_group("how to run")
-    how.add_argument("--serial", action="store_true", help="run every case in this process")
-    how.add_argument(
-        "--scheduler", metavar="ADDRESS", help="use the dask cluster at ADDRESS (tcp://host:8786)"
-    )
-    how.add_argument("--workers", type=int, help="local dask cluster size (default: one per core)")
+    _sweep.add_arguments(parser, how)
     how.add_argument(
         "--repeat-budget-s",
         type=float,
@@ -130,7 +125,6 @@ def build_parser() -> argparse.ArgumentParser:
         default=EOPA_MAX_PLACEMENTS,
         help=f"skip EOPA where C(n, k) exceeds this (default {EOPA_MAX_PLACEMENTS:,})",
     )
-    how.add_argument("--progress", action="store_true", help="draw the progress bar even off a terminal")
     how.add_argument("--quick", action="store_true", help="one run per case, serial (the CI benchmark)")
     out = parser.add_argument_group("output")
     out.add_argument(
@@ -188,7 +182,7 @@ def _check_numbers(args: argparse.Namespace) -> None:
             raise BenchmarkError(
                 f"--{name.replace('_', '-')} must be a positive number of seconds, got {value}"
             )
-    for name in ("max_repeats", "workers", "eopa_limit"):
+    for name in ("max_repeats", "eopa_limit"):
         value = getattr(args, name)
         if value is not None and value < 1:
             raise BenchmarkError(f"--{name.replace('_', '-')} must be a positive integer, got {value}")
@@ -198,6 +192,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """The command line; returns the exit status (bad input raises BenchmarkError)."""
     args = build_parser().parse_args(argv)
     _check_numbers(args)
+    sweep = _sweep.sweep_options(args) | {"serial": args.serial or args.quick}
     if args.out:
         _output.out_dir(args.out)  # an output directory that cannot be written is refused before the run
     if args.versus_spopt:
@@ -217,15 +212,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         eopa_max_placements=args.eopa_limit,
     )
     start = time.perf_counter()
-    rows = run_cases(
-        functools.partial(run_case, settings=settings),
-        cases,
-        serial=args.serial or args.quick,
-        scheduler=args.scheduler,
-        n_workers=args.workers,
-        desc="placement",
-        show_progress=args.progress,
-    )
+    rows = _sweep.run_cases(functools.partial(run_case, settings=settings), cases, desc="placement", **sweep)
     wall_s = time.perf_counter() - start
     rows = add_gaps(rows)
     summary = summarise(rows)
@@ -233,27 +220,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(_output.markdown_table(_display(rows), TABLE_COLUMNS))
     print()
     print(_output.markdown_table(summary, SUMMARY_COLUMNS))
-    print(f"\n{len(cases)} cases on {len(networks)} network(s) in {wall_s:.1f} s wall time ({_way(args)}).")
+    way = _sweep.describe(sweep)
+    print(f"\n{len(cases)} cases on {len(networks)} network(s) in {wall_s:.1f} s wall time ({way}).")
     if args.out:
-        _write_outputs(Path(args.out), args, settings, rows, summary, problems, wall_s)
+        _write_outputs(Path(args.out), way, settings, rows, summary, problems, wall_s)
     if args.check:
         return _output.report_check(problems, "exact methods agree and no heuristic beats the optimum.")
     return 0
 
 
-def _way(args: argparse.Namespace) -> str:
-    if args.serial or args.quick:
-        return "serial"
-    if args.scheduler:
-        return f"dask scheduler {args.scheduler}"
-    return (
-        f"local dask cluster, {args.workers or __import__('os').cpu_count()} single-threaded worker processes"
-    )
-
-
 def _write_outputs(
     out: Path,
-    args: argparse.Namespace,
+    way: str,
     settings: Settings,
     rows: list[dict[str, Any]],
     summary: list[dict[str, Any]],
@@ -272,7 +250,7 @@ def _write_outputs(
             "benchmark": "placement",
             "command": "python -m benchmarks.placement " + " ".join(sys.argv[1:]),
             "environment": _output.environment(),
-            "execution": _way(args),
+            "execution": way,
             "wall_time_s": wall_s,
             "settings": asdict(settings),
             "methods": {
@@ -287,7 +265,7 @@ def _write_outputs(
     )
     notes = (
         f"{len(rows)} cases, {len({_instance(r) for r in rows})} instances, "
-        f"wall time {wall_s:.1f} s ({_way(args)}).\n\n"
+        f"wall time {wall_s:.1f} s ({way}).\n\n"
         "gap: relative excess of a method's mean latency over the best lower bound proven by an exact "
         "method on the instance. A win: reached the best objective and was the fastest doing so. "
         "Runtimes are medians of repeats (until "

@@ -31,10 +31,9 @@ from pathlib import Path
 from typing import Any
 
 import dtopt
-from benchmarks import _output
+from benchmarks import _output, _sweep
 from benchmarks._output import BenchmarkError
 from benchmarks._pins import FIG3_NETWORKS
-from benchmarks._sweep import run_cases
 from benchmarks.placement import parse_eps_max, parse_k
 
 __all__ = ["Case", "main", "run_case"]
@@ -242,10 +241,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--fronts", action="store_true", help="exact fronts of the Fig. 3 networks")
     parser.add_argument("--resilience", action="store_true", help="standard vs reliable under failures")
-    parser.add_argument("--serial", action="store_true", help="run the cases in this process (default: dask)")
-    parser.add_argument("--scheduler", metavar="ADDRESS", help="dask scheduler address")
-    parser.add_argument("--workers", type=int, help="local dask cluster size (default: one per core)")
-    parser.add_argument("--progress", action="store_true", help="progress bar even off a terminal")
+    _sweep.add_arguments(parser)
     parser.add_argument("--out", metavar="DIR", help="write results.csv/json, summary.md and figures here")
     parser.add_argument(
         "--check", action="store_true", help="exit 1 on an unproven MILP or a heuristic below it"
@@ -268,6 +264,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """The command line; returns the exit status (bad input raises BenchmarkError)."""
     args = build_parser().parse_args(argv)
     _validate(args)
+    sweep = _sweep.sweep_options(args)
     args.eps_max = parse_eps_max(args.eps_max)
     networks = [dtopt.load_topology(name).source for name in args.topology]
     if args.suite:
@@ -276,19 +273,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     cases = build_cases(list(dict.fromkeys(networks)), parse_k(args.k), args.variant or list(VARIANTS), args)
     out = _output.out_dir(args.out) if args.out else None
     start = time.perf_counter()
-    rows = (
-        run_cases(
-            run_case,
-            cases,
-            serial=args.serial,
-            scheduler=args.scheduler,
-            n_workers=args.workers,
-            desc="variants",
-            show_progress=args.progress,
-        )
-        if cases
-        else []
-    )
+    rows = _sweep.run_cases(run_case, cases, desc="variants", **sweep) if cases else []
     problems = check_rows(rows)
     sections = []
     if rows:

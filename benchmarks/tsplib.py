@@ -153,7 +153,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--out", help="write results.csv, results.json and summary.md here")
     parser.add_argument("--check", action="store_true", help="exit 1 on any wrong answer (see module doc)")
-    add_arguments(parser)
+    add_arguments(parser, workers=1)  # one local worker: the runtimes are the point
     return parser
 
 
@@ -172,8 +172,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.no_pbp and importlib.util.find_spec("pbp_pmedian") is not None:
         methods.append(PBP)
     options = sweep_options(args)
-    if args.workers is None and not args.scheduler:
-        options["n_workers"] = 1  # one worker unless asked: timings
     cases = [
         TsplibCase(name, p, m, args.time_limit_s) for name, p in parse_cases(args.cases) for m in methods
     ]

@@ -158,7 +158,7 @@ def test_view_shows_only_the_window_and_the_public_record() -> None:
         "votes", "switch_to", "tx_arrival_s", "max_block_mb", "min_block_interval_s", "round_timeout_s",
         "round_timer", "change"}
     assert {f.name for f in dataclasses.fields(ChainView)} == {
-        "start_s", "end_s", "validators", "tx_ids", "tx_arrival_s", "blocks"}
+        "start_s", "end_s", "validators", "tx_ids", "tx_arrival_s", "blocks", "tx_submitted_s", "tx_entry"}
 
 
 def test_paper_finding_ibft_wins_with_faulty_offline_bigfoot_when_steady() -> None:

@@ -11,7 +11,7 @@ CHURN_UNTIL_S = 120.0
 END_S = 170.0
 
 
-def _churn_scenario(rng: np.random.Generator, seed: int) -> Scenario:
+def _churn_scenario(rng: np.random.Generator, seed: int, round_timer: str = "fixed") -> Scenario:
     """Small chains with random crashes (sometimes below quorum) and heavy jitter until
     ``CHURN_UNTIL_S``, then everyone online on a steady network."""
     n_validators = int(rng.choice([4, 5, 7]))
@@ -31,11 +31,11 @@ def _churn_scenario(rng: np.random.Generator, seed: int) -> Scenario:
     return Scenario(
         nodes=nodes, producers=nodes[:n_validators], faulty=(), regimes=tuple(regimes),
         propagation_s=random_propagation_s(len(nodes), seed),
-        round_timeout_s=float(rng.uniform(4.0, 8.0)), fast_path_timeout_s=2.0,
+        round_timeout_s=float(rng.uniform(4.0, 8.0)), fast_path_timeout_s=2.0, round_timer=round_timer,
     )
 
 
-def _checked_safe(chain: Chain, seed: int) -> tuple[list[tuple[int, ...]], tuple]:
+def _checked_safe(chain: Chain, seed: int, end_s: float = END_S) -> tuple[list[tuple[int, ...]], tuple]:
     """Every node's committed chain is a prefix of the longest one, no violation was counted,
     and the final blocks have consecutive heights; returns the nodes' chains and the final blocks."""
     chains = [chain.committed_chain(node) for node in chain.scenario.nodes]
@@ -43,7 +43,7 @@ def _checked_safe(chain: Chain, seed: int) -> tuple[list[tuple[int, ...]], tuple
     for own in chains:
         assert own == longest[: len(own)], f"seed {seed}: conflicting commits"
     assert chain.safety_violations == 0
-    blocks = chain.view(0.0, END_S).blocks
+    blocks = chain.view(0.0, end_s).blocks
     assert [b.height for b in blocks] == list(range(len(blocks)))
     return chains, blocks
 
@@ -67,6 +67,22 @@ def test_no_two_nodes_ever_commit_different_blocks_at_a_height_and_the_chain_rec
         total_commits_after_rc += sum(b.round > 0 for b in blocks)
     # the runs did exercise round changes racing with commits
     assert total_blocks > 500 and total_round_changes > 1000 and total_commits_after_rc > 50
+
+
+def test_the_doubling_timer_is_safe_under_churn_and_recovers_within_its_cap() -> None:
+    """As above (fixed timer) under the doubling timer: rounds climb while no quorum is online,
+    so after the churn the chain may wait up to the capped timer (8 x at most 8 s) before it
+    moves again; it must then commit, with every node caught up."""
+    rng = np.random.default_rng(2025)
+    end_s = CHURN_UNTIL_S + 12.0 + 8 * 8.0 + 30.0  # last regime starts <= 132 s, a capped round, margin
+    for seed in range(15):
+        scenario = _churn_scenario(rng, seed, round_timer="doubling")
+        chain = Chain(scenario, str(rng.choice(["IBFT", "BigFoot"])), seed=seed)
+        chain.run_until(end_s)
+        chains, blocks = _checked_safe(chain, seed, end_s)
+        back_s = scenario.regimes[-1].start_s
+        assert blocks[-1].committed_s > back_s, f"seed {seed}: no progress after the churn"
+        assert min(len(c) for c in chains) >= len(blocks) - 1
 
 
 def _random_change(rng: np.random.Generator, config) -> dict:

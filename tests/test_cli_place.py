@@ -7,7 +7,10 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dtopt import PlacementResult
 from dtopt.cli import main
@@ -111,3 +114,89 @@ def test_json_output_is_only_json_in_a_fresh_process() -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["servers"] == ["St Louis", "Santa Clara", "Pittsburg", "Philadelphia"]
+
+
+def _graph_file(tmp_path) -> str:
+    import networkx as nx
+
+    graph = nx.path_graph(["a", "b", "c", "d", "e"])
+    for u, v in graph.edges:
+        graph.edges[u, v]["dist"] = 100.0
+    for node, pop in zip(graph.nodes, [1, 1, 1, 1, 20], strict=True):
+        graph.nodes[node]["pop"] = pop
+    path = tmp_path / "line.graphml"
+    nx.write_graphml(graph, path)
+    return str(path)
+
+
+def test_place_takes_weights_candidates_fixed_and_objective(capsys, tmp_path) -> None:
+    graph = _graph_file(tmp_path)
+    base = ("place", "-t", graph, "-k", "1", "--eps-max", "none", "--method", "eopa", "--json")
+    code, out, _ = run(capsys, *base)
+    assert code == 0 and json.loads(out)["servers"] == ["c"]
+    code, out, _ = run(capsys, *base, "--weights", "pop")  # the heavy end pulls the server
+    assert code == 0 and json.loads(out)["servers"] == ["e"]
+    weights = tmp_path / "weights.csv"
+    weights.write_text("node,weight\na,20\nb,1\nc,1\nd,1\ne,1\n")
+    code, out, _ = run(capsys, *base, "--weights", str(weights))
+    assert code == 0 and json.loads(out)["servers"] == ["a"]
+    code, out, _ = run(capsys, *base, "--candidates", "a,b", "--objective", "max")
+    assert code == 0 and json.loads(out)["servers"] == ["b"]
+    code, out, _ = run(capsys, *base[:4], "2", *base[5:], "--fixed", "a")
+    payload = json.loads(out)
+    assert code == 0 and "a" in payload["servers"] and payload["status"] == "optimal"
+    code, out, _ = run(capsys, *base[:-1], "--objective", "max", "--weights", "pop", "--fixed", "e")
+    assert code == 0 and "objective=max (p-center)" in out and "1 fixed" in out and "weighted" in out
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (("--weights", "population"), "neither a file nor an attribute"),
+        (("--objective", "median"), "invalid choice"),
+        (("--candidates", "a,zz"), "no node named 'zz'"),
+        (("--candidates", "a,b", "--fixed", "c"), "not among the candidates"),
+        (("--fixed", ","), "--fixed names no node"),
+    ],
+)
+def test_place_refuses_bad_modelling_values_in_one_line(capsys, tmp_path, extra, message) -> None:
+    try:
+        code = main(["place", "-t", _graph_file(tmp_path), "-k", "1", *extra])
+    except SystemExit as stop:  # argparse's own refusal (a bad choice)
+        code = stop.code
+    out, err = capsys.readouterr()
+    assert code == 2 and out == "" and message in err
+    assert err.count("\n") == 1
+
+
+def test_place_refuses_a_bad_weights_file_in_one_line(capsys, tmp_path) -> None:
+    weights = tmp_path / "w.txt"
+    weights.write_text("1\n2\nx\n4\n5\n")
+    code, _, err = run(capsys, "place", "-t", _graph_file(tmp_path), "-k", "1", "--weights", str(weights))
+    assert code == 2 and "weights must be numbers, got 'x'" in err and err.count("\n") == 1
+    weights.write_text("1\n2\n")
+    code, _, err = run(capsys, "place", "-t", _graph_file(tmp_path), "-k", "1", "--weights", str(weights))
+    assert code == 2 and "holds 2 values for 5 nodes" in err
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    values=st.lists(st.floats(0, 1e9, allow_nan=False, allow_infinity=False), min_size=4, max_size=4),
+    by_name=st.booleans(),
+    header=st.booleans(),
+)
+def test_weights_files_read_back_exactly(values: list[float], by_name: bool, header: bool) -> None:
+    import tempfile
+    from pathlib import Path
+
+    from dtopt import Topology
+    from dtopt.cli.place import weights_value
+
+    names = ["a", "b c", "d", "e"]  # a name with a space
+    topology = Topology.from_matrix(1.0 - np.eye(4), node_names=names)
+    order = [3, 1, 0, 2] if by_name else [0, 1, 2, 3]  # lines by name may come in any order
+    lines = [f"{names[i]},{values[i]!r}" if by_name else repr(values[i]) for i in order]
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "weights.csv"
+        path.write_text("\n".join((["node,weight"] if header and by_name else []) + lines) + "\n")
+        np.testing.assert_array_equal(weights_value(str(path), "unused", topology), values)

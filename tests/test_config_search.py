@@ -175,3 +175,95 @@ def test_pareto_mask_against_brute_force(points) -> None:
         )
         assert mask[i] == (not dominated)
     assert mask.any()
+
+
+# ----------------------------------------------------------------- stability: the incumbent
+
+
+def _paired(latency_s, throughput_tps, common: float, own: float, seed: int = 0):
+    """An evaluate() whose replicas share a common shock (scale ``common``, as common random
+    numbers give) plus independent noise per configuration (scale ``own``)."""
+    rng = np.random.default_rng(seed)
+    lat, thr = np.asarray(latency_s, float), np.asarray(throughput_tps, float)
+
+    def evaluate(batch: ConfigurationBatch, replicas: int):
+        shock = common * rng.random(replicas)[None, :]  # >= 0: samples stay positive
+        noise = own * rng.standard_normal((len(batch), replicas))
+        return lat[batch.indices, None] + shock + noise, np.repeat(thr[batch.indices, None], replicas, 1)
+
+    return evaluate
+
+
+@pytest.mark.parametrize("method", ["exhaustive", "halving"])
+def test_a_change_must_beat_its_switching_cost(method: str) -> None:
+    lat, thr = np.full(len(SMALL), 3.0), np.full(len(SMALL), 60.0)
+    incumbent, better = SMALL[9], 4
+    lat[9], lat[better] = 2.0, 1.8  # 0.2 s faster than the configuration in force
+    for cost, expected in ((0.0, SMALL[better]), (0.15, SMALL[better]), (0.25, incumbent)):
+        decision = ConfigurationDecider(replicas=32, switch_cost_s=cost).decide(
+            SMALL, _fixed(lat, thr), 50.0, method, incumbent=incumbent)
+        assert decision.configuration == expected, cost
+        assert decision.incumbent is not None and decision.incumbent.configuration == incumbent
+    # the margin is relative to the incumbent's latency: 5% of 2 s = 0.1 s < 0.2 s, 15% = 0.3 s > 0.2 s
+    for margin, expected in ((0.05, SMALL[better]), (0.15, incumbent)):
+        decision = ConfigurationDecider(replicas=32, switch_margin=margin).decide(
+            SMALL, _fixed(lat, thr), 50.0, method, incumbent=incumbent)
+        assert decision.configuration == expected, margin
+
+
+def test_the_replicas_spread_decides_whether_a_gain_is_real() -> None:
+    lat, thr = np.full(len(SMALL), 12.0), np.full(len(SMALL), 60.0)
+    lat[9], lat[4] = 10.0, 9.9
+    decider = ConfigurationDecider(replicas=64)
+    # a large common shock but little noise of their own: the paired gain of 0.1 s is sure
+    sure = decider.decide(SMALL, _paired(lat, thr, common=2.0, own=0.02), 50.0, incumbent=SMALL[9])
+    assert sure.configuration == SMALL[4] and sure.gain_s == pytest.approx(0.1, abs=0.02)
+    assert 0 < sure.gain_se_s < 0.01 and sure.incumbent.std_latency_s > 0.5
+    # noise of their own far above the gain: the incumbent stays, whatever the sample means say
+    for seed in range(5):
+        unsure = decider.decide(SMALL, _paired(lat, thr, common=0.0, own=1.5, seed=seed), 50.0,
+                                incumbent=SMALL[9])
+        assert unsure.configuration == SMALL[9], seed
+    # without an incumbent the same noisy samples are ranked by their means alone
+    plain = [decider.decide(SMALL, _paired(lat, thr, 0.0, 1.5, seed=s), 50.0).configuration for s in range(5)]
+    assert any(c != SMALL[9] for c in plain)
+
+
+def test_ties_go_to_the_incumbent_then_to_the_fewest_changes() -> None:
+    lat, thr = np.full(len(SMALL), 2.0), np.full(len(SMALL), 60.0)
+    decider = ConfigurationDecider(replicas=8)
+    assert decider.decide(SMALL, _fixed(lat, thr), 50.0).configuration == SMALL[0]  # no incumbent: index
+    assert decider.decide(SMALL, _fixed(lat, thr), 50.0, incumbent=SMALL[13]).configuration == SMALL[13]
+    # the incumbent cannot carry the rate: of the equally fast others, the one nearest to it
+    thr[13] = 10.0
+    incumbent = SMALL[13]  # BigFoot, 2 MB, 0.5 s, 10 s
+    picked = decider.decide(SMALL, _fixed(lat, thr), 50.0, incumbent=incumbent).configuration
+    assert picked != incumbent
+    assert sum(getattr(picked, f) != getattr(incumbent, f) for f in incumbent.to_dict()) == 1
+
+
+def test_halving_never_eliminates_the_incumbent() -> None:
+    space = ConfigurationSpace()
+    landscape = SyntheticLandscape.random(7)
+    lat, _ = landscape.true_means(space.batch())
+    worst = space[int(np.argmax(lat))]
+    decision = ConfigurationDecider().decide(
+        space, landscape.sampler(1), landscape.arrival_rate_tps, incumbent=worst)
+    assert decision.method == "halving" and decision.budget_fraction <= 0.26
+    assert decision.incumbent is not None and decision.incumbent.configuration == worst
+    assert decision.incumbent.replicas == max(e.replicas for e in decision.estimates)
+    assert decision.configuration != worst and decision.gain_s > 0
+    with pytest.raises(DtoptError, match="not in the space"):
+        ConfigurationDecider().decide(SMALL, _fixed(np.ones(16), np.ones(16)), 1.0,
+                                      incumbent=space[127])
+
+
+def test_an_incumbent_short_of_the_rate_only_as_every_one_is_stays() -> None:
+    """A horizon's end effect leaves every configuration a little short of the rate: the
+    incumbent is then still held to the stable rule; one really short of the others is left."""
+    lat, thr = np.full(len(SMALL), 3.0), np.full(len(SMALL), 47.0)  # all short of 49.5 tx/s
+    lat[4] = 2.9
+    decider = ConfigurationDecider(replicas=16, switch_cost_s=0.25)
+    assert decider.decide(SMALL, _fixed(lat, thr), 50.0, incumbent=SMALL[9]).configuration == SMALL[9]
+    thr[9] = 30.0  # the incumbent carries far less than the others: it is left
+    assert decider.decide(SMALL, _fixed(lat, thr), 50.0, incumbent=SMALL[9]).configuration == SMALL[4]

@@ -58,7 +58,7 @@ def test_an_error_bound_without_hops_is_refused() -> None:
 @pytest.mark.parametrize(
     ("latency", "hops", "message"),
     [
-        ([[0, 1, 2], [1, 0, 3]], None, "square matrix"),
+        ([0, 1, 2], None, "square matrix"),
         ([[0.0]], None, "square matrix"),
         ([[0, -1], [1, 0]], None, "finite numbers >= 0"),
         ([[0, np.nan], [1, 0]], None, "finite numbers >= 0"),
@@ -92,11 +92,12 @@ def test_node_names_must_match_the_matrix() -> None:
     )
 )
 def test_any_array_is_a_problem_with_exactly_its_latencies_or_one_clear_line(latency) -> None:
+    square = latency.ndim == 2 and latency.shape[0] == latency.shape[1]
     valid = (
         latency.ndim == 2
-        and latency.shape[0] == latency.shape[1] >= 2
+        and (latency.shape[0] >= 2 if square else min(latency.shape) >= 1)  # n x m: sites apart
         and bool(np.all(np.isfinite(latency)) and np.all(latency >= 0))
-        and not np.diagonal(latency).any()
+        and not (square and np.diagonal(latency).any())
     )
     try:
         problem = PlacementProblem.from_cost_matrix(latency, 1)

@@ -74,11 +74,11 @@ def test_fixing_on_pmed1_settles_the_optimal_servers() -> None:
 @pytest.mark.parametrize(
     ("cost", "k", "message"),
     [
-        (np.zeros((2, 3)), 1, "square matrix"),
+        (np.zeros(3), 1, "matrix of nodes x sites"),
         (np.array([[0.0, np.nan], [1.0, 0.0]]), 1, "latencies >= 0"),
         (np.array([[0.0, -1.0], [1.0, 0.0]]), 1, "latencies >= 0"),
         (np.array([[np.inf, np.inf], [1.0, 0.0]]), 1, "no admissible server"),
-        (np.zeros((2, 2)), 3, "at most n=2"),
+        (np.zeros((2, 2)), 3, "at most the number of sites 2"),
         (np.zeros((2, 2)), 0, "k must be an integer >= 1"),
     ],
 )

@@ -56,10 +56,10 @@ def test_chain_and_twin_run_on_the_placed_servers(agis) -> None:
 def test_uniform_conditions_and_configuration_fields(agis) -> None:
     problem, result = agis
     uniform = dtopt.scenario_from_placement(
-        result, problem, conditions="uniform", tx_rate_per_s=20.0, bandwidth_mbps=2.0
+        result, problem, conditions="uniform", update_rate_per_s=0.8, bandwidth_mbps=2.0
     )
     (regime,) = uniform.regimes
-    assert regime.tx_rate_per_s == 20.0 and regime.bandwidth_mbps == (2.0,) * 10
+    assert regime.tx_rate_per_s == pytest.approx(20.0) and regime.bandwidth_mbps == (2.0,) * 10
     assert run_chain(uniform, "BigFoot", 60.0, seed=1).metrics.n_blocks > 0
     tuned = dtopt.scenario_from_placement(result, problem, round_timeout_s=6.0, max_block_mb=2.0)
     assert (tuned.round_timeout_s, tuned.max_block_mb) == (6.0, 2.0)
@@ -77,8 +77,14 @@ def test_bad_input_is_one_clear_error(agis) -> None:
         dtopt.scenario_from_placement(dtopt.solve(small, "milp"), small)
     with pytest.raises(DtoptError, match="unknown conditions 'calm'"):
         dtopt.scenario_from_placement(result, problem, conditions="calm")
-    with pytest.raises(DtoptError, match=r"unknown scenario field\(s\) \['tx_rate_per_s'\]"):
+    with pytest.raises(DtoptError, match=r"\['tx_rate_per_s'\] come from the twins' updates"):
         dtopt.scenario_from_placement(result, problem, tx_rate_per_s=5.0)
+    with pytest.raises(DtoptError, match=r"unknown scenario field\(s\) \['bandwidth_mbps'\]"):
+        dtopt.scenario_from_placement(result, problem, bandwidth_mbps=5.0)
+    with pytest.raises(DtoptError, match="update rate must be a finite number of updates/s > 0"):
+        dtopt.scenario_from_placement(result, problem, update_rate_per_s=0.0)
+    with pytest.raises(DtoptError, match="must name every node of the network"):
+        dtopt.scenario_from_placement(result, problem, update_rate_per_s={"Miami": 1.0})
     with pytest.raises(DtoptError, match="result must be a PlacementResult"):
         dtopt.scenario_from_placement(result.to_dict(), problem)
     with pytest.raises(DtoptError, match="problem must be a PlacementProblem"):
@@ -95,8 +101,12 @@ def placements(draw: st.DrawFn) -> tuple[PlacementProblem, PlacementResult, np.n
     problem = PlacementProblem.from_cost_matrix(latency_ms, k, node_names=[f"n{i}" for i in range(n)])
     names = draw(st.lists(st.sampled_from([*problem.topology.node_names, "stranger"]), unique=True,
                           min_size=0, max_size=n))
+    nearest = {
+        node: min(names, key=lambda s: latency_ms[i, problem.topology.node_names.index(s)])
+        for i, node in enumerate(problem.topology.node_names)
+    } if names and "stranger" not in names else {}
     result = PlacementResult(
-        method="test", status="feasible", servers=tuple(names), assignment={}, avg_latency_ms=1.0,
+        method="test", status="feasible", servers=tuple(names), assignment=nearest, avg_latency_ms=1.0,
         max_latency_ms=1.0, avg_error=None, max_error=None, bound=None, gap=None, runtime_s=0.0,
     )
     return problem, result, latency_ms

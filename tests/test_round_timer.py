@@ -17,8 +17,9 @@ from hypothesis import strategies as st
 from dtopt.cli import main
 from dtopt.consensus import run_chain, uniform_scenario
 from dtopt.consensus.columns import ConfigColumns
-from dtopt.consensus.config import MAX_ROUND_TIMER_DOUBLINGS, ChainConfig, rounds_timed_out
+from dtopt.consensus.config import ChainConfig
 from dtopt.consensus.scenario import Regime, Scenario
+from dtopt.consensus.timers import MAX_ROUND_TIMER_DOUBLINGS, rounds_timed_out
 from dtopt.errors import DtoptError
 from dtopt.twin import OracleState, RoundOracle
 from dtopt.twin.config_search import ConfigurationSpace
@@ -149,7 +150,7 @@ def test_bad_round_timer_is_one_line(bad: dict) -> None:
 
 def test_cli_round_timer(tmp_path, capsys) -> None:
     assert main(["chain", "run", "--duration", "30", "--round-timer", "fixed", "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)["round_timer"] == "fixed"
+    assert json.loads(capsys.readouterr().out)["configuration"]["round_timer"] == "fixed"
     with pytest.raises(SystemExit) as exit_:
         main(["chain", "run", "--duration", "30", "--round-timer", "slow"])
     assert exit_.value.code == 2

@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from dtopt.consensus.chain import Chain, ChainRun, run_chain
-from dtopt.consensus.config import ROUND_TIMERS
 from dtopt.consensus.metrics import ChainMetrics
 from dtopt.consensus.scenario import Scenario
+from dtopt.consensus.timers import ROUND_TIMERS
 from dtopt.errors import DtoptError
 
 __all__ = [

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from dtopt.cli._out import output_dir, report_written
-from dtopt.cli.place import add_problem_arguments, capacity_value, topology_of, write_placement
+from dtopt.cli.place import add_problem_arguments, capacity_value, model_options, topology_of, write_placement
 from dtopt.errors import DtoptError
 from dtopt.placement.problem import PlacementProblem
 from dtopt.solvers.pareto import ParetoFront, ParetoPoint, pareto
@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
     out = output_dir(args.out) if args.out else None  # refused before the solves, not after them
     options = {} if args.time_limit is None else {"time_limit_s": args.time_limit}
     model = {"alpha": args.alpha, "beta": args.beta, "rate_km_per_ms": args.rate,
-             "capacity": capacity_value(args.capacity)}
+             "capacity": capacity_value(args.capacity), **model_options(args, topology)}
     front = pareto(topology, parse_k_range(args.k), method=args.method, **model, **options)
     if args.json:
         print(front.to_json())

@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from dtopt.cli._out import output_dir, report_written, write_json
 from dtopt.errors import DtoptError
 from dtopt.placement.evaluate import evaluate
@@ -15,6 +17,7 @@ from dtopt.placement.maps import placement_geojson, plot_placement
 from dtopt.placement.problem import DEFAULT_ALPHA, DEFAULT_BETA, DEFAULT_EPS_MAX, PlacementProblem
 from dtopt.solvers import available_methods, solve
 from dtopt.topology import DEFAULT_RATE_KM_PER_MS, Topology, load_topology
+from dtopt.topology.sources import node_attribute
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -34,6 +37,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         help=f"twin-error bound, or 'none' (default {DEFAULT_EPS_MAX})",
     )
     add_problem_arguments(parser)
+    parser.add_argument(
+        "--objective",
+        choices=("mean", "max"),
+        default="mean",
+        help="mean latency (default), or max: the worst node's latency first (p-center), then the mean",
+    )
     parser.add_argument(
         "--failure-prob", type=float, help="reliable placement: each server fails with this probability q"
     )
@@ -84,6 +93,22 @@ def add_problem_arguments(parser: argparse.ArgumentParser) -> None:
         help="twins per server: one integer, or one per node comma-separated (default unlimited)",
     )
     parser.add_argument(
+        "--weights",
+        metavar="ATTR|FILE",
+        help="demand weights: a node attribute of the network file, or a file of 'name,weight' lines "
+        "(or one weight per line in node order); the mean latency becomes the weighted mean",
+    )
+    parser.add_argument(
+        "--candidates",
+        metavar="NAMES|FILE",
+        help="the nodes that may host a server: comma-separated names, or a file with one per line",
+    )
+    parser.add_argument(
+        "--fixed",
+        metavar="NAMES|FILE",
+        help="existing servers every placement keeps (among the candidates, at most k): names or a file",
+    )
+    parser.add_argument(
         "--missing-coordinates",
         default="refuse",
         help="nodes without coordinates: refuse (default), impute, drop, or a link length in km",
@@ -109,6 +134,89 @@ def topology_of(args: argparse.Namespace) -> Topology:
     )
 
 
+def model_options(args: argparse.Namespace, topology: Topology) -> dict[str, Any]:
+    """``weights``, ``candidates`` and ``fixed`` of :class:`PlacementProblem` from
+    :func:`add_problem_arguments`' arguments (validated by the problem)."""
+    return {
+        "weights": None if args.weights is None else weights_value(args.weights, args.topology, topology),
+        "candidates": _names(args.candidates, "--candidates"),
+        "fixed": _names(args.fixed, "--fixed"),
+    }
+
+
+def weights_value(text: str, source: str, topology: Topology) -> np.ndarray:
+    """``--weights``: a file (``name,weight`` lines, or one weight per line in node order;
+    blank lines and ``#`` comments skipped) if ``text`` is one, else a node attribute of
+    ``source``; one weight per node of ``topology``."""
+    path = Path(text)
+    if path.is_file():
+        by_name = _weights_file(path, topology.n_nodes)
+        if isinstance(by_name, list):
+            return _numbers(by_name, f"--weights file {text}")
+        where = f"--weights file {text}"
+    else:
+        by_name = node_attribute(source, text)
+        if not by_name:
+            raise DtoptError(
+                f"--weights {text!r} is neither a file nor an attribute of any node of {source!r}"
+            )
+        where = f"--weights attribute {text!r}"
+    missing = [name for name in topology.node_names if name not in by_name]
+    if missing:
+        raise DtoptError(f"{where} gives no weight for {len(missing)} node(s), e.g. {missing[0]!r}")
+    return _numbers([by_name[name] for name in topology.node_names], where)
+
+
+def _weights_file(path: Path, n: int) -> dict[str, object] | list[object]:
+    """A weights file's ``name,weight`` pairs by name, or its bare values in node order."""
+    try:
+        lines = [line.strip() for line in path.read_text().splitlines()]
+    except (OSError, UnicodeDecodeError) as err:
+        raise DtoptError(f"cannot read --weights file {path}: {err}") from None
+    lines = [line for line in lines if line and not line.startswith("#")]
+    if all("," not in line for line in lines):
+        if len(lines) != n:
+            raise DtoptError(f"--weights file {path} holds {len(lines)} values for {n} nodes")
+        return lines
+    pairs = [line.rsplit(",", 1) for line in lines]
+    if pairs and _numbers_or_none(pairs[0][-1]) is None:
+        pairs = pairs[1:]  # a header line
+    return {name.strip(): value.strip() for name, value in pairs}
+
+
+def _numbers_or_none(text: object) -> float | None:
+    try:
+        return float(text)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+
+
+def _numbers(values: list[object], where: str) -> np.ndarray:
+    parsed = [_numbers_or_none(value) for value in values]
+    bad = [value for value, number in zip(values, parsed, strict=True) if number is None]
+    if bad:
+        raise DtoptError(f"{where}: weights must be numbers, got {bad[0]!r}")
+    return np.asarray(parsed, dtype=float)
+
+
+def _names(text: str | None, option: str) -> list[str] | None:
+    """``--candidates`` / ``--fixed``: a file with one name per line, or comma-separated names."""
+    if text is None:
+        return None
+    path = Path(text)
+    if path.is_file():
+        try:
+            names = path.read_text().splitlines()
+        except (OSError, UnicodeDecodeError) as err:
+            raise DtoptError(f"cannot read {option} file {path}: {err}") from None
+    else:
+        names = text.split(",")
+    names = [name.strip() for name in names if name.strip() and not name.strip().startswith("#")]
+    if not names:
+        raise DtoptError(f"{option} names no node")
+    return names
+
+
 def capacity_value(text: str | None) -> int | tuple[int, ...] | None:
     """``--capacity``: ``None``, one integer, or comma-separated integers (validated by the problem)."""
     if text is None:
@@ -123,8 +231,9 @@ def capacity_value(text: str | None) -> int | tuple[int, ...] | None:
 
 
 def run(args: argparse.Namespace) -> int:
+    topology = topology_of(args)
     problem = PlacementProblem(
-        topology_of(args),
+        topology,
         args.k,
         eps_max=_eps_max(args.eps_max),
         alpha=args.alpha,
@@ -132,6 +241,8 @@ def run(args: argparse.Namespace) -> int:
         rate_km_per_ms=args.rate,
         capacity=capacity_value(args.capacity),
         failure_prob=args.failure_prob,
+        objective=args.objective,
+        **model_options(args, topology),
     )
     options = dict(_option(text) for text in args.option)
     for name, value in (
@@ -232,7 +343,11 @@ def _summary(problem: PlacementProblem, result: Any) -> str:
     lines = [
         f"{topo.name}: {topo.n_nodes} nodes, {topo.n_links} links; k={problem.k}, eps_max={eps}"
         + (f", capacity={problem.capacity}" if problem.capacity is not None else "")
-        + (f", failure_prob={problem.failure_prob:g}" if problem.failure_prob is not None else ""),
+        + (f", failure_prob={problem.failure_prob:g}" if problem.failure_prob is not None else "")
+        + (", weighted" if problem.weights is not None else "")
+        + (f", {problem.n_sites} candidate sites" if problem.candidates is not None else "")
+        + (f", {len(problem.fixed)} fixed" if problem.fixed is not None else "")
+        + (", objective=max (p-center)" if problem.objective == "max" else ""),
         f"{result.method}: {result.status} in {result.runtime_s:.3f} s",
     ]
     lines += [f"note: {note}" for note in topo.notes]
@@ -252,7 +367,8 @@ def _summary(problem: PlacementProblem, result: Any) -> str:
                 f"(q={problem.failure_prob:g})"
             )
         if result.bound is not None:
-            lines.append(f"lower bound {result.bound:.4f} ms, gap {result.gap:.2e}")
+            on = " on the worst latency" if problem.objective == "max" else ""
+            lines.append(f"lower bound{on} {result.bound:.4f} ms, gap {result.gap:.2e}")
         elif result.gap is not None:
             lines.append(f"gap to the given optimum {result.gap:.2e}")
     if result.reason:

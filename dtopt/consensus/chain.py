@@ -178,6 +178,8 @@ class Chain(ConsensusSteps, SyncMixin, DposSteps):
             tx_ids=np.arange(lo, hi, dtype=np.int64),
             tx_arrival_s=arrival_s[lo:hi].copy(),
             blocks=tuple(self._ledger.records[b_lo:b_hi]),
+            tx_submitted_s=self._arrivals.submitted_s[lo:hi].copy(),
+            tx_entry=self._arrivals.entry[lo:hi].copy(),
         )
 
     def request_config(self, producer: str, **changes: Any) -> None:
@@ -221,7 +223,8 @@ class Chain(ConsensusSteps, SyncMixin, DposSteps):
         scenario), so a copy costs the live state, not the history.
         """
         shared: dict[int, Any] = {}
-        arrays = (self._arrivals.arrival_s, self._jitter_buf)  # replaced when extended, never written
+        arrivals = self._arrivals  # its arrays are replaced when extended, never written
+        arrays = (arrivals.arrival_s, arrivals.submitted_s, arrivals.entry, self._jitter_buf)
 
         class _Pickler(pickle.Pickler):
             def persistent_id(self, obj: Any) -> int | None:

@@ -6,13 +6,11 @@ model, and the validator set with its propagation latencies. It is cheap to
 compare (the propagation matrix is compared by identity first) and to replace
 (:meth:`ChainConfig.replace` validates again).
 
-Beside it live the rules that read it, stated once for the message-level chain
-(:mod:`dtopt.consensus.chain`), the round oracle (:mod:`dtopt.twin.oracle`) and
-the twin's analysis (:mod:`dtopt.twin.analyse`): block filling, the minimum block
-interval, the round timer, message sizes, the message delay and its inverse.
-Each works elementwise on numpy arrays as well as on Python scalars.
-
-Units: seconds, MB, MB/s.
+Its methods are the rules that read it, stated once for the chain, the round oracle
+and the twin's analysis: block filling, the minimum block interval, the round timer
+(:mod:`dtopt.consensus.timers`), message sizes, the message delay and its inverse,
+elementwise on numpy arrays as well as on Python scalars. Inputs are checked by
+:mod:`dtopt.consensus.checks`. Units: seconds, MB, MB/s.
 """
 
 from __future__ import annotations
@@ -27,6 +25,7 @@ from typing import Any, ClassVar, Final
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from dtopt.consensus.checks import check_dpos, check_names, check_number, check_propagation
 from dtopt.consensus.protocols import (
     BLOCK_MESSAGES,
     MessageCosts,
@@ -35,17 +34,13 @@ from dtopt.consensus.protocols import (
     get_protocol,
     message_delay_s,
 )
+from dtopt.consensus.timers import MAX_ROUND_TIMER_DOUBLINGS, ROUND_TIMERS, doubled
 from dtopt.errors import DtoptError
 
 __all__ = [
     "BANDWIDTH_MODELS",
     "MAX_DEFAULT_DELEGATES",
-    "MAX_ROUND_TIMER_DOUBLINGS",
-    "ROUND_TIMERS",
     "ChainConfig",
-    "check_names",
-    "check_number",
-    "rounds_timed_out",
 ]
 
 #: DPoS's default number of delegates: every validator, up to this many (as EOS elects 21).
@@ -55,43 +50,7 @@ MAX_DEFAULT_DELEGATES: Final = 21
 #: sender and receiver (as some other simulators assume).
 BANDWIDTH_MODELS: Final = ("sender", "slower")
 
-#: The round timer: ``"doubling"`` (IBFT 2.0: round r waits the round timeout x 2^r, default)
-#: or ``"fixed"`` (every round waits the round timeout, as the seed experiment's simulator).
-ROUND_TIMERS: Final = ("doubling", "fixed")
-
-#: The doubling timer's cap: round r waits ``round_timeout_s * 2 ** min(r, 3)``, at most 8
-#: round timeouts (80 s at the paper's 10 s). A round 8 times too slow for its timeout is a
-#: misconfiguration that longer waits no longer rescue, while every run of consecutive offline
-#: proposers (each a round) pays the timers in full, and a chain without a quorum waits this
-#: long once the quorum is back.
-MAX_ROUND_TIMER_DOUBLINGS: Final = 3
-
 _VOTES: Final = (MessageKind.PREPARE, MessageKind.COMMIT)  # the votes that may carry the block
-
-
-def rounds_timed_out(elapsed_s: float, round_timeout_s: float, round_timer: str, limit: int) -> int:
-    """How many consecutive rounds of one height, the first started ``elapsed_s`` ago and each
-    started when the previous one timed out, have timed out by now (at most ``limit``).
-
-    The round timer's rule (:meth:`ChainConfig.round_timer_s`) read backwards: under the
-    fixed timer ``elapsed_s // round_timeout_s``, under the doubling timer fewer.
-    """
-    if round_timer == "fixed":
-        return min(int(elapsed_s // round_timeout_s), limit)
-    rounds, end_s = 0, 0.0
-    while rounds < limit:
-        end_s += round_timeout_s * _doubled(rounds, MAX_ROUND_TIMER_DOUBLINGS)
-        if end_s > elapsed_s:
-            break
-        rounds += 1
-    return rounds
-
-
-def _doubled(round_: Any, cap: Any) -> Any:
-    """The doubling timer's factor of round ``round_``: ``2^min(round, cap)``."""
-    if isinstance(round_, np.ndarray) or isinstance(cap, np.ndarray):
-        return np.exp2(np.minimum(round_, cap))
-    return 2.0 ** min(round_, cap)
 
 
 def _maximum(a: Any, b: Any) -> Any:
@@ -100,30 +59,6 @@ def _maximum(a: Any, b: Any) -> Any:
     if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
         return np.maximum(a, b)
     return max(a, b)
-
-
-def check_number(where: str, name: str, value: Any, *, low: float = 0.0, strict: bool = False) -> float:
-    """``value`` as a finite float ``>= low`` (``> low`` if ``strict``), else one-line DtoptError."""
-    if isinstance(value, bool) or not isinstance(value, int | float | np.floating | np.integer):
-        raise DtoptError(f"{where}: {name} must be a number, got {value!r}")
-    value = float(value)
-    if not math.isfinite(value) or value < low or (strict and value == low):
-        relation = ">" if strict else ">="
-        raise DtoptError(f"{where}: {name} must be a finite number {relation} {low:g}, got {value!r}")
-    return value
-
-
-def check_names(where: str, name: str, values: Any) -> tuple[str, ...]:
-    """``values`` as a tuple of distinct non-empty strings, else one-line DtoptError."""
-    if isinstance(values, str) or not isinstance(values, Sequence):
-        raise DtoptError(f"{where}: {name} must be a list of node names, got {values!r}")
-    names = tuple(values)
-    for value in names:
-        if not isinstance(value, str) or not value:
-            raise DtoptError(f"{where}: {name} must hold non-empty strings, got {value!r}")
-    if len(set(names)) != len(names):
-        raise DtoptError(f"{where}: {name} lists a node twice")
-    return names
 
 
 @dataclass(frozen=True, eq=False, kw_only=True)
@@ -218,45 +153,10 @@ class ChainConfig:
                 f"{where}: bandwidth_model must be one of {', '.join(BANDWIDTH_MODELS)}, "
                 f"got {self.bandwidth_model!r}"
             )
-        object.__setattr__(self, "propagation_s", self._checked_propagation(where, len(nodes)))
-        self._check_dpos(where)
-
-    def _check_dpos(self, where: str) -> None:
-        m = len(self.validators)
-        if isinstance(self.stake, str) or not isinstance(self.stake, Sequence):
-            raise DtoptError(f"{where}: stake must be a list (one per validator), got {self.stake!r}")
-        stake = tuple(check_number(where, "stake", s) for s in self.stake)
-        if stake and len(stake) != m:
-            raise DtoptError(f"{where}: stake has {len(stake)} values for {m} validators")
-        if stake and sum(stake) <= 0:
-            raise DtoptError(f"{where}: stake must not be all zero")
-        object.__setattr__(self, "stake", stake)
-        for name, value, high in (("delegates", self.delegates, m), ("epoch_slots", self.epoch_slots, None)):
-            if value is None and name == "delegates":
-                continue
-            if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1 or (
-                    high is not None and value > high):
-                limit = f" and <= {high} (the validators)" if high is not None else ""
-                raise DtoptError(f"{where}: {name} must be an integer >= 1{limit}, got {value!r}")
-            object.__setattr__(self, name, int(value))
-        object.__setattr__(self, "slot_s", check_number(where, "slot_s", self.slot_s, strict=True))
-
-    def _checked_propagation(self, where: str, n: int) -> NDArray[np.float64]:
-        prop = self.propagation_s
-        if isinstance(prop, np.ndarray) and not prop.flags.writeable and prop.shape == (n, n):
-            return prop  # already checked (a replace() keeps the same array)
-        try:
-            prop = np.array(prop, dtype=float)
-        except (TypeError, ValueError) as err:
-            raise DtoptError(f"{where}: propagation_s is not a numeric matrix ({err})") from None
-        if prop.size == 0:
-            prop = np.zeros((n, n))
-        if prop.shape != (n, n):
-            raise DtoptError(f"{where}: propagation_s must have shape ({n}, {n}), got {prop.shape}")
-        if not np.all(np.isfinite(prop)) or np.any(prop < 0):
-            raise DtoptError(f"{where}: propagation_s must be finite and >= 0")
-        prop.setflags(write=False)
-        return prop
+        object.__setattr__(self, "propagation_s", check_propagation(where, self.propagation_s, len(nodes)))
+        dpos = check_dpos(where, self.stake, self.delegates, self.epoch_slots, self.slot_s, len(validators))
+        for name, value in dpos.items():
+            object.__setattr__(self, name, value)
 
     def _key(self) -> tuple:
         return tuple(getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "propagation_s")
@@ -352,7 +252,7 @@ class ChainConfig:
         cap = self.round_timer_doublings
         if isinstance(cap, int) and cap == 0:
             return 1  # a fixed timer: a plain 1 keeps the caller's dtype (the oracle's float32 times)
-        return _doubled(round_, cap)
+        return doubled(round_, cap)
 
     def round_timer_s(self, round_start_s: ArrayLike, round_: ArrayLike) -> Any:
         """When round ``round_``, started at ``round_start_s``, times out.
@@ -405,6 +305,24 @@ class ChainConfig:
             self.costs.validation_s(kind),
             jitter_s,
         )
+
+    def tx_pool_delay_s(self, bandwidth_mbps: ArrayLike) -> NDArray[np.float64]:
+        """How long after its submission at each validator a transaction is in every
+        validator's pool (s), shape ``(M,)``, one per entry validator.
+
+        The entry validator gossips it to every other validator like a message of
+        ``tx_size_mb``: transmission at the link bandwidth plus propagation, without
+        jitter, and no validation (a transaction is checked with the block that carries
+        it); the latest arrival counts. ``bandwidth_mbps``: every node's bandwidth
+        (MB/s), shape ``(K,)``. The chain's transaction stream enters the pools this way
+        (:mod:`dtopt.consensus.arrivals`).
+        """
+        index = np.asarray(self.validator_index)
+        bandwidth = np.asarray(bandwidth_mbps, dtype=float)
+        link = self.link_bandwidth_mbps(bandwidth[index][:, None], bandwidth[index][None, :])
+        delay = message_delay_s(self.tx_size_mb, link, self.validator_propagation_s, 0.0)
+        np.fill_diagonal(delay, 0.0)  # in its entry validator's pool at once
+        return delay.max(axis=1)
 
     def pre_prepare_transmission_s(self, delay_s: ArrayLike, propagation_s: ArrayLike) -> Any:
         """The inverse of the PRE-PREPARE delay: transmission plus jitter (s), given the

@@ -90,6 +90,7 @@ class DposSteps:
     _commit: Any
     _finalize: Any
     _new_block: Any
+    _request_sync: Any
     _start_height: Any
 
     # ------------------------------------------------------------------ mode
@@ -276,6 +277,12 @@ class DposSteps:
             self._next_height(node, t)
         for block in event.tentative:  # (the node may leave DPoS on the way: then they are dropped)
             self._dpos_receive(node, block, event.src, t)
+        src = self._nodes[event.src]
+        if src.height > node.height:  # the source moved on meanwhile: keep up
+            if node.dpos is not None:
+                self._dpos_request_sync(node, src, t)
+            else:
+                self._request_sync(node, src, t)
 
 
 def _head_height(node: Node) -> int:

@@ -14,7 +14,7 @@ from typing import Any, Final
 
 import yaml
 
-from dtopt.consensus.config import check_names, check_number
+from dtopt.consensus.checks import check_names, check_number
 from dtopt.consensus.limits import MAX_NODES, check_duration, check_seed
 from dtopt.consensus.presets import DEFAULT_DURATION_S, SCENARIOS
 from dtopt.consensus.protocols import MessageCosts
@@ -27,6 +27,7 @@ _TOP_KEYS: Final = {
     "nodes", "producers", "faulty", "regimes", "propagation_s", "tx_size_mb", "max_block_mb",
     "min_block_interval_s", "round_timeout_s", "fast_path_timeout_s", "round_timer", "costs",
     "state_period_s", "twin_interval_s", "protocol", "votes_carry_block", "bandwidth_model", "space",
+    "tx_entry_share",
     "stake", "delegates", "epoch_slots", "slot_s",
 }
 _REGIME_KEYS: Final = {"start_s", "offline", "bandwidth_mbps", "tx_rate_per_s", "jitter_s"}

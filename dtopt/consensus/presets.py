@@ -22,7 +22,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from dtopt.consensus.changing import CHANGING_KINDS, changing_regimes
-from dtopt.consensus.config import check_names
+from dtopt.consensus.checks import check_names
 from dtopt.consensus.limits import check_duration, check_seed
 from dtopt.consensus.protocols import fault_tolerance
 from dtopt.consensus.scenario import Regime, Scenario, random_propagation_s

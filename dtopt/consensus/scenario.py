@@ -25,7 +25,8 @@ from typing import Any, Final
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from dtopt.consensus.config import ChainConfig, check_names, check_number
+from dtopt.consensus.checks import check_names, check_number
+from dtopt.consensus.config import ChainConfig
 from dtopt.consensus.limits import check_seed
 from dtopt.consensus.protocols import ProtocolRules, fault_tolerance, get_protocol
 from dtopt.errors import DtoptError
@@ -71,7 +72,9 @@ class Regime:
 
 
 #: Scenario fields that are not the chain's configuration.
-_SCENARIO_FIELDS: Final = ("config", "regimes", "faulty", "state_period_s", "twin_interval_s", "space")
+_SCENARIO_FIELDS: Final = (
+    "config", "regimes", "faulty", "state_period_s", "twin_interval_s", "space", "tx_entry_share",
+)
 
 
 @dataclass(frozen=True, eq=False, init=False)
@@ -94,6 +97,12 @@ class Scenario:
     space : the configuration space a twin may tune
         (:class:`~dtopt.twin.config_search.ConfigurationSpace`), or ``None``: the
         twin's own data, which the chain does not read.
+    tx_entry_share : where transactions enter the chain: the share of the arrival
+        rate submitted at each producer, shape ``(M,)``, summing to 1 (given as any
+        non-negative weights, normalised here), so producer v's stream is Poisson at
+        ``share[v]`` times the regime's rate; a transaction reaches the other pools as
+        :meth:`~dtopt.consensus.ChainConfig.tx_pool_delay_s` says. ``()`` (default):
+        every transaction is in every pool on arrival.
     """
 
     config: ChainConfig
@@ -102,6 +111,7 @@ class Scenario:
     state_period_s: float
     twin_interval_s: float
     space: Any
+    tx_entry_share: tuple[float, ...]
 
     def __init__(
         self,
@@ -111,6 +121,7 @@ class Scenario:
         state_period_s: float = 100.0,
         twin_interval_s: float = 25.0,
         space: Any = None,
+        tx_entry_share: Sequence[float] = (),
         *,
         producers: Sequence[str] | None = None,
         **config_fields: Any,
@@ -149,6 +160,22 @@ class Scenario:
         if space is not None and not isinstance(space, ConfigurationSpace):
             raise DtoptError(f"scenario: space must be a ConfigurationSpace, got {type(space).__name__}")
         object.__setattr__(self, "space", space)
+        object.__setattr__(self, "tx_entry_share", self._checked_share(tx_entry_share))
+
+    def _checked_share(self, weights: Sequence[float]) -> tuple[float, ...]:
+        if isinstance(weights, str) or not isinstance(weights, Sequence | np.ndarray):
+            raise DtoptError("scenario: tx_entry_share must be a list of weights, one per producer")
+        values = [check_number("scenario", "tx_entry_share", w) for w in weights]
+        if not values:
+            return ()
+        if len(values) != self.n_producers:
+            raise DtoptError(
+                f"scenario: tx_entry_share has {len(values)} weights for {self.n_producers} producers"
+            )
+        total = sum(values)
+        if total <= 0:
+            raise DtoptError("scenario: tx_entry_share must give some producer a positive weight")
+        return tuple(w / total for w in values)
 
     def _checked_regimes(self, regimes: Sequence[Regime]) -> tuple[Regime, ...]:
         regimes = tuple(regimes)

@@ -118,18 +118,20 @@ class ConsensusSteps:
             if message.height == h and node.height == h:
                 self._engine.handlers[type(message)](message, t)
 
-    def _start_round(self, node: Node, t: float) -> None:
-        """``node``'s round starts now: arm the round timer; its proposer proposes.
+    def _start_round(self, node: Node, t: float, entered_s: float | None = None) -> None:
+        """``node``'s round starts now: its proposer proposes.
 
         Round 0 starts when the previous block is committed; a later round when the
         node holds a quorum of ROUND-CHANGEs for it (or its PRE-PREPARE arrives).
+        The round's timers run from when the node entered the round (IBFT 2.0): from
+        ``entered_s``, when it sent its ROUND-CHANGE for the round, else from now.
         """
         node.established = True
-        node.round_start = t
+        node.round_start = t if entered_s is None else entered_s
         node.epoch += 1
         epoch, h, r = node.epoch, node.height, node.round
         config = node.config
-        self._schedule(RoundTimer, config.round_timer_s(t, r), node.index, r, epoch)
+        self._schedule(RoundTimer, config.round_timer_s(node.round_start, r), node.index, r, epoch)
         if self._validators[proposer_index(h, r, len(self._validators))] == node.index and node.proposed != r:
             if r == 0:
                 parent_s = node.chain[-1].proposed_s if node.chain else -np.inf
@@ -144,7 +146,8 @@ class ConsensusSteps:
         In a started round the node moves on to the next round. A node still waiting
         for the ROUND-CHANGE quorum of its round re-sends its ROUND-CHANGE instead of
         running further ahead (PBFT's view-change timer), so a node that is alone
-        cannot race through rounds the others would then have to catch up with.
+        cannot race through rounds the others would then have to catch up with; it
+        enters the round again (its timers restart).
         """
         node = self._nodes[event.node]
         if event.epoch != node.epoch or not node.online:
@@ -153,13 +156,21 @@ class ConsensusSteps:
         if node.established:
             self._enter_round(node, event.round + 1, t)
         else:
+            node.round_start = t
             self._send_round_change(node, t)
             self._schedule(RoundTimer, node.config.round_timer_s(t, event.round), node.index, event.round,
                            node.epoch)
 
     def _enter_round(self, node: Node, r: int, t: float) -> None:
-        """Move ``node`` to the higher round ``r``: send ROUND-CHANGE, await its quorum."""
+        """Move ``node`` to the higher round ``r``: send ROUND-CHANGE, await its quorum.
+
+        The round-change rule, as in IBFT 2.0 (and the oracle): the node enters round
+        ``r`` now, when it sends its ROUND-CHANGE, and the round's timer (and BigFoot's
+        fast-path timer) run from now; the quorum of ROUND-CHANGEs lets the proposer
+        propose but restarts no timer.
+        """
         node.round = r
+        node.round_start = t
         node.pp_block = None
         node.established = False
         node.epoch += 1
@@ -264,9 +275,10 @@ class ConsensusSteps:
         if h != node.height or r < node.round or not node.online:
             return self._stray(node, message, h, src, t)
         if r > node.round or not node.established:  # the proposer held a quorum for round r
+            entered_s = None if r > node.round else node.round_start  # its timer runs since it entered
             node.round = r
             node.pp_block = None
-            self._start_round(node, t)
+            self._start_round(node, t, entered_s)
         if node.pp_block is None:
             self._accept_proposal(node, h, r, block, t)
 
@@ -282,7 +294,7 @@ class ConsensusSteps:
         quorums = node.quorums
         if r == cur:
             if not node.established and n >= quorums.round_change:
-                self._start_round(node, t)
+                self._start_round(node, t, node.round_start)
             return None
         high = node.rc_high
         if r > high[v]:
@@ -377,5 +389,8 @@ class ConsensusSteps:
                 self._request_sync(follower, node, t)
         for v in self._validators:
             validator = self._nodes[v]
-            if validator.height <= block.height and validator.online and validator.dpos is None:
+            # (a validator running DPoS learns DPoS blocks from their gossip; a BFT block
+            # after a switch away from DPoS it must fetch, like everyone else)
+            if validator.height <= block.height and validator.online and (
+                    validator.dpos is None or not block.config.rules.slots):
                 self._request_sync(validator, node, t)

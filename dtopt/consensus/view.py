@@ -98,8 +98,15 @@ class ChainView:
     start_s, end_s : the window (s).
     validators : names of the chain's validators (public membership, in order).
     tx_ids : ids of the transactions that arrived in the window, shape ``(n,)``.
-    tx_arrival_s : their arrival times, shape ``(n,)``, ascending.
+    tx_arrival_s : their arrival times, shape ``(n,)``, ascending: when each was in
+        every validator's pool.
     blocks : blocks committed in the window, in height order.
+    tx_submitted_s : when each was submitted at its entry validator, shape ``(n,)``
+        (s; the transaction's own timestamp): ``tx_arrival_s`` when transactions enter
+        every pool at once, earlier by the gossip delay when they have entry points
+        (``Scenario.tx_entry_share``).
+    tx_entry : position in ``validators`` of each one's entry validator, shape ``(n,)``;
+        ``-1`` when it entered every pool at once.
     """
 
     start_s: float
@@ -108,3 +115,5 @@ class ChainView:
     tx_ids: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     tx_arrival_s: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
     blocks: tuple[BlockRecord, ...] = ()
+    tx_submitted_s: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
+    tx_entry: NDArray[np.int32] = field(default_factory=lambda: np.zeros(0, dtype=np.int32))

@@ -1,7 +1,8 @@
 """Scoring placements: one in detail, or many at once as a vectorised batch.
 
-:func:`evaluate` is the public answer, by node name like :func:`dtopt.solve`;
-:func:`score` is the same scoring by node index, which the solvers use internally.
+:func:`evaluate` is the public answer, by name like :func:`dtopt.solve`;
+:func:`score` is the same scoring by column of the problem's matrices (the
+candidate sites, in order), which the solvers use internally.
 """
 
 from __future__ import annotations
@@ -27,12 +28,17 @@ class _Objective:
     """The objective of a scored placement (shared by :class:`Evaluation` and :class:`Scores`)."""
 
     avg_latency_ms: float | None
+    max_latency_ms: float | None
     expected_latency_ms: float | None
+    objective: str
 
     @property
     def objective_ms(self) -> float | None:
-        """What the problem minimises: the expected mean latency for a reliable
-        problem, the mean latency otherwise (ms); ``None`` when infeasible."""
+        """What the problem minimises first: the worst latency for ``objective="max"``
+        (p-center), the expected mean latency for a reliable problem, the mean latency
+        otherwise (ms); ``None`` when infeasible."""
+        if self.objective == "max":
+            return self.max_latency_ms
         return self.avg_latency_ms if self.expected_latency_ms is None else self.expected_latency_ms
 
 
@@ -42,19 +48,21 @@ class Evaluation(_Objective):
 
     Attributes
     ----------
-    servers : names of the server nodes, in node order.
+    servers : names of the server sites, in site order.
     assignment : node name -> name of the server it uses (its lowest-latency
         admissible server; with capacities, the transportation problem's
         assignment), for every node that has one.
     feasible : every node has an admissible server (with room).
     uncovered : names of the nodes without one, in node order.
-    avg_latency_ms, max_latency_ms : mean and maximum over nodes of the latency to
-        the assigned server (ms); ``None`` when infeasible.
-    avg_error, max_error : mean and maximum twin error over nodes; ``None`` when
-        infeasible or when the problem has no hop counts.
+    avg_latency_ms, max_latency_ms : mean (weighted by the problem's ``weights``) and
+        maximum over nodes of the latency to the assigned server (ms); ``None`` when
+        infeasible.
+    avg_error, max_error : mean (weighted likewise) and maximum twin error over nodes;
+        ``None`` when infeasible or when the problem has no hop counts.
     expected_latency_ms : reliable problems: the expected mean latency over
         server failures (ms, the objective); ``None`` otherwise or when infeasible.
     failures : with ``failures="single"``, every single server and link failure.
+    objective : the problem's objective, ``"mean"`` or ``"max"`` (:attr:`objective_ms`).
     """
 
     servers: tuple[str, ...]
@@ -67,6 +75,7 @@ class Evaluation(_Objective):
     max_error: float | None
     expected_latency_ms: float | None = None
     failures: SingleFailures | None = None
+    objective: str = "mean"
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dict with exactly this dataclass's fields."""
@@ -79,11 +88,11 @@ class Evaluation(_Objective):
 
 @dataclass(frozen=True, eq=False)
 class Scores(_Objective):
-    """:class:`Evaluation` by node index (what the solvers work with).
+    """:class:`Evaluation` by index (what the solvers work with).
 
-    ``servers``: ascending indices, shape ``(k,)``; ``assignment``: shape ``(n,)``,
-    the index of each node's server, -1 where it has none; ``uncovered``: indices.
-    The other fields are :class:`Evaluation`'s.
+    ``servers``: ascending columns (candidate sites), shape ``(k,)``; ``assignment``:
+    shape ``(n,)``, the column of each node's server, -1 where it has none;
+    ``uncovered``: node indices. The other fields are :class:`Evaluation`'s.
     """
 
     servers: NDArray[np.intp]
@@ -96,13 +105,14 @@ class Scores(_Objective):
     max_error: float | None
     expected_latency_ms: float | None = None
     failures: SingleFailures | None = None
+    objective: str = "mean"
 
     def named(self, problem: PlacementProblem) -> Evaluation:
-        """The same scores by node name."""
-        names = problem.topology.node_names
+        """The same scores by name."""
+        names, sites = problem.topology.node_names, problem.site_names
         return Evaluation(
-            servers=tuple(names[j] for j in self.servers),
-            assignment={names[i]: names[a] for i, a in enumerate(self.assignment) if a >= 0},
+            servers=tuple(sites[j] for j in self.servers),
+            assignment={names[i]: sites[a] for i, a in enumerate(self.assignment) if a >= 0},
             feasible=self.feasible,
             uncovered=tuple(names[i] for i in self.uncovered),
             avg_latency_ms=self.avg_latency_ms,
@@ -111,25 +121,59 @@ class Scores(_Objective):
             max_error=self.max_error,
             expected_latency_ms=self.expected_latency_ms,
             failures=self.failures,
+            objective=self.objective,
         )
 
 
 def server_indices(problem: PlacementProblem, servers: Iterable[int | str] | ArrayLike) -> NDArray[np.intp]:
-    """Validate a placement given as node indices or names; ascending indices back."""
-    items = list(np.asarray(servers, dtype=object).ravel()) if not isinstance(servers, str) else [servers]
+    """Validate a placement given as site names or site indices (node indices for a
+    network); its ascending columns (positions among the candidate sites) back."""
+    items = _items(servers)
     if items and all(isinstance(s, str) for s in items):
-        idx = problem.topology.indices(items)  # type: ignore[arg-type]
+        idx = problem.topology.site_indices(items)  # type: ignore[arg-type]
     elif all(isinstance(s, numbers.Integral) and not isinstance(s, bool) for s in items):
         idx = np.asarray(items, dtype=np.intp)
-        if idx.size and (idx.min() < 0 or idx.max() >= problem.n):
-            raise DtoptError(f"server indices must be in 0..{problem.n - 1}")
+        m = problem.topology.n_sites
+        if idx.size and (idx.min() < 0 or idx.max() >= m):
+            raise DtoptError(f"server indices must be in 0..{m - 1}")
     else:
-        raise DtoptError("servers must be all node names or all node indices")
-    if len(set(idx.tolist())) != len(idx):
-        raise DtoptError("servers must be distinct nodes")
-    if len(idx) != problem.k:
-        raise DtoptError(f"a placement has k={problem.k} servers, got {len(idx)}")
-    return np.sort(idx)
+        what = "node" if problem.topology.site_names is None else "site"
+        raise DtoptError(f"servers must be all {what} names or all {what} indices")
+    columns = np.searchsorted(problem.sites, idx)
+    found = problem.sites[np.minimum(columns, problem.n_sites - 1)]
+    outside = idx[(columns >= problem.n_sites) | (found != idx)]
+    if outside.size:
+        raise DtoptError(f"server {problem.topology.sites[outside[0]]!r} is not a candidate site")
+    return _checked(problem, columns)
+
+
+def _items(servers: object) -> list[object]:
+    return list(np.asarray(servers, dtype=object).ravel()) if not isinstance(servers, str) else [servers]
+
+
+def _checked(problem: PlacementProblem, columns: NDArray[np.intp]) -> NDArray[np.intp]:
+    """Distinct, k of them, the fixed servers among them; sorted."""
+    if len(set(columns.tolist())) != len(columns):
+        raise DtoptError("servers must be distinct sites")
+    if len(columns) != problem.k:
+        raise DtoptError(f"a placement has k={problem.k} servers, got {len(columns)}")
+    missing = np.setdiff1d(problem.fixed_columns, columns)
+    if missing.size:
+        raise DtoptError(f"a placement keeps the fixed server {problem.site_names[missing[0]]!r}")
+    return np.sort(columns)
+
+
+def _columns(problem: PlacementProblem, servers: Iterable[int | str] | ArrayLike) -> NDArray[np.intp]:
+    """A placement as columns (or names), validated; ascending columns back."""
+    items = _items(servers)
+    if items and all(isinstance(s, str) for s in items):
+        return server_indices(problem, items)
+    if not all(isinstance(s, numbers.Integral) and not isinstance(s, bool) for s in items):
+        raise DtoptError("servers must be all site names or all columns")
+    columns = np.asarray(items, dtype=np.intp)
+    if columns.size and (columns.min() < 0 or columns.max() >= problem.n_sites):
+        raise DtoptError(f"server columns must be in 0..{problem.n_sites - 1}")
+    return _checked(problem, columns)
 
 
 def evaluate(
@@ -137,18 +181,22 @@ def evaluate(
 ) -> Evaluation:
     """Assign every node to its best admissible server in ``servers`` and score it.
 
-    ``servers`` are node names or node indices; the answer speaks names, as
+    ``servers`` are site names or site indices (node indices for a network; they must
+    be candidates and include the fixed servers); the answer speaks names, as
     :func:`dtopt.solve` does. See :func:`score` for the rest.
     """
-    return score(problem, servers, failures=failures).named(problem)
+    return score(problem, server_indices(problem, servers), failures=failures).named(problem)
 
 
 def score(
     problem: PlacementProblem, servers: Iterable[int | str] | ArrayLike, *, failures: str | None = None
 ) -> Scores:
-    """:func:`evaluate` by node index.
+    """:func:`evaluate` by column: ``servers`` are columns of the problem's matrices
+    (positions among its candidate sites; node indices when every node is a site).
 
-    With capacities the assignment is the transportation problem's (see
+    Every node goes to its lowest-latency server within eps_max (for a p-center
+    problem too: its objective is then the worst of those latencies). With
+    capacities the assignment is the transportation problem's (see
     :mod:`dtopt.placement.variants`); a reliable problem also gets its expected
     mean latency. ``failures="single"`` adds every single server and link failure
     (:mod:`dtopt.placement.failures`).
@@ -157,38 +205,47 @@ def score(
         raise DtoptError(f"failures must be None or 'single', got {failures!r}")
     if failures is not None and problem.capacity is not None:
         raise DtoptError("failures='single' is not defined for capacitated problems (no room is reserved)")
-    idx = server_indices(problem, servers)
+    idx = _columns(problem, servers)
     rows = np.arange(problem.n)
     if problem.capacity is not None:
         assignment, _ = capacitated_assignment(problem, idx)
         covered = assignment >= 0
     else:
-        best = np.argmin(problem.cost_ms[:, idx], axis=1)
-        covered = np.isfinite(problem.cost_ms[rows, idx[best]])
+        within = problem.within_bound[:, idx]
+        best = np.argmin(np.where(within, problem.latency_ms[:, idx], np.inf), axis=1)
+        covered = within[rows, best]
         assignment = np.where(covered, idx[best], -1)
     uncovered = np.flatnonzero(~covered)
     if uncovered.size:
-        return Scores(idx, assignment, False, uncovered, None, None, None, None)
+        return Scores(idx, assignment, False, uncovered, None, None, None, None, objective=problem.objective)
     latency = problem.latency_ms[rows, assignment]
     # A problem given as a cost matrix without hop counts has no twin error.
     error = problem.error[rows, assignment] if problem.error is not None else None
     expected = None
     if problem.failure_prob is not None:
         weights = level_weights(problem.failure_prob, problem.k)
-        totals = expected_totals(problem.cost_ms.T, problem.latency_ms.T, idx[None, :], weights)
+        totals = expected_totals(problem.cost_ms.T, problem.weighted_latency_ms.T, idx[None, :], weights)
         expected = float(totals[0]) / problem.n
     return Scores(
         servers=idx,
         assignment=assignment,
         feasible=True,
         uncovered=uncovered,
-        avg_latency_ms=float(latency.mean()),
+        avg_latency_ms=_mean(problem, latency),
         max_latency_ms=float(latency.max()),
-        avg_error=float(error.mean()) if error is not None else None,
+        avg_error=_mean(problem, error) if error is not None else None,
         max_error=float(error.max()) if error is not None else None,
         expected_latency_ms=expected,
         failures=single_failures(problem, idx) if failures == "single" else None,
+        objective=problem.objective,
     )
+
+
+def _mean(problem: PlacementProblem, values: NDArray[np.float64]) -> float:
+    """The mean over nodes, weighted by the problem's weights (sum w v / sum w)."""
+    if problem.weights is None:
+        return float(values.mean())
+    return float(values @ problem.demand / problem.demand.sum())
 
 
 def batch_total_cost(cost_ms: NDArray[np.float64], placements: NDArray[np.intp]) -> NDArray[np.float64]:
@@ -196,8 +253,8 @@ def batch_total_cost(cost_ms: NDArray[np.float64], placements: NDArray[np.intp])
 
     Parameters
     ----------
-    cost_ms : shape ``(n, n)``, :attr:`PlacementProblem.cost_ms` (inf = inadmissible).
-    placements : shape ``(B, k)``, server indices of each placement.
+    cost_ms : shape ``(n, m)``, :attr:`PlacementProblem.cost_ms` (inf = inadmissible).
+    placements : shape ``(B, k)``, server columns of each placement.
 
     Returns
     -------

@@ -83,32 +83,35 @@ class SingleFailures:
 
 
 def single_failures(problem: PlacementProblem, servers: NDArray[np.intp]) -> SingleFailures:
-    """Score ``servers`` (shape ``(k,)``, node indices) after each single failure."""
-    names = problem.topology.node_names
-    latency, hops = problem.latency_ms, problem.topology.hops
+    """Score ``servers`` (shape ``(k,)``, columns: candidate sites) after each single failure.
+
+    Means over nodes are weighted by the problem's weights, like its objective."""
+    names, sites = problem.topology.node_names, problem.site_names
+    latency, hops = problem.latency_ms, problem.hops
     scenarios = []
     for position, server in enumerate(servers):
         kept = np.delete(servers, position)
-        scenarios.append(_scenario(problem, "server", (names[server],), latency[:, kept], hops[:, kept]))
+        scenarios.append(_scenario(problem, "server", (sites[server],), latency[:, kept], hops[:, kept]))
     topo = problem.topology
-    affected = _links_on_server_paths(problem, servers)
+    nodes = problem.sites[servers]  # the servers' node indices (the sites of a network are its nodes)
+    affected = _links_on_server_paths(problem, nodes)
     for link, (u, v) in enumerate(topo.edges):
         if affected[link]:
             keep = np.arange(topo.n_links) != link
             distance_km, cut_hops = shortest_paths(problem.n, topo.edges[keep], topo.link_length_km[keep])
-            cut_latency = distance_km[:, servers] / problem.rate_km_per_ms
-            cut_hops = cut_hops[:, servers]
+            cut_latency = distance_km[:, nodes] / problem.rate_km_per_ms
+            cut_hops = cut_hops[:, nodes]
         else:
             cut_latency, cut_hops = latency[:, servers], hops[:, servers]
         scenarios.append(_scenario(problem, "link", (names[u], names[v]), cut_latency, cut_hops))
     return _summarise(tuple(scenarios))
 
 
-def _links_on_server_paths(problem: PlacementProblem, servers: NDArray[np.intp]) -> NDArray[np.bool_]:
-    """Shape ``(m,)``: links lying on some shortest path from a server (a superset of the
-    links whose loss changes a server's distances or hop counts)."""
+def _links_on_server_paths(problem: PlacementProblem, nodes: NDArray[np.intp]) -> NDArray[np.bool_]:
+    """Shape ``(m,)``: links lying on some shortest path from a server node (a superset of
+    the links whose loss changes a server's distances or hop counts)."""
     topo = problem.topology
-    d = topo.distance_km[servers]  # (k, n)
+    d = topo.distance_km[nodes]  # (k, n)
     u, v = topo.edges[:, 0], topo.edges[:, 1]
     tolerance_km = 2 * TIE_TOLERANCE_KM * (problem.n + 1)
     slack = np.abs(np.abs(d[:, u] - d[:, v]) - topo.link_length_km)  # (k, m)
@@ -139,12 +142,15 @@ def _scenario(
     if not served.any():
         return FailureScenario(kind, element, None, None, None, None, 0, lost)
     lat, err = latency[rows, choice][served], error[rows, choice][served]
+    weights = problem.demand[served]
+    if weights.sum() <= 0:  # only weightless nodes are served: their plain mean
+        weights = np.ones_like(weights)
     return FailureScenario(
         kind,
         element,
-        float(lat.mean()),
+        float(np.average(lat, weights=weights)),
         float(lat.max()),
-        float(err.mean()),
+        float(np.average(err, weights=weights)),
         float(err.max()),
         int((served & ~has_admissible).sum()),
         lost,

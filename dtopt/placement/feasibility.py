@@ -13,6 +13,7 @@ import weakref
 import numpy as np
 from numpy.typing import NDArray
 
+from dtopt.placement.covering import coverable, least, max_coverage, min_servers_to_cover, open_bounds
 from dtopt.placement.problem import PlacementProblem, error_of_hops
 
 __all__ = [
@@ -24,56 +25,19 @@ __all__ = [
 ]
 
 
-def min_servers_to_cover(admissible: NDArray[np.bool_]) -> int:
-    """Fewest servers such that every node has an admissible one (set cover)."""
-    from scipy.optimize import Bounds, LinearConstraint, milp  # deferred: only infeasible problems need it
-
-    n = admissible.shape[0]
-    res = milp(
-        c=np.ones(n),
-        constraints=LinearConstraint(admissible.astype(float), lb=1, ub=np.inf),
-        integrality=np.ones(n),
-        bounds=Bounds(0, 1),
-    )
-    return round(res.fun)
-
-
-def max_coverage(admissible: NDArray[np.bool_], k: int) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
-    """Servers covering the most nodes with ``k`` servers, and the nodes left uncovered."""
-    from scipy.optimize import Bounds, LinearConstraint, milp
-
-    n = admissible.shape[0]
-    # Variables: y (n servers, binary), z (n covered flags); maximise sum z.
-    cover = np.hstack([-admissible.astype(float), np.eye(n)])  # z_i - sum_{j in A_i} y_j <= 0
-    count = np.hstack([np.ones(n), np.zeros(n)])[None, :]
-    res = milp(
-        c=np.concatenate([np.zeros(n), -np.ones(n)]),
-        constraints=[LinearConstraint(cover, -np.inf, 0), LinearConstraint(count, k, k)],
-        integrality=np.concatenate([np.ones(n), np.zeros(n)]),
-        bounds=Bounds(0, 1),
-    )
-    servers = np.flatnonzero(res.x[:n] > 0.5)
-    covered = admissible[:, servers].any(axis=1)
-    return servers, np.flatnonzero(~covered)
-
-
 def min_feasible_eps_max(problem: PlacementProblem) -> float:
     """Smallest eps_max for which some placement of ``problem.k`` servers is feasible.
 
     The error grows with hop count, so this is the smallest hop radius that k
-    servers can cover (found by bisection over the hop values present), mapped
-    back through the error formula.
+    servers (the fixed ones among them) can cover (found by bisection over the hop
+    values present), mapped back through the error formula.
     """
-    hops = problem.topology.hops
+    hops, k, fixed = problem.hops, problem.k, problem.fixed_columns
     radii = np.unique(hops)
-    lo, hi = 0, len(radii) - 1  # radius radii[hi] (the diameter) is always coverable
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if min_servers_to_cover(hops <= radii[mid]) <= problem.k:
-            hi = mid
-        else:
-            lo = mid + 1
-    return float(error_of_hops(np.array(radii[lo]), problem.alpha, problem.beta))
+    if not coverable(hops <= radii[-1], k, fixed):
+        return float("inf")  # sites out of every node's reach: no eps_max helps
+    radius = least(radii, lambda r: coverable(hops <= r, k, fixed))
+    return float(error_of_hops(np.array(radius), problem.alpha, problem.beta))
 
 
 # Several methods may fail on the same problem object; its reason needs two covering MILPs.
@@ -88,18 +52,26 @@ def infeasibility_reason(problem: PlacementProblem) -> str | None:
 
 
 def _reason(problem: PlacementProblem) -> str | None:
-    if problem.eps_max is None or problem.admissible.all():
+    within, fixed = problem.within_bound, problem.fixed_columns
+    if within.all() and problem.capacity is None:
         return None
-    needed = min_servers_to_cover(problem.admissible)
-    if needed <= problem.k:
+    needed = min_servers_to_cover(within, fixed)
+    if needed is not None and needed <= problem.k:
         return None if problem.capacity is None else _capacity_reason(problem)
-    _, uncovered = max_coverage(problem.admissible, problem.k)
+    _, uncovered = max_coverage(within, problem.k, fixed)
     listed = _listed(problem, uncovered)
+    bound = "none" if problem.eps_max is None else f"{problem.eps_max:g}"
+    needs = "no set of sites" if needed is None else f"{needed} servers"
+    smallest = min_feasible_eps_max(problem) if problem.topology.has_hops else float("inf")
     return (
-        f"no placement of k={problem.k} servers keeps every node within eps_max={problem.eps_max:g}: "
-        f"covering all nodes needs {needed} servers; the best {problem.k} leave {uncovered.size} node(s) "
-        f"uncovered ({listed}); the smallest feasible eps_max for k={problem.k} is "
-        f"{min_feasible_eps_max(problem):.6g}"
+        f"no placement of k={problem.k} servers keeps every node within eps_max={bound}: "
+        f"covering all nodes needs {needs}; the best {problem.k} leave {uncovered.size} node(s) "
+        f"uncovered ({listed}); "
+        + (
+            f"the smallest feasible eps_max for k={problem.k} is {smallest:.6g}"
+            if np.isfinite(smallest)
+            else "no eps_max makes it feasible"
+        )
     )
 
 
@@ -112,36 +84,38 @@ def capacitated_max_assignment(problem: PlacementProblem) -> NDArray[np.intp]:
     """The nodes left without room by the k servers that host the most twins within eps_max.
 
     Variables: ``y_j`` (server), binary ``x_ij`` for admissible pairs; maximise
-    ``sum x`` subject to ``sum_j x_ij <= 1``, ``sum_i x_ij <= C_j y_j``, ``sum y = k``.
+    ``sum x`` subject to ``sum_j x_ij <= 1``, ``sum_i w_i x_ij <= C_j y_j`` (``w`` the
+    demand), ``sum y = k``.
     """
     from scipy.optimize import Bounds, LinearConstraint, milp
     from scipy.sparse import coo_array
 
-    n = problem.n
-    node, server = np.nonzero(problem.admissible)
+    n, s = problem.n, problem.n_sites
+    node, server = np.nonzero(problem.within_bound)
     m = len(node)
     pairs = np.arange(m)
-    once = coo_array((np.ones(m), (node, n + pairs)), shape=(n, n + m))
+    once = coo_array((np.ones(m), (node, s + pairs)), shape=(n, s + m))
     room = coo_array(
         (
-            np.concatenate([np.ones(m), -problem.capacities.astype(float)]),
-            (np.concatenate([server, np.arange(n)]), np.concatenate([n + pairs, np.arange(n)])),
+            np.concatenate([problem.demand[node], -problem.capacities]),
+            (np.concatenate([server, np.arange(s)]), np.concatenate([s + pairs, np.arange(s)])),
         ),
-        shape=(n, n + m),
+        shape=(s, s + m),
     )
-    count = np.concatenate([np.ones(n), np.zeros(m)])[None, :]
+    count = np.concatenate([np.ones(s), np.zeros(m)])[None, :]
+    lower, upper = open_bounds(s, problem.fixed_columns)
     res = milp(
-        c=np.concatenate([np.zeros(n), -np.ones(m)]),
+        c=np.concatenate([np.zeros(s), -np.ones(m)]),
         constraints=[
             LinearConstraint(once.tocsr(), -np.inf, 1),
             LinearConstraint(room.tocsr(), -np.inf, 0),
             LinearConstraint(count, problem.k, problem.k),
         ],
-        integrality=np.ones(n + m),
-        bounds=Bounds(0, 1),
+        integrality=np.ones(s + m),
+        bounds=Bounds(np.concatenate([lower, np.zeros(m)]), np.concatenate([upper, np.ones(m)])),
     )
     hosted = np.zeros(n, dtype=bool)
-    hosted[node[res.x[n:] > 0.5]] = True
+    hosted[node[res.x[s:] > 0.5]] = True
     return np.flatnonzero(~hosted)
 
 
@@ -151,6 +125,7 @@ def _capacity_reason(problem: PlacementProblem) -> str | None:
         return None
     return (
         f"no placement of k={problem.k} servers with capacity {problem.capacity} hosts every twin within "
-        f"eps_max={problem.eps_max:g}: the best leaves {left.size} node(s) whose admissible servers are "
+        f"eps_max={'none' if problem.eps_max is None else f'{problem.eps_max:g}'}: the best leaves "
+        f"{left.size} node(s) whose admissible servers are "
         f"full ({_listed(problem, left)})"
     )

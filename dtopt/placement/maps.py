@@ -46,20 +46,22 @@ def _line(a: NDArray[np.float64], b: NDArray[np.float64]) -> dict[str, Any] | No
 def _scored(problem: PlacementProblem, servers: Any, failures: bool) -> Scores:
     if servers is None or len(servers) == 0:
         raise DtoptError("no placement to draw: no servers given")
+    if problem.topology.site_names is not None:
+        raise DtoptError("no map of a matrix whose sites are apart from its nodes: they have no places")
     return score(problem, servers, failures="single" if failures else None)
 
 
 def _server_notes(problem: PlacementProblem, scored: Scores) -> dict[int, dict[str, Any]]:
-    """Per server: its load (twins hosted), its capacity (capacitated problems) and the mean
-    latency when it fails (with failure scores)."""
+    """Per server (by column): its load (twins hosted), its capacity (capacitated problems)
+    and the mean latency when it fails (with failure scores)."""
     hosts = scored.assignment[scored.assignment >= 0]
-    load = np.bincount(hosts, minlength=problem.n)
+    load = np.bincount(hosts, minlength=problem.n_sites)
     notes: dict[int, dict[str, Any]] = {int(j): {"load": int(load[j])} for j in scored.servers}
     if problem.capacity is not None:
         for j in scored.servers:
             notes[int(j)]["capacity"] = int(problem.capacities[j])
     if scored.failures is not None:
-        names = problem.topology.node_names
+        names = problem.site_names
         down = {s.element[0]: s.avg_latency_ms for s in scored.failures.scenarios if s.kind == "server"}
         for j in scored.servers:
             notes[int(j)]["avg_latency_if_down_ms"] = down.get(names[j])
@@ -80,12 +82,13 @@ def placement_geojson(
     ``FeatureCollection`` (a dict); ``failures=True`` adds the single-failure scores."""
     topo = problem.topology
     scored = _scored(problem, servers, failures)
-    hosts = scored.assignment
+    columns = scored.assignment  # the problem's columns: its candidate sites
     nodes = np.arange(problem.n)
-    served = hosts >= 0
-    latency = np.where(served, problem.latency_ms[nodes, np.maximum(hosts, 0)], 0.0)
-    error = None if problem.error is None else problem.error[nodes, np.maximum(hosts, 0)]
-    notes = _server_notes(problem, scored)
+    served = columns >= 0
+    latency = np.where(served, problem.latency_ms[nodes, np.maximum(columns, 0)], 0.0)
+    error = None if problem.error is None else problem.error[nodes, np.maximum(columns, 0)]
+    hosts = np.where(served, problem.sites[np.maximum(columns, 0)], -1)  # node indices
+    notes = {int(problem.sites[j]): note for j, note in _server_notes(problem, scored).items()}
     names, pos = topo.node_names, topo.positions
     features: list[dict[str, Any]] = []
     for i, name in enumerate(names):
@@ -105,7 +108,7 @@ def placement_geojson(
             props["critical"] = frozenset((names[a], names[b])) in critical
         features.append({"type": "Feature", "geometry": _line(pos[a], pos[b]), "properties": props})
     return {"type": "FeatureCollection", "name": topo.name, "properties": {
-        "method": method, "k": problem.k, "servers": [names[j] for j in scored.servers],
+        "method": method, "k": problem.k, "servers": [problem.site_names[j] for j in scored.servers],
         "feasible": scored.feasible, "avg_latency_ms": scored.avg_latency_ms,
         "max_latency_ms": scored.max_latency_ms}, "features": features}
 
@@ -148,21 +151,25 @@ def plot_placement(
     palette = plt.cm.tab10.colors if problem.k <= 10 else plt.cm.tab20.colors
     colour = {int(j): palette[c % len(palette)] for c, j in enumerate(scored.servers)}
     grey = (0.6, 0.6, 0.6, 1.0)
+    node_of = problem.sites  # column -> node index
     for i in np.flatnonzero(hosts >= 0):
         j = int(hosts[i])
-        ax.plot(pos[[i, j], 0], pos[[i, j], 1], color=colour[j], lw=0.9, alpha=0.8, zorder=2)
+        ends = [i, node_of[j]]
+        ax.plot(pos[ends, 0], pos[ends, 1], color=colour[j], lw=0.9, alpha=0.8, zorder=2)
     ax.scatter(pos[:, 0], pos[:, 1], s=18, c=[colour.get(int(j), grey) for j in hosts], edgecolors="k",
                linewidths=0.3, zorder=3)
-    ax.scatter(pos[scored.servers, 0], pos[scored.servers, 1], s=160, marker="*",
+    at = pos[node_of[scored.servers]]
+    ax.scatter(at[:, 0], at[:, 1], s=160, marker="*",
                c=[colour[int(j)] for j in scored.servers], edgecolors="k", linewidths=0.8, zorder=4)
     for j in scored.servers:
         note = notes[int(j)]
-        text = [topo.node_names[j]]
+        text = [problem.site_names[j]]
         if "capacity" in note:
             text.append(f"{note['load']}/{note['capacity']} twins")
         if note.get("avg_latency_if_down_ms") is not None:
             text.append(f"if down: {note['avg_latency_if_down_ms']:.2f} ms")
-        ax.annotate("\n".join(text), pos[j], xytext=(5, 5), textcoords="offset points", fontsize=7, zorder=5)
+        ax.annotate("\n".join(text), pos[node_of[j]], xytext=(5, 5), textcoords="offset points",
+                    fontsize=7, zorder=5)
     missing = int(np.isnan(pos).any(axis=1).sum())
     quality = (f"mean latency {scored.avg_latency_ms:.3f} ms" if scored.feasible
                else f"{len(scored.uncovered)} node(s) without an admissible server (grey)")

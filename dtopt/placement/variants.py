@@ -7,7 +7,10 @@
   (:func:`scipy.sparse.csgraph.min_weight_full_bipartite_matching`). A dummy slot
   per node at a cost above ``n`` times the largest latency takes the twins that
   fit nowhere: minimising puts as few there as possible, and those nodes are the
-  ones whose admissible servers are full.
+  ones whose admissible servers are full. With demand weights a server hosts twins
+  whose weights sum to at most ``C_j`` and each twin stays whole: a generalised
+  assignment problem, solved exactly as a small integer program by HiGHS
+  (:func:`scipy.optimize.milp`), with the same penalty per unhosted node.
 - Reliable (Snyder and Daskin, 2005): server failures are independent with
   probability q. Node i uses its primary server while it is up, else its first
   backup, and so on; level r is reached with probability ``q^r (1 - q)``. The
@@ -48,12 +51,14 @@ def capacitated_assignment(
     from scipy.sparse.csgraph import min_weight_full_bipartite_matching
 
     n = problem.n
-    slots = np.minimum(problem.capacities[servers], n)  # no server hosts more than n twins
+    penalty_ms = n * float(problem.latency_ms.max()) + 1.0
+    if problem.weights is not None:
+        return _weighted_assignment(problem, servers, penalty_ms)
+    slots = np.minimum(problem.capacities[servers], n).astype(np.intp)  # no server hosts more than n twins
     owner = np.repeat(np.arange(len(servers)), slots)  # server position of each slot
     n_slots = len(owner)
-    node, slot = np.nonzero(problem.admissible[:, servers[owner]])
+    node, slot = np.nonzero(problem.within_bound[:, servers[owner]])
     latency = problem.latency_ms[node, servers[owner[slot]]]
-    penalty_ms = n * float(problem.latency_ms.max()) + 1.0
     # Columns: the slots, then one dummy per node. A constant added to every weight
     # changes no optimum (each node is matched once) and keeps zero latencies stored as edges.
     weights = np.concatenate([latency, np.full(n, penalty_ms)]) + 1.0
@@ -66,6 +71,37 @@ def capacitated_assignment(
     assignment = np.where(hosted, servers[owner[np.minimum(match, n_slots - 1)]], -1)
     total = float(problem.latency_ms[np.flatnonzero(hosted), assignment[hosted]].sum())
     return assignment, total + penalty_ms * int(n - hosted.sum())
+
+
+def _weighted_assignment(
+    problem: PlacementProblem, servers: NDArray[np.intp], penalty_ms: float
+) -> tuple[NDArray[np.intp], float]:
+    """:func:`capacitated_assignment` with demand weights: binary ``x`` per admissible
+    (node, server) pair and ``u_i`` per node (unhosted, at the penalty); each node once,
+    ``sum_i w_i x_ij <= C_j``; minimise the weighted total (``node_weights``, mean 1)."""
+    from scipy.optimize import Bounds, LinearConstraint, milp
+    from scipy.sparse import coo_array
+
+    n, k = problem.n, len(servers)
+    node, position = np.nonzero(problem.within_bound[:, servers])
+    m = len(node)
+    once = coo_array(
+        (np.ones(m + n), (np.concatenate([node, np.arange(n)]), np.arange(m + n))), shape=(n, m + n)
+    )
+    room = coo_array((problem.demand[node], (position, np.arange(m))), shape=(k, m + n))
+    res = milp(
+        c=np.concatenate([problem.weighted_latency_ms[node, servers[position]], np.full(n, penalty_ms)]),
+        constraints=[
+            LinearConstraint(once.tocsr(), 1, 1),
+            LinearConstraint(room.tocsr(), -np.inf, problem.capacities[servers]),
+        ],
+        integrality=np.ones(m + n),
+        bounds=Bounds(0, 1),
+    )
+    chosen = res.x[:m] > 0.5
+    assignment = np.full(n, -1, dtype=np.intp)
+    assignment[node[chosen]] = servers[position[chosen]]
+    return assignment, float(res.fun)
 
 
 def level_weights(failure_prob: float, k: int) -> NDArray[np.float64]:

@@ -54,12 +54,19 @@ class SwapNeighbourhood:
     rows : shape ``(m, n)``, ``rows[j, i]`` the finite cost of client i served at site j.
     clients : shape ``(n, m)``, the same costs client-major (``rows.T``, C-contiguous).
     servers : shape ``(k,)`` with 2 <= k < m, distinct site indices.
+    locked : shape ``(k,)``, the positions in ``servers`` never swapped out (fixed
+        servers), or ``None``.
     """
 
     def __init__(
-        self, rows: NDArray[np.float64], clients: NDArray[np.float64], servers: NDArray[np.intp]
+        self,
+        rows: NDArray[np.float64],
+        clients: NDArray[np.float64],
+        servers: NDArray[np.intp],
+        locked: NDArray[np.bool_] | None = None,
     ) -> None:
         self.rows, self.clients = rows, clients
+        self.locked = None if locked is None or not locked.any() else np.array(locked, dtype=bool)
         m, n = rows.shape
         self.servers = np.array(servers, dtype=np.intp)
         k = len(self.servers)
@@ -83,6 +90,8 @@ class SwapNeighbourhood:
         delta = self.loss[:, None] - self.extra
         delta -= self.gain[None, :]
         delta[:, self.is_server] = np.inf
+        if self.locked is not None:
+            delta[self.locked] = np.inf
         position, site = np.unravel_index(int(np.argmin(delta)), delta.shape)
         return float(delta[position, site]), int(position), int(site)
 
@@ -185,7 +194,7 @@ def descend(hood: SwapNeighbourhood, penalty: float | None = None) -> SwapNeighb
         if hood.swap_delta(position, site) >= -tolerance:
             if rebuilt:  # exact sums disagree with the kept ones only by rounding
                 break
-            hood, rebuilt = SwapNeighbourhood(hood.rows, hood.clients, hood.servers), True
+            hood, rebuilt = SwapNeighbourhood(hood.rows, hood.clients, hood.servers, hood.locked), True
             continue
         hood.swap(position, site)
         rebuilt = False
@@ -201,16 +210,18 @@ def perturbed_search(
     t grows by one after a round that did not improve (up to 8 or k) and falls back to 1
     after one that did (the shaking of variable neighbourhood search, Hansen and
     Mladenovic, "Variable neighborhood search for the p-median", 1997). A swap is, at even
-    odds, a random server moved to a random site near it (among the ``3 n / k`` nearest)
-    or a random site opened with the server whose removal costs least. ``rounds`` rounds
-    at most, fewer if ``stop()`` turns true; returns the best local optimum found.
+    odds, a random server moved to a random site near it (among the ``3 m / k`` nearest to
+    a random node it serves) or a random site opened with the server whose removal costs
+    least; fixed servers never move. ``rounds`` rounds at most, fewer if ``stop()`` turns
+    true; returns the best local optimum found.
     """
     k, m = len(hood.servers), hood.rows.shape[0]
-    if k >= m:
+    free = k if hood.locked is None else int((~hood.locked).sum())
+    if k >= m or free == 0:
         return hood
     best, best_total = hood.servers.copy(), hood.total
     near = min(m, max(_NEAR_MIN, _NEAR_FACTOR * m // k))
-    size, largest = 1, min(_MAX_KICK, k, m - k)
+    size, largest = 1, min(_MAX_KICK, free, m - k)
     for _ in range(rounds):
         if stop is not None and stop():
             break
@@ -229,14 +240,18 @@ def perturbed_search(
 def _kick(hood: SwapNeighbourhood, rng: np.random.Generator, near: int) -> None:
     """One random swap of the perturbation (see :func:`perturbed_search`)."""
     free = np.flatnonzero(~hood.is_server)
+    movable = np.arange(len(hood.servers)) if hood.locked is None else np.flatnonzero(~hood.locked)
     if rng.random() < 0.5:
-        position = int(rng.integers(len(hood.servers)))
-        nearby = np.argpartition(hood.rows[hood.servers[position]], near - 1)[:near]
+        position = int(rng.choice(movable))
+        # Sites near the server: those nearest to a random client it serves.
+        served = np.flatnonzero(hood.nearest == position)
+        client = int(rng.choice(served)) if served.size else int(rng.integers(hood.clients.shape[0]))
+        nearby = np.argpartition(hood.clients[client], near - 1)[:near]
         nearby = nearby[~hood.is_server[nearby]]
         site = int(rng.choice(nearby)) if nearby.size else int(rng.choice(free))
     else:
         site = int(rng.choice(free))
-        position = int(np.argmin(hood.loss - hood.extra[:, site]))
+        position = int(movable[np.argmin((hood.loss - hood.extra[:, site])[movable])])
     hood.swap(position, site)
 
 

@@ -10,17 +10,21 @@ A placement's total penalised cost is then ``total latency + M * uncovered``, an
 on (uncovered nodes, total latency): fewer uncovered nodes always win, and among
 feasible placements the total latency decides. Finite numbers keep deltas exact
 (no ``inf - inf``).
+
+Servers are columns of the problem's matrices (its candidate sites); weights and the
+p-center radius are in ``cost_ms`` already. Fixed servers start every placement and
+are never swapped out.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
 from numpy.typing import NDArray
 
-from dtopt.placement.feasibility import max_coverage
+from dtopt.placement.covering import max_coverage
 from dtopt.placement.problem import PlacementProblem
 from dtopt.solvers._fast_swap import RELATIVE_TOLERANCE, SwapNeighbourhood, descend, incremental_greedy
 
@@ -33,14 +37,17 @@ class Penalised:
 
     Attributes
     ----------
-    rows : shape ``(n, n)``, ``rows[j, i]`` = cost (ms) of node i served at j: the
-        transpose of ``cost_ms``, C-contiguous so a server's column is one row.
+    rows : shape ``(m, n)``, ``rows[j, i]`` = cost (ms) of node i served at site
+        column j: the transpose of ``cost_ms``, C-contiguous so a server's column is
+        one row.
     penalty_ms : the cost standing for an inadmissible pair: by default
         > n * max latency (the lexicographic order above).
+    fixed : columns of the servers every placement keeps (never swapped out).
     """
 
     rows: NDArray[np.float64]
     penalty_ms: float
+    fixed: NDArray[np.intp] = field(default_factory=lambda: np.zeros(0, dtype=np.intp))
 
     @classmethod
     def of(cls, problem: PlacementProblem, *, soft: bool = False) -> Penalised:
@@ -53,22 +60,32 @@ class Penalised:
         """
         cost = problem.cost_ms
         finite = np.isfinite(cost)
-        largest_ms = float(cost[finite].max())
+        largest_ms = float(cost[finite].max()) if finite.any() else 0.0
         if soft:
             penalty_ms = 2 * largest_ms if largest_ms > 0 else 1.0
         else:
             penalty_ms = problem.n * largest_ms + 1.0
-        return cls(np.ascontiguousarray(np.where(finite, cost, penalty_ms).T), penalty_ms)
+        rows = np.ascontiguousarray(np.where(finite, cost, penalty_ms).T)
+        return cls(rows, penalty_ms, problem.fixed_columns)
 
     @property
     def n(self) -> int:
         """Number of nodes."""
+        return self.rows.shape[1]
+
+    @property
+    def n_sites(self) -> int:
+        """Number of sites (columns) a server may use."""
         return self.rows.shape[0]
 
     @cached_property
     def clients(self) -> NDArray[np.float64]:
         """The same costs client-major: ``clients[i, j]`` = ``rows[j, i]``, C-contiguous."""
         return np.ascontiguousarray(self.rows.T)
+
+    def locked(self, servers: NDArray[np.intp]) -> NDArray[np.bool_] | None:
+        """Shape ``(k,)``: which of ``servers`` are fixed; ``None`` when none is."""
+        return np.isin(servers, self.fixed) if self.fixed.size else None
 
     def totals(self, placements: NDArray[np.intp]) -> NDArray[np.float64]:
         """Total penalised cost of placements of shape ``(B, k)``, shape ``(B,)``."""
@@ -128,7 +145,11 @@ class Servers:
         row = cost.rows[add]
         kept = np.minimum(row, self.d1)
         extra = np.minimum(row, self.d2) - kept  # >= 0; finite, as the penalised row is
-        position = int(np.bincount(self.nearest, weights=extra, minlength=len(self.servers)).argmin())
+        loss = np.bincount(self.nearest, weights=extra, minlength=len(self.servers))
+        locked = cost.locked(self.servers)
+        if locked is not None:
+            loss[locked] = np.inf
+        position = int(loss.argmin())
         return position, np.add(kept, extra, out=kept, where=self.nearest == position)
 
     def swapped(self, position: int, add: int) -> NDArray[np.intp]:
@@ -143,11 +164,11 @@ def greedy(cost: Penalised, k: int, start: NDArray[np.intp] | None = None) -> ND
 
     The penalty makes each step minimise (uncovered nodes, total latency)
     lexicographically. Ties go to the lowest index. ``start``: distinct servers
-    already chosen, completed up to ``k``. Gains are kept incrementally
-    (:func:`~dtopt.solvers._fast_swap.incremental_greedy`).
+    already chosen, completed up to ``k`` (default: the fixed servers). Gains are kept
+    incrementally (:func:`~dtopt.solvers._fast_swap.incremental_greedy`).
     """
-    chosen = None if start is None or len(start) == 0 else [int(j) for j in start]
-    return incremental_greedy(cost.rows, cost.clients, k, chosen)
+    chosen = [int(j) for j in (cost.fixed if start is None else start)]
+    return incremental_greedy(cost.rows, cost.clients, k, chosen or None)
 
 
 def local_search(cost: Penalised, servers: NDArray[np.intp], *, until_covered: bool = False) -> Servers:
@@ -158,14 +179,15 @@ def local_search(cost: Penalised, servers: NDArray[np.intp], *, until_covered: b
     every node has an admissible server (a repair step rather than a full local search).
     """
     servers = np.asarray(servers, dtype=np.intp)
-    if len(servers) == cost.n:
+    locked = cost.locked(servers)
+    if len(servers) == cost.n_sites or (locked is not None and locked.all()):
         return Servers.of(cost, servers)  # no swap exists
     if len(servers) == 1:  # every swap is a whole placement: take the best one
         totals = cost.rows.sum(axis=1)
         best = int(np.argmin(totals))
         better = totals[best] < (1 - RELATIVE_TOLERANCE) * totals[servers[0]]
         return Servers.of(cost, np.array([best if better else servers[0]], dtype=np.intp))
-    hood = SwapNeighbourhood(cost.rows, cost.clients, servers)
+    hood = SwapNeighbourhood(cost.rows, cost.clients, servers, locked)
     hood = descend(hood, cost.penalty_ms if until_covered else None)
     return Servers(hood.servers, hood.nearest, hood.d1, hood.d2)
 
@@ -182,11 +204,20 @@ def covering(problem: PlacementProblem, cost: Penalised, servers: NDArray[np.int
     state = local_search(cost, servers, until_covered=True)
     if state.d1.max() < cost.penalty_ms:
         return state
-    best, _ = max_coverage(problem.admissible, problem.k)
+    best, _ = max_coverage(problem.admissible, problem.k, problem.fixed_columns)
     return Servers.of(cost, best)
 
 
-def random_placements(rng: np.random.Generator, n: int, k: int, count: int) -> NDArray[np.intp]:
-    """``count`` placements of k distinct nodes, each uniform over k-subsets, shape ``(count, k)``."""
+def random_placements(
+    rng: np.random.Generator, n: int, k: int, count: int, fixed: NDArray[np.intp] | None = None
+) -> NDArray[np.intp]:
+    """``count`` placements of k distinct sites among ``0..n-1``, shape ``(count, k)``: the
+    ``fixed`` ones, and the rest uniform over the subsets of the others."""
+    if fixed is not None and fixed.size:
+        free = np.setdiff1d(np.arange(n), fixed)
+        drawn = free[random_placements(rng, free.size, k - fixed.size, count)]
+        return np.hstack([np.broadcast_to(fixed, (count, fixed.size)), drawn])
+    if k == 0:
+        return np.zeros((count, 0), dtype=np.intp)
     # The k smallest of n i.i.d. uniforms are a uniform random k-subset.
     return np.argpartition(rng.random((count, n)), k - 1, axis=1)[:, :k]

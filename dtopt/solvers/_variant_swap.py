@@ -47,7 +47,9 @@ def variant_interchange(problem: PlacementProblem, n_starts: int, seed: int) -> 
     k = problem.k
     starts = [greedy(cost, k)]
     if n_starts > 1:
-        starts += list(random_placements(np.random.default_rng(seed), problem.n, k, n_starts - 1))
+        starts += list(
+            random_placements(np.random.default_rng(seed), problem.n_sites, k, n_starts - 1, cost.fixed)
+        )
     score, moves = _reliable(problem, cost) if problem.variant == "reliable" else _capacitated(problem, cost)
     improved = {tuple(np.sort(local_search(cost, start).servers)) for start in starts}
     results = [_descent(score, moves, np.array(start, dtype=np.intp)) for start in sorted(improved)]
@@ -81,7 +83,7 @@ def _swaps(servers: NDArray[np.intp], added: NDArray[np.intp]) -> NDArray[np.int
 
 def _reliable(problem: PlacementProblem, cost: Penalised) -> tuple[Score, Callable[..., NDArray[np.intp]]]:
     weights = level_weights(problem.failure_prob, problem.k)  # type: ignore[arg-type]
-    latency_rows = np.ascontiguousarray(problem.latency_ms.T)
+    latency_rows = np.ascontiguousarray(problem.weighted_latency_ms.T)
 
     def score(placements: NDArray[np.intp]) -> NDArray[np.float64]:
         return np.concatenate(
@@ -91,13 +93,16 @@ def _reliable(problem: PlacementProblem, cost: Penalised) -> tuple[Score, Callab
             ]
         )
 
-    return score, lambda servers: _all_swaps(problem.n, servers)
+    return score, lambda servers: _all_swaps(problem.n_sites, servers, cost.fixed)
 
 
-def _all_swaps(n: int, servers: NDArray[np.intp]) -> NDArray[np.intp]:
-    """Every placement one swap away, shape ``(k (n - k), k)``."""
-    others = np.setdiff1d(np.arange(n), servers)
-    return _swaps(servers, np.tile(others, (len(servers), 1)))
+def _all_swaps(m: int, servers: NDArray[np.intp], fixed: NDArray[np.intp]) -> NDArray[np.intp]:
+    """Every placement one swap away that keeps the ``fixed`` servers, shape ``(k' (m - k), k)``."""
+    others = np.setdiff1d(np.arange(m), servers)
+    swaps = _swaps(servers, np.tile(others, (len(servers), 1)))
+    if fixed.size:  # drop the rows that replaced a fixed server
+        swaps = swaps[np.repeat(~np.isin(servers, fixed), others.size)]
+    return swaps
 
 
 def _capacitated(problem: PlacementProblem, cost: Penalised) -> tuple[Score, Callable[..., NDArray[np.intp]]]:
@@ -105,7 +110,7 @@ def _capacitated(problem: PlacementProblem, cost: Penalised) -> tuple[Score, Cal
         return np.array([capacitated_assignment(problem, np.sort(p))[1] for p in placements])
 
     def moves(servers: NDArray[np.intp]) -> NDArray[np.intp]:
-        swaps = _all_swaps(problem.n, servers)
+        swaps = _all_swaps(problem.n_sites, servers, cost.fixed)
         if len(swaps) <= _CANDIDATES:
             return swaps
         ranked = np.argpartition(cost.totals(swaps), _CANDIDATES - 1)[:_CANDIDATES]

@@ -16,6 +16,10 @@ is used:
 
 Both hold at most about ``batch_elements`` numbers at once (a few times that in
 bytes), whatever k is: memory is bounded before anything is allocated.
+
+Fixed servers are not enumerated: every node's cost starts at its cheapest fixed
+server, and the search chooses the other servers among the other candidate sites.
+Weights and the p-center radius are in the problem's cost matrix already.
 """
 
 from __future__ import annotations
@@ -56,22 +60,30 @@ def eopa(
     batch_elements = check_int(
         "eopa", "batch_elements", batch_elements, minimum=1, maximum=MAX_BATCH_ELEMENTS
     )
-    n, k = problem.n, problem.k
-    total = math.comb(n, k)
+    fixed = problem.fixed_columns
+    free = np.setdiff1d(np.arange(problem.n_sites), fixed)
+    m, k = free.size, problem.k - fixed.size  # enumerate k of the m free sites
+    total = math.comb(m, k)
     if total > max_placements:
         raise DtoptError(
-            f"EOPA would enumerate C({n}, {k}) = {total:,} placements, "
+            f"EOPA would enumerate C({m}, {k}) = {total:,} placements, "
             f"above max_placements={max_placements:,}; "
             f"use method 'milp' (or raise max_placements)"
         )
     rows = np.ascontiguousarray(problem.cost_ms.T)  # rows[j] = cost of every node to a server at j
-    if _levels_work(n, k) <= _complement_work(n, k):
-        best_total, best = _by_levels(rows, k, batch_elements)
+    base = rows[fixed].min(axis=0) if fixed.size else None  # each node's cheapest fixed server
+    if fixed.size:
+        rows = rows[free]
+    if k == 0:
+        best_total, best = float(base.sum()), ()  # type: ignore[union-attr]
+    elif _levels_work(m, k) <= _complement_work(m, k):
+        best_total, best = _by_levels(rows, k, batch_elements, base)
     else:
-        best_total, best = _by_complement(rows, k, batch_elements)
+        best_total, best = _by_complement(rows, k, batch_elements, base)
     if not np.isfinite(best_total):
         return MethodOutput(None, "infeasible")
-    return MethodOutput(np.asarray(best, dtype=np.intp), "optimal", bound_ms=best_total / n)
+    servers = np.concatenate([fixed, free[np.asarray(best, dtype=np.intp)]])
+    return MethodOutput(np.sort(servers), "optimal", bound_ms=best_total / problem.n)
 
 
 def _levels_work(n: int, k: int) -> int:
@@ -89,8 +101,11 @@ def _level_elements(n_candidates: int, r: int, n: int) -> int:
     return math.comb(n_candidates, min(r - 1, n_candidates // 2)) * (n + r)
 
 
-def _by_levels(rows: NDArray[np.float64], k: int, batch_elements: int) -> tuple[float, tuple[int, ...]]:
-    """Best total cost and servers, enumerating by levels (see the module docstring)."""
+def _by_levels(
+    rows: NDArray[np.float64], k: int, batch_elements: int, start: NDArray[np.float64] | None = None
+) -> tuple[float, tuple[int, ...]]:
+    """Best total cost and servers (rows of ``rows``, shape ``(m, n)``), enumerating by
+    levels (see the module docstring); ``start``: each node's cost before any is chosen."""
     n = rows.shape[1]
     best_total, best = np.inf, ()
     # A frame fixes the largest servers: [per-node minimum over them (None when none
@@ -107,7 +122,7 @@ def _by_levels(rows: NDArray[np.float64], k: int, batch_elements: int) -> tuple[
         if total < best_total:
             best_total, best = total, (*chosen, *fixed)
 
-    visit(None, (), n, k)
+    visit(start, (), rows.shape[0], k)
     while frames:
         frame = frames[-1]
         base, fixed, n_cand, r, j = frame
@@ -152,15 +167,18 @@ def _levels(
     return best_total, best_at
 
 
-def _by_complement(rows: NDArray[np.float64], k: int, batch_elements: int) -> tuple[float, tuple[int, ...]]:
-    """Best total cost and servers, enumerating the n - k servers left out."""
+def _by_complement(
+    rows: NDArray[np.float64], k: int, batch_elements: int, start: NDArray[np.float64] | None = None
+) -> tuple[float, tuple[int, ...]]:
+    """Best total cost and servers (rows of ``rows``, shape ``(m, n)``), enumerating the
+    m - k servers left out; ``start``: each node's cost before any is chosen."""
     n = rows.shape[0]
     t = n - k
     cost = rows.T  # (nodes, servers)
     # Each node's t + 1 cheapest servers, cheapest first: t left out cannot cover them all.
     near = np.argsort(cost, axis=1, kind="stable")[:, : t + 1]
     near_cost = np.take_along_axis(cost, near, axis=1)
-    batch = max(1, batch_elements // (3 * n))
+    batch = max(1, batch_elements // (3 * max(rows.shape)))
     left_out = itertools.chain.from_iterable(itertools.combinations(range(n), t))
     best_total, best_out = np.inf, ()
     while (out := np.fromiter(itertools.islice(left_out, batch * t), dtype=np.intp)).size or t == 0:
@@ -172,6 +190,8 @@ def _by_complement(rows: NDArray[np.float64], k: int, batch_elements: int) -> tu
         costs = np.repeat(near_cost[:, t : t + 1], len(out), axis=1)  # (nodes, batch)
         for m in range(t - 1, -1, -1):
             np.copyto(costs, near_cost[:, m : m + 1], where=~is_out[near[:, m]])
+        if start is not None:
+            np.minimum(costs, start[:, None], out=costs)
         totals = costs.sum(axis=0)
         at = int(np.argmin(totals))
         if totals[at] < best_total:

@@ -62,12 +62,11 @@ def interchange(
         return MethodOutput(variant_interchange(problem, n_starts, seed), "feasible")
     cost = Penalised.of(problem)
     best = local_search(cost, greedy(cost, problem.k))
-    if n_starts > 1 and 1 < problem.k < problem.n:
+    if n_starts > 1 and 1 < problem.k < problem.n_sites:
         stop = None if time_limit_s is None else lambda: time.perf_counter() - clock > time_limit_s
-        hood = SwapNeighbourhood(cost.rows, cost.clients, best.servers)
-        best = Servers.of(
-            cost, perturbed_search(hood, n_starts - 1, np.random.default_rng(seed), stop).servers
-        )
+        hood = SwapNeighbourhood(cost.rows, cost.clients, best.servers, cost.locked(best.servers))
+        hood = perturbed_search(hood, n_starts - 1, np.random.default_rng(seed), stop)
+        best = Servers.of(cost, hood.servers)
     if best.d1.max() >= cost.penalty_ms:  # stuck with nodes uncovered: restart from a covering placement
         best = local_search(cost, covering(problem, cost, best.servers).servers)
     return MethodOutput(np.sort(best.servers), "feasible")

@@ -134,14 +134,14 @@ def isapa(
     verbose = check_bool("isapa", "verbose", verbose)
 
     cost = Penalised.of(problem)
-    n, k = problem.n, problem.k
-    if k == n:
-        return MethodOutput(np.arange(n, dtype=np.intp), "feasible")
+    m, k = problem.n_sites, problem.k
+    if k == m or k == cost.fixed.size:  # one placement only
+        return MethodOutput(greedy(cost, k), "feasible")
     rng = np.random.default_rng(seed)
     start = greedy(cost, k)
     scale_ms = _latency_scale(cost, start)
     if init == "random":
-        start = random_placements(rng, n, k, 1)[0]
+        start = random_placements(rng, m, k, 1, cost.fixed)[0]
     else:
         start = covering(problem, cost, start).servers
     annealer = PlacementAnnealer(
@@ -213,7 +213,7 @@ class PlacementAnnealer(Annealer):
     ) -> None:
         # Annealer.__init__ is skipped on purpose: it installs a SIGINT handler.
         arrays = Servers.of(cost, servers)
-        mask = np.zeros(cost.n, dtype=bool)
+        mask = np.zeros(cost.n_sites, dtype=bool)
         mask[arrays.servers] = True
         self.state = _State(arrays.servers, mask, arrays.d1, arrays.total / cost.n, arrays)
         self.cost, self.rng = cost, rng
@@ -230,8 +230,8 @@ class PlacementAnnealer(Annealer):
         return self.state.energy
 
     def move(self) -> None:
-        """Add a node (often a neighbour of a random server) and drop the server whose removal costs least."""
-        state, n = self.state, self.cost.n
+        """Add a site (often a neighbour of a random server) and drop the server whose removal costs least."""
+        state, n = self.state, self.cost.n_sites
         if state.arrays is None:  # built once per state, shared by every move tried from it
             state.arrays = Servers.of(self.cost, state.servers)
         arrays = state.arrays
@@ -247,7 +247,7 @@ class PlacementAnnealer(Annealer):
         position, costs = arrays.best_removal(self.cost, added)
         mask = state.is_server.copy()
         mask[state.servers[position]], mask[added] = False, True
-        self.state = _State(arrays.swapped(position, added), mask, costs, float(costs.sum()) / n)
+        self.state = _State(arrays.swapped(position, added), mask, costs, float(costs.sum()) / self.cost.n)
 
     def _uniform(self) -> float:
         """A uniform number in [0, 1) from ``rng``, drawn in blocks (per-call draws dominate otherwise)."""
@@ -292,9 +292,13 @@ def _latency_scale(cost: Penalised, servers: NDArray[np.intp]) -> float:
 
 
 def _neighbours(problem: PlacementProblem) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
-    """CSR adjacency of the network: node i's neighbours are ``indices[indptr[i]:indptr[i+1]]``."""
-    edges = problem.topology.edges
-    n = problem.n
+    """CSR adjacency of the candidate sites (columns) in the network: column j's
+    neighbours are ``indices[indptr[j]:indptr[j+1]]``."""
+    column = np.full(problem.topology.n_sites, -1, dtype=np.intp)
+    column[problem.sites] = np.arange(problem.n_sites)
+    edges = column[problem.topology.edges]
+    edges = edges[(edges >= 0).all(axis=1)]  # links between two candidate sites
+    n = problem.n_sites
     ones = np.ones(len(edges))
     adjacency = scipy.sparse.coo_array((ones, (edges[:, 0], edges[:, 1])), shape=(n, n))
     csr = (adjacency + adjacency.T).tocsr()

@@ -10,6 +10,10 @@ If the swaps get stuck, the placement is replaced by the k servers covering the
 most nodes (a small covering integer program), so the result is feasible
 whenever any placement is. The repair stops as soon as the placement is
 feasible: KMPA stays the clustering benchmark of Wu et al. (2024), not a local search.
+
+Candidate sites: each medoid moves to its nearest candidate; fixed servers are kept
+and the medoids fill the rest. Clustering has no demand weights and needs the
+latencies between nodes, so weights and rectangular matrices are refused.
 """
 
 from __future__ import annotations
@@ -65,6 +69,15 @@ def kmpa(
     algorithm = check_choice("kmpa", "algorithm", algorithm, ("pam", "alternate"))
     init = check_choice("kmpa", "init", init, ("k-medoids++", "heuristic", "random", "build"))
     max_iter = check_int("kmpa", "max_iter", max_iter, minimum=1)
+    if problem.weights is not None:
+        raise DtoptError(
+            "method 'kmpa' does not take weights (k-medoids has no demand weights); use interchange"
+        )
+    if problem.topology.site_names is not None:
+        raise DtoptError(
+            "method 'kmpa' does not take a matrix with sites apart from the nodes "
+            "(k-medoids needs the latencies between nodes); use interchange"
+        )
     kmedoids = _kmedoids_class()(
         n_clusters=problem.k,
         metric="precomputed",
@@ -76,10 +89,15 @@ def kmpa(
     with warnings.catch_warnings():
         # It warns when a cluster ends up with only its medoid: harmless here.
         warnings.simplefilter("ignore")
-        medoids = np.asarray(kmedoids.fit(problem.latency_ms).medoid_indices_, dtype=np.intp)
+        latency = problem.topology.latency_ms(problem.rate_km_per_ms)  # (n, n): every node a site
+        medoids = np.asarray(kmedoids.fit(latency).medoid_indices_, dtype=np.intp)
     cost = Penalised.of(problem)
+    if problem.candidates is not None:  # each medoid's nearest candidate site
+        medoids = np.argmin(problem.latency_ms[medoids], axis=1)
+    fixed = problem.fixed_columns
     # Nodes at zero distance from each other can make KMedoids return one medoid twice.
-    medoids = greedy(cost, problem.k, start=np.unique(medoids))
+    others = np.setdiff1d(medoids, fixed)[: problem.k - fixed.size]
+    medoids = greedy(cost, problem.k, start=np.unique(np.concatenate([fixed, others])))
     repaired = covering(problem, cost, medoids)
     return MethodOutput(np.sort(repaired.servers), "feasible")
 

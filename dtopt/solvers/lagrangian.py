@@ -68,6 +68,7 @@ class LagrangianBound:
     k : number of servers.
     iterations : subgradient iterations run.
     runtime_s : wall time (s).
+    opened : shape ``(m,)``, the servers forced open (fixed), or ``None`` for none.
     """
 
     bound_ms: float
@@ -79,6 +80,13 @@ class LagrangianBound:
     k: int
     iterations: int
     runtime_s: float
+    opened: NDArray[np.bool_] | None = None
+
+    def _ranked(self) -> NDArray[np.float64]:
+        """The server values with the forced-open servers ranked first."""
+        if self.opened is None:
+            return self.server_values_ms
+        return np.where(self.opened, -np.inf, self.server_values_ms)
 
     @property
     def gap(self) -> float | None:
@@ -104,15 +112,18 @@ class LagrangianBound:
         upper = check_real("lagrangian", "upper_bound_ms", upper_bound_ms, lambda v: v >= 0, "a number >= 0")
         values, k = self.server_values_ms, self.k
         n = len(values)
-        order = np.argsort(values, kind="stable")
+        order = np.argsort(self._ranked(), kind="stable")
         chosen = np.zeros(n, dtype=bool)
         chosen[order[:k]] = True
         threshold = upper + _FIXING_MARGIN * max(upper, abs(self.bound_ms), 1e-300)
-        forced = np.where(
-            chosen,
-            self.bound_ms - values + (values[order[k]] if k < n else np.inf),
-            self.bound_ms + values - values[order[k - 1]],
-        )
+        with np.errstate(invalid="ignore"):  # a forced-open k-th value is -inf: nothing can enter
+            forced = np.where(
+                chosen,
+                self.bound_ms - values + (values[order[k]] if k < n else np.inf),
+                self.bound_ms + values - self._ranked()[order[k - 1]],
+            )
+        if self.opened is not None:
+            forced[self.opened] = np.inf  # open in every placement
         fixed = forced >= threshold
         return np.flatnonzero(fixed & ~chosen), np.flatnonzero(fixed & chosen)
 
@@ -127,9 +138,12 @@ class LagrangianBound:
         """
         cost = _cost_matrix(cost_ms)
         values = self.server_values_ms
-        kth = np.partition(values, self.k - 1)[self.k - 1]
-        pair = np.maximum(cost - self.multipliers_ms[:, None], 0.0) / len(values)
-        return self.bound_ms + pair + np.maximum(values - kth, 0.0)[None, :]
+        kth = np.partition(self._ranked(), self.k - 1)[self.k - 1]  # -inf: no free server enters
+        opening = np.maximum(values - kth, 0.0)
+        if self.opened is not None:
+            opening[self.opened] = 0.0
+        pair = np.maximum(cost - self.multipliers_ms[:, None], 0.0) / len(self.multipliers_ms)
+        return self.bound_ms + pair + opening[None, :]
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dict (arrays as lists)."""
@@ -158,14 +172,15 @@ def lagrangian_bound(
     max_iterations: int = 1000,
     time_limit_s: float | None = None,
     multipliers_ms: ArrayLike | None = None,
+    fixed: ArrayLike | None = None,
 ) -> LagrangianBound:
     """Lower bound on the optimal mean latency of placing k servers, by subgradient.
 
     Parameters
     ----------
-    cost_ms : shape ``(n, n)``, ``cost_ms[i, j]`` = latency of node i served at j (ms),
-        ``+inf`` where the pair is inadmissible (:attr:`PlacementProblem.cost_ms`).
-    k : number of servers, 1..n.
+    cost_ms : shape ``(n, m)``, ``cost_ms[i, j]`` = latency of node i served at site j
+        (ms), ``+inf`` where the pair is inadmissible (:attr:`PlacementProblem.cost_ms`).
+    k : number of servers, 1..m.
     upper_bound_ms : a known mean latency of some feasible placement (ms), e.g. a
         heuristic's; steers the step size and lets the search stop once proven.
     max_iterations : cap on subgradient iterations, >= 1.
@@ -173,15 +188,22 @@ def lagrangian_bound(
         iteration always runs.
     multipliers_ms : shape ``(n,)``, starting ``u`` (a previous run's, to resume); by
         default each node's cost to its nearest other admissible server.
+    fixed : columns of servers open in every placement (at most k), or ``None``.
 
     Deterministic: the same input gives the same output.
     """
     start = time.perf_counter()
     cost = _cost_matrix(cost_ms)
-    n = cost.shape[0]
+    n, m = cost.shape
     k = check_int("lagrangian", "k", k, minimum=1)
-    if k > n:
-        raise DtoptError(f"lagrangian option k must be at most n={n}, got {k}")
+    if k > m:
+        raise DtoptError(f"lagrangian option k must be at most the number of sites {m}, got {k}")
+    opened = None
+    if fixed is not None and np.size(fixed):
+        opened = np.zeros(m, dtype=bool)
+        opened[np.asarray(fixed, dtype=np.intp)] = True
+        if opened.sum() > k:
+            raise DtoptError(f"lagrangian option fixed holds more than k={k} servers")
     max_iterations = check_int("lagrangian", "max_iterations", max_iterations, minimum=1)
     if time_limit_s is not None:
         time_limit_s = check_real("lagrangian", "time_limit_s", time_limit_s, lambda v: v > 0, "> 0 or None")
@@ -199,6 +221,7 @@ def lagrangian_bound(
         caller_upper,
         max_iterations=max_iterations,
         stop=None if time_limit_s is None else lambda: time.perf_counter() - start >= time_limit_s,
+        opened=opened,
     )
     best, best_servers, best_primal, iterations = run.best, run.servers, run.primal, run.iterations
     bound_total, u_best, values_best = best
@@ -216,6 +239,7 @@ def lagrangian_bound(
         k=k,
         iterations=iterations,
         runtime_s=time.perf_counter() - start,
+        opened=opened,
     )
 
 
@@ -233,11 +257,17 @@ def lagrangian(
     max_iterations : cap on subgradient iterations, >= 1.
     time_limit_s : cap on the subgradient's wall time (s), > 0, or ``None``.
     """
+    if not np.isfinite(problem.cost_ms).any(axis=1).all():
+        return MethodOutput(None, "no_solution_found")  # a node no site may serve: solve() says why
     run = lagrangian_bound(
-        problem.cost_ms, problem.k, max_iterations=max_iterations, time_limit_s=time_limit_s
+        problem.cost_ms,
+        problem.k,
+        max_iterations=max_iterations,
+        time_limit_s=time_limit_s,
+        fixed=problem.fixed_columns,
     )
     cost = Penalised.of(problem)
-    start = run.servers if run.servers is not None else np.argsort(run.server_values_ms)[: problem.k]
+    start = run.servers if run.servers is not None else np.argsort(run._ranked())[: problem.k]
     servers = np.sort(local_search(cost, start).servers)
     return MethodOutput(servers, "feasible", bound_ms=run.bound_ms)
 
@@ -257,7 +287,7 @@ class ServerValues:
         self.width, self.calls = 0, 0
 
     def __call__(self, u: NDArray[np.float64]) -> NDArray[np.float64]:
-        n = len(u)
+        n = self.sorted.shape[1]  # sites
         self.calls += 1
         # Grow when some row reaches past the width; refit now and then, as u settles.
         if (self.width < n and np.any(self.sorted[:, max(self.width - 1, 0)] < u)) or self.calls % 16 == 0:
@@ -300,7 +330,7 @@ def subgradient(
     total (inf if none); the run stops once the bound reaches ``target_total``
     (default: the upper bound), after ``max_iterations``, or when ``stop()``.
     """
-    n = len(u)
+    n = prices.sorted.shape[1]  # sites
     rank_shift = np.zeros(n)
     if closed is not None:
         rank_shift[closed] = np.inf
@@ -344,8 +374,8 @@ def subgradient(
 
 def _cost_matrix(cost_ms: ArrayLike) -> NDArray[np.float64]:
     cost = np.asarray(cost_ms, dtype=float)
-    if cost.ndim != 2 or cost.shape[0] != cost.shape[1] or cost.shape[0] < 1:
-        raise DtoptError(f"lagrangian cost_ms must be a square matrix, got shape {cost.shape}")
+    if cost.ndim != 2 or min(cost.shape) < 1:
+        raise DtoptError(f"lagrangian cost_ms must be a matrix of nodes x sites, got shape {cost.shape}")
     if np.isnan(cost).any() or (cost < 0).any():
         raise DtoptError("lagrangian cost_ms must hold latencies >= 0 (or +inf where inadmissible)")
     if not np.isfinite(cost).any(axis=1).all():
@@ -354,9 +384,11 @@ def _cost_matrix(cost_ms: ArrayLike) -> NDArray[np.float64]:
 
 
 def _initial_multipliers(cost: NDArray[np.float64]) -> NDArray[np.float64]:
-    """Each node's cost to its nearest admissible server other than itself (0 if none)."""
+    """Each node's cost to its nearest admissible server other than itself (0 if none;
+    a rectangular matrix's sites are not nodes, so there every site counts)."""
     off = cost.copy()
-    np.fill_diagonal(off, np.inf)
+    if cost.shape[0] == cost.shape[1]:
+        np.fill_diagonal(off, np.inf)
     nearest = off.min(axis=1)
     return np.where(np.isfinite(nearest), nearest, 0.0)
 

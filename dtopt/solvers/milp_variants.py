@@ -5,11 +5,13 @@ and differ in how nodes are assigned (the objective, mean latency in ms, is scal
 for the solver's tolerances, see :func:`_objective_scale`):
 
 - Capacitated p-median: ``x_ij`` for admissible pairs,
-  ``sum_j x_ij = 1``, ``x_ij <= y_j``, ``sum_i x_ij <= C_j y_j``,
-  min ``(1/n) sum L_ij x_ij``. ``x`` may stay continuous: with ``y`` fixed the
-  rest is a transportation problem, whose LP optimum is integral, and
+  ``sum_j x_ij = 1``, ``x_ij <= y_j``, ``sum_i w_i x_ij <= C_j y_j``,
+  min ``(1/n) sum w_i L_ij x_ij`` (``w`` the demand weights; 1 without weights).
+  Without weights ``x`` may stay continuous: with ``y`` fixed the rest is a
+  transportation problem, whose LP optimum is integral, and
   :func:`~dtopt.placement.evaluate.score` recovers an integral assignment of
-  the same cost from the servers alone.
+  the same cost from the servers alone. With weights a twin must stay whole, so
+  ``x`` is binary (a generalised assignment).
 - Reliable p-median (Snyder and Daskin, 2005, "Reliability models for facility
   location: the expected failure cost case"), level assignment: ``x_ijr`` = node
   i's level-r server is j, for r = 0..k-1 (level 0 only admissible pairs),
@@ -84,7 +86,7 @@ def solve_variant(
                 return MethodOutput(relaxed.servers, "optimal", lower_ms)
     model = build_variant_model(problem)
     pyomo_solver = "appsi_highs" if solver == "highs" else solver
-    run = run_pyomo(model, problem.n, pyomo_solver, time_limit_s, mip_gap, verbose)
+    run = run_pyomo(model, problem.n_sites, pyomo_solver, time_limit_s, mip_gap, verbose)
     if run.status == "infeasible":
         return MethodOutput(None, "infeasible")
     bound_ms = None if run.bound is None else run.bound / model.objective_scale
@@ -99,6 +101,7 @@ def build_variant_model(problem: PlacementProblem) -> pyo.ConcreteModel:
     """The Pyomo model of a capacitated or reliable problem (see the module docstring)."""
     import pyomo.environ as pyo
 
+    n, sites = problem.n, problem.n_sites
     if problem.variant == "capacitated":
         node, server = np.nonzero(problem.admissible)
         level = np.zeros(len(node), dtype=np.intp)
@@ -106,41 +109,49 @@ def build_variant_model(problem: PlacementProblem) -> pyo.ConcreteModel:
     else:
         weights = level_weights(problem.failure_prob, problem.k)  # type: ignore[arg-type]
         node0, server0 = np.nonzero(problem.admissible)
-        backup_node, backup_server = np.nonzero(np.ones((problem.n, problem.n), dtype=bool))
+        backup_node, backup_server = np.nonzero(np.ones((n, sites), dtype=bool))
         count = len(backup_node)
         node = np.concatenate([node0, np.tile(backup_node, problem.k - 1)])
         server = np.concatenate([server0, np.tile(backup_server, problem.k - 1)])
         level = np.concatenate([np.zeros(len(node0), np.intp), np.repeat(np.arange(1, problem.k), count)])
     model = pyo.ConcreteModel(name=f"dt-placement {problem.topology.name} k={problem.k} {problem.variant}")
-    n, m = problem.n, len(node)
-    model.y = pyo.Var(range(n), within=pyo.Binary)
-    model.x = pyo.Var(range(m), bounds=(0, 1))
+    m = len(node)
+    model.y = pyo.Var(range(sites), within=pyo.Binary)
+    for j in problem.fixed_columns.tolist():
+        model.y[j].setlb(1)
+    # A weighted twin stays whole: with demands the assignment is no transportation problem.
+    whole = problem.variant == "capacitated" and problem.weights is not None
+    model.x = pyo.Var(range(m), within=pyo.Binary) if whole else pyo.Var(range(m), bounds=(0, 1))
     xs = [model.x[p] for p in range(m)]
-    ys = [model.y[j] for j in range(n)]
+    ys = [model.y[j] for j in range(sites)]
     model.count = pyo.Constraint(expr=_sum(ys) == problem.k)
     # Each (node, level) gets one server.
     groups = _groups(node * len(weights) + level, n * len(weights))
     model.assign = pyo.Constraint(range(len(groups)), rule=lambda _, g: _sum([xs[p] for p in groups[g]]) == 1)
     # Each (node, server) pair is used at most once over the levels, and only at an open server.
-    pair_groups = _groups(node * n + server, n * n)
-    nonempty = [g for g in range(n * n) if len(pair_groups[g])]
+    pair_groups = _groups(node * sites + server, n * sites)
+    nonempty = [g for g in range(n * sites) if len(pair_groups[g])]
     model.link = pyo.Constraint(
         nonempty,
         rule=lambda _, g: (
-            _sum([*(xs[p] for p in pair_groups[g]), ys[g % n]], _ones_then(-1, len(pair_groups[g]))) <= 0
+            _sum([*(xs[p] for p in pair_groups[g]), ys[g % sites]], _ones_then(-1, len(pair_groups[g]))) <= 0
         ),
     )
     if problem.variant == "capacitated":
-        by_server = _groups(server, n)
+        by_server = _groups(server, sites)
         capacities = problem.capacities.tolist()
+        demand = problem.demand
         model.room = pyo.Constraint(
-            range(n),
+            range(sites),
             rule=lambda _, j: (
-                _sum([*(xs[p] for p in by_server[j]), ys[j]], _ones_then(-capacities[j], len(by_server[j])))
+                _sum(
+                    [*(xs[p] for p in by_server[j]), ys[j]],
+                    [*demand[node[by_server[j]]].tolist(), -capacities[j]],
+                )
                 <= 0
             ),
         )
-    coefs = weights[level] * problem.latency_ms[node, server] / n
+    coefs = weights[level] * problem.weighted_latency_ms[node, server] / n
     model.objective_scale = _objective_scale(coefs)
     model.latency = pyo.Objective(expr=_sum(xs, (coefs * model.objective_scale).tolist()))
     return model

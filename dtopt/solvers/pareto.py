@@ -152,6 +152,9 @@ def pareto(
     beta: float = DEFAULT_BETA,
     rate_km_per_ms: float = DEFAULT_RATE_KM_PER_MS,
     capacity: int | Iterable[int] | None = None,
+    weights: Any = None,
+    candidates: Iterable[str | int] | None = None,
+    fixed: Iterable[str | int] | None = None,
     method: str = "milp",
     **options: Any,
 ) -> ParetoFront:
@@ -164,6 +167,8 @@ def pareto(
     alpha, beta, rate_km_per_ms : as in :class:`~dtopt.PlacementProblem`.
     capacity : optional server capacity (see :class:`~dtopt.PlacementProblem`);
         values of k whose total capacity is below n are skipped.
+    weights, candidates, fixed : as in :class:`~dtopt.PlacementProblem` (the front is
+        of the weighted mean latency; k below the number of fixed servers is an error).
     method : the method solving each epsilon-constraint problem (``milp`` proves
         each point, through EOPA's enumeration where C(n, k) is at most
         ``ENUMERATE_AT_MOST``; a heuristic gives an approximate front).
@@ -173,8 +178,18 @@ def pareto(
     ks = _ks(k)
     topo = topology if isinstance(topology, Topology) else load_topology(topology)
     spec = get_method(method)
-    base = PlacementProblem(topo, ks[0], eps_max=None, alpha=alpha, beta=beta, rate_km_per_ms=rate_km_per_ms)
-    radii = np.unique(topo.hops)
+    base = PlacementProblem(
+        topo,
+        max(ks),
+        eps_max=None,
+        alpha=alpha,
+        beta=beta,
+        rate_km_per_ms=rate_km_per_ms,
+        weights=weights,
+        candidates=candidates,
+        fixed=fixed,
+    )
+    radii = np.unique(base.hops)
     errors = error_of_hops(radii, base.alpha, base.beta)
     points: list[ParetoPoint] = []
     infeasible: list[int] = []
@@ -217,7 +232,10 @@ def _chain(
     level = len(errors) - 1
     previous: tuple[str, ...] | None = None
     enumerate_ = (
-        method == "milp" and problem.variant is None and math.comb(problem.n, problem.k) <= ENUMERATE_AT_MOST
+        method == "milp"
+        and problem.variant is None
+        and math.comb(problem.n_sites - problem.fixed_columns.size, problem.k - problem.fixed_columns.size)
+        <= ENUMERATE_AT_MOST
     )
     while level >= 0:
         eps = float(errors[level])
@@ -256,9 +274,11 @@ def _chain(
 def _repaired(problem: PlacementProblem, servers: tuple[str, ...]) -> np.ndarray:
     """The looser neighbour's servers improved by swaps under the tighter bound: a feasible
     incumbent for the MILP (the neighbour itself breaks the new bound)."""
+    from dtopt.placement.evaluate import server_indices
     from dtopt.solvers._swap import Penalised, local_search
 
-    return np.sort(local_search(Penalised.of(problem), problem.topology.indices(servers)).servers)
+    columns = local_search(Penalised.of(problem), server_indices(problem, servers)).servers
+    return problem.sites[np.sort(columns)]
 
 
 def _non_dominated(points: list[ParetoPoint]) -> list[ParetoPoint]:

@@ -39,13 +39,13 @@ def rands(
     batch_elements = check_int(
         "rands", "batch_elements", batch_elements, minimum=1, maximum=MAX_BATCH_ELEMENTS
     )
-    n, k = problem.n, problem.k
+    n, k = problem.n_sites, problem.k
     rng = np.random.default_rng(seed)
     # A sample holds n uniforms, n ranks and k rows of n costs.
-    chunk = max(1, batch_elements // (n * (k + 2)))
+    chunk = max(1, batch_elements // (max(n, problem.n) * (k + 2)))
     best_total, best = np.inf, None
     for begin in range(0, n_samples, chunk):
-        placements = random_placements(rng, n, k, min(chunk, n_samples - begin))
+        placements = random_placements(rng, n, k, min(chunk, n_samples - begin), problem.fixed_columns)
         totals = batch_total_cost(problem.cost_ms, placements)
         at = int(np.argmin(totals))
         if totals[at] < best_total:

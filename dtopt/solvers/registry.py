@@ -69,9 +69,9 @@ def solve(
         machine's speed and load.
     **options : the method's options (see its docstring); unknown names are an error.
 
-    Every result's ``bound`` is a proven lower bound on the optimal mean latency
-    (or ``None``), and ``gap`` is ``(avg_latency_ms - bound) / avg_latency_ms``,
-    whatever the method.
+    Every result's ``bound`` is a proven lower bound on the optimal objective (the
+    mean latency; the worst latency for ``objective="max"``) or ``None``, and ``gap``
+    is ``(objective - bound) / objective``, whatever the method.
     """
     if not isinstance(problem, PlacementProblem):
         raise DtoptError(f"solve() takes a PlacementProblem, not {type(problem).__name__}")
@@ -155,12 +155,21 @@ def _lower_bound(
     ``bound_budget``: the Lagrangian bound's (iterations, seconds or None)."""
     iterations, time_limit_s = bound_budget
     bound = out.bound_ms
+    if problem.objective == "max":
+        # p-center: the least worst latency is proven (covering programs) before any method runs.
+        bound = problem.radius_ms if avg is not None else None
     if spec.exact and status == "optimal" and avg is not None:
         # The bound of an optimal answer is the answer (solvers report it to tolerance).
         bound = avg if bound is None else min(bound, avg)
     if optimum_ms is not None:
         bound = optimum_ms if bound is None else max(bound, optimum_ms)
-    elif bound is None and avg is not None and iterations > 0 and problem.variant != "reliable":
+    elif (
+        bound is None
+        and avg is not None
+        and iterations > 0
+        and problem.variant != "reliable"
+        and problem.objective == "mean"
+    ):
         # Dropping capacities only lowers the optimum, so the p-median bound holds for them;
         # a reliable placement's backups may sit outside the error bound, so it need not.
         from dtopt.solvers.lagrangian import lagrangian_bound  # a built-in method: loaded on first use
@@ -171,6 +180,7 @@ def _lower_bound(
             upper_bound_ms=avg,
             max_iterations=iterations,
             time_limit_s=time_limit_s,
+            fixed=problem.fixed_columns,
         ).bound_ms
     if bound is not None and avg is not None:
         bound = min(bound, avg)  # a bound above a feasible answer can only be rounding

@@ -27,7 +27,7 @@ from dtopt.topology.files import FILE_SUFFIXES, read_graph_file
 from dtopt.topology.geo import great_circle_km
 from dtopt.topology.model import Topology
 
-__all__ = ["TopologyInfo", "list_topologies", "load_topology"]
+__all__ = ["TopologyInfo", "list_topologies", "load_topology", "node_attribute"]
 
 MissingCoordinates = Literal["refuse", "impute", "drop"] | float
 Components = Literal["largest", "refuse"]
@@ -140,6 +140,20 @@ def _read_source(source: object) -> tuple[nx.Graph, str, str]:
     return graph, key.rsplit("/", 1)[-1] if key.startswith("topozoo/") else key, key
 
 
+def node_attribute(source: str | os.PathLike[str] | nx.Graph, attribute: str) -> dict[str, object]:
+    """Node name -> value of the node attribute ``attribute`` in ``source`` (anything
+    :func:`load_topology` reads), for the nodes that have it; names as in the
+    :class:`Topology` loaded from it."""
+    graph, _, _ = _read_source(source)
+    nodes = list(graph.nodes)
+    names = node_names([graph.nodes[node] for node in nodes], nodes)
+    return {
+        name: graph.nodes[node][attribute]
+        for name, node in zip(names, nodes, strict=True)
+        if attribute in graph.nodes[node]
+    }
+
+
 @cache
 def _topohub_keys() -> list[str]:
     root = importlib.resources.files(topohub) / "data"
@@ -215,6 +229,9 @@ def _build(
     if missing_coordinates == "drop" and needy.any():
         keep &= ~needy
         notes.append(f"dropped {int(needy.sum())} node(s) without coordinates: {_listed(names, needy)}")
+        if not keep.any():
+            raise DtoptError(f"topology {name!r}: every node lacks coordinates, and dropping them leaves "
+                             "none; use missing_coordinates='impute' or a link length in km")
     # Components first, so that the coordinate policy only applies to nodes that stay.
     live = keep[src] & keep[dst]
     keep &= _component_mask(

@@ -23,7 +23,17 @@ time (block size, round timeout) is read from each block:
   the round in progress from the last block's proposal and commit times.
 
 Validators that proposed nothing in the interval keep their last estimate
-(``prior_bandwidth_mbps`` before any evidence).
+(``prior_bandwidth_mbps`` before any evidence); one last measured no later than
+the previous measurements of this interval's proposers is scaled by their
+common shift when at least three of them moved the same way by more than a
+factor 1.5 (a network-wide drop or recovery reaches every validator, not only
+this interval's proposers).
+
+Recovering from a regime change within one interval: what changed inside the
+interval is read from its recent part only. The jitter and the bandwidths rest
+on the blocks since the set of voters last changed, and the arrival rate on the
+interval's second half when the two halves' counts differ by more than Poisson
+noise allows (``rate_z`` standard deviations).
 """
 
 from __future__ import annotations
@@ -33,8 +43,9 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from dtopt.consensus.config import ChainConfig, rounds_timed_out
+from dtopt.consensus.config import ChainConfig
 from dtopt.consensus.protocols import MessageKind, get_protocol, proposer_index
+from dtopt.consensus.timers import rounds_timed_out
 from dtopt.consensus.view import BlockRecord
 from dtopt.errors import DtoptError
 from dtopt.twin.configure import configuration_in_force
@@ -76,10 +87,13 @@ class Analyser:
     prior_bandwidth_mbps : bandwidth assumed for a validator never seen proposing (MB/s).
     recent_blocks : a validator counts as online if it voted in one of the
         interval's last ``recent_blocks`` blocks (>= 1).
+    rate_z : a rate change inside the interval is believed beyond this many Poisson
+        standard deviations between its halves (> 0).
     """
 
     def __init__(
-        self, config: ChainConfig, prior_bandwidth_mbps: float = 1.0, recent_blocks: int = 2
+        self, config: ChainConfig, prior_bandwidth_mbps: float = 1.0, recent_blocks: int = 2,
+        rate_z: float = 3.0,
     ) -> None:
         if not np.isfinite(prior_bandwidth_mbps) or prior_bandwidth_mbps <= 0:
             raise DtoptError(
@@ -88,11 +102,15 @@ class Analyser:
         if isinstance(recent_blocks, bool) or int(recent_blocks) != recent_blocks or recent_blocks < 1:
             raise DtoptError(f"recent_blocks must be an integer >= 1, got {recent_blocks!r}")
         self.recent_blocks = int(recent_blocks)
+        if not np.isfinite(rate_z) or rate_z <= 0:
+            raise DtoptError(f"rate_z must be a finite number > 0, got {rate_z!r}")
+        self.rate_z = float(rate_z)
         self.config = config
         self.index = {name: i for i, name in enumerate(config.validators)}
         self.bandwidth_mbps = np.full(len(config.validators), float(prior_bandwidth_mbps))
         self.jitter_s = 0.0
         self.online = np.ones(len(config.validators), dtype=bool)
+        self.seen_s = np.full(len(config.validators), -np.inf)  # when each bandwidth was last measured
         self.last_block: BlockRecord | None = None
 
     def analyse(self, data: IntervalData) -> Estimate:
@@ -115,7 +133,7 @@ class Analyser:
             voted = self.online.copy()
         delay_sum = np.zeros(n)
         delay_count = np.zeros(n)
-        transmission: dict[int, list[float]] = {}
+        transmission: dict[int, list[tuple[float, float, float]]] = {}
         spreads = []
         for block in view.blocks[-self.recent_blocks :]:
             voted[[self.index[vote.validator] for vote in block.votes]] = True
@@ -125,7 +143,7 @@ class Analyser:
             # last round of blocks is online too
             for block in view.blocks[-config.n_delegates :]:
                 voted[[self.index[v.validator] for v in block.votes] + [self.index[block.proposer]]] = True
-        for block in view.blocks:
+        for block in _since_last_change(view.blocks):
             proposer = self.index[block.proposer]
             prepares = [
                 (self.index[v.validator], v.sent_s)
@@ -141,20 +159,26 @@ class Analyser:
             residual = config.pre_prepare_transmission_s(delay, prop[proposer, who])  # transmission + jitter
             transmission.setdefault(proposer, []).append(
                 (float(residual.mean()),
-                 float(config.message_size_mb(MessageKind.PRE_PREPARE, block.size_mb)))
+                 float(config.message_size_mb(MessageKind.PRE_PREPARE, block.size_mb)), block.proposed_s)
             )
             if residual.size > 1:
                 spreads.append(float(residual.std(ddof=1)))
         if spreads:
             self.jitter_s = float(np.median(spreads))
         measured = np.zeros(n, dtype=bool)
+        before, seen_before = self.bandwidth_mbps.copy(), self.seen_s.copy()
         for proposer, samples in transmission.items():
-            seconds = np.array([s for s, _ in samples]) - self.jitter_s
-            size_mb = np.array([m for _, m in samples])
+            seconds = np.array([s for s, _, _ in samples]) - self.jitter_s
+            size_mb = np.array([m for _, m, _ in samples])
             ok = seconds > 0
             if ok.any():
                 self.bandwidth_mbps[proposer] = float(np.median(size_mb[ok] / seconds[ok]))
+                self.seen_s[proposer] = max(t for _, _, t in samples)
                 measured[proposer] = True
+        # a validator last measured before the others' previous measurements moves with them
+        known = measured & np.isfinite(seen_before)
+        stale = ~measured & (seen_before <= seen_before[known].max(initial=-np.inf))
+        self.bandwidth_mbps[stale] *= _common_shift(self.bandwidth_mbps[known] / before[known])
 
         last = self.last_block
         # the timer in force at the next height: the last block's, or the one it switches to
@@ -168,7 +192,7 @@ class Analyser:
         state = OracleState(
             online=voted,
             bandwidth_mbps=self.bandwidth_mbps.copy(),
-            tx_rate_per_s=len(view.tx_ids) / span_s,
+            tx_rate_per_s=self._rate_per_s(np.asarray(view.tx_arrival_s, dtype=float), view.start_s, span_s),
             jitter_s=self.jitter_s,
             backlog_tx=data.backlog_tx,
             backlog_age_s=data.backlog_age_s,
@@ -176,6 +200,7 @@ class Analyser:
             round_elapsed_s=max(view.end_s - last.committed_s, 0.0),
             since_proposal_s=max(view.end_s - last.proposed_s, 0.0),
             now_s=view.end_s,
+            in_force=configuration_in_force(last).protocol,
         )
         with np.errstate(invalid="ignore"):
             delay_s = delay_sum / delay_count
@@ -187,3 +212,30 @@ class Analyser:
             measured=measured,
             n_blocks=len(view.blocks),
         )
+
+    def _rate_per_s(self, arrival_s: NDArray[np.float64], start_s: float, span_s: float) -> float:
+        """Arrivals per second over the interval, or over its second half if the rate moved."""
+        half = int(np.count_nonzero(arrival_s >= start_s + span_s / 2.0))
+        first = arrival_s.size - half
+        if abs(half - first) > self.rate_z * np.sqrt(max(arrival_s.size, 1)):
+            return half / (span_s / 2.0)
+        return arrival_s.size / span_s
+
+
+def _since_last_change(blocks: tuple[BlockRecord, ...]) -> tuple[BlockRecord, ...]:
+    """The blocks since the set of voters last changed (all of them if it did not)."""
+    voters = [frozenset(v.validator for v in b.votes) for b in blocks]
+    changes = [k for k in range(1, len(voters)) if voters[k] != voters[k - 1]]
+    return blocks[changes[-1]:] if changes else blocks
+
+
+def _common_shift(ratios: NDArray[np.float64], share: float = 0.75, beyond: float = 1.5) -> float:
+    """The factor by which the measured bandwidths moved together, or 1: when at least
+    ``share`` of at least three ratios (new over old) lie beyond ``beyond`` on the same
+    side, their median."""
+    if ratios.size < 3:
+        return 1.0
+    for side in (ratios >= beyond, ratios <= 1.0 / beyond):
+        if side.mean() >= share:
+            return float(np.median(ratios))
+    return 1.0

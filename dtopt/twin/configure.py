@@ -28,8 +28,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from dtopt.consensus.config import MAX_ROUND_TIMER_DOUBLINGS, ChainConfig
+from dtopt.consensus.config import ChainConfig
 from dtopt.consensus.protocols import MessageKind, quorum_size
+from dtopt.consensus.timers import MAX_ROUND_TIMER_DOUBLINGS
 from dtopt.consensus.view import BlockRecord
 from dtopt.errors import DtoptError
 from dtopt.twin.config_search import Configuration, ConfigurationBatch, Evaluate

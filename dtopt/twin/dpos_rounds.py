@@ -13,9 +13,11 @@ in the transactions each block takes, a pool advanced block by block over
 ``(B,)`` arrays exactly as the BFT loop does (:class:`~dtopt.twin.rounds.RoundLoop`).
 
 The transactions waiting at the horizon's start (``backlog_tx``, the oldest
-``backlog_age_s`` old) are not yet final, but most already sit in tentative
-blocks: the loop replays the slots since the oldest of them arrived (spread
-evenly over its age), so their blocks become final when the schedule says.
+``backlog_age_s`` old) are not yet final. While DPoS is in force (the state's
+``in_force``, or unknown) most already sit in tentative blocks: the loop replays
+the slots since the oldest of them arrived (spread evenly over its age), so
+their blocks become final when the schedule says. Coming from a BFT protocol
+they are all in the pool at the horizon's start, as for the BFT loop.
 
 Assumed, as DPoS itself assumes: a block reaches the next delegates within a
 slot (the chain forks when it does not; the oracle does not model forks).
@@ -110,9 +112,13 @@ class DposLoop:
         b, width = columns.size, self.scen.size
         backlog = float(state.backlog_tx)
         age = float(state.backlog_age_s) if backlog > 0 else 0.0
+        cursor = np.full(width, -age)
+        pool = np.zeros(width)
+        if state.in_force not in (None, self.base.protocol):  # no tentative blocks: all pooled
+            pool[columns], age = backlog, 0.0
         sent, final, n_slots = dpos_schedule(self.base, state.online, state.now_s, -age, self.horizon_s)
         self.acc["rounds"][columns] += n_slots
-        pool, cursor, arrived_until = np.zeros(width), np.full(width, -age), -age
+        arrived_until = -age
         rate, stream = self.rate[columns], self.stream[columns]
         create_s = self.base.costs.create_block_s
         for t_sent, t_final in zip(sent.tolist(), final.tolist(), strict=True):

@@ -49,6 +49,7 @@ from numpy.typing import NDArray
 from dtopt.consensus.columns import ConfigColumns
 from dtopt.consensus.config import ChainConfig
 from dtopt.consensus.limits import check_oracle_size, check_seed
+from dtopt.consensus.protocols import get_protocol
 from dtopt.errors import DtoptError
 from dtopt.twin.config_search.chain_configs import chain_configs
 from dtopt.twin.config_search.space import ConfigurationBatch
@@ -94,6 +95,9 @@ class OracleState:
         block interval; ``inf`` = no previous block.
     now_s : chain time at the horizon's start (s): DPoS's slot schedule and election
         run on chain time.
+    in_force : the protocol in force at the horizon's start, or ``None`` (unknown: taken
+        to be the one predicted). Under DPoS the backlog mostly sits in tentative blocks
+        already; under a BFT protocol it is all in the pool.
     """
 
     online: NDArray[np.bool_]
@@ -106,6 +110,7 @@ class OracleState:
     round_elapsed_s: float = 0.0
     since_proposal_s: float = float("inf")
     now_s: float = 0.0
+    in_force: str | None = None
 
     def __post_init__(self) -> None:
         online = np.asarray(self.online, dtype=bool)
@@ -121,6 +126,8 @@ class OracleState:
         _positive("backlog_age_s", self.backlog_age_s, allow_zero=True)
         _positive("round_elapsed_s", self.round_elapsed_s, allow_zero=True)
         _positive("now_s", self.now_s, allow_zero=True)
+        if self.in_force is not None:
+            object.__setattr__(self, "in_force", get_protocol(self.in_force).name)
         if np.isnan(self.since_proposal_s) or self.since_proposal_s < 0:
             raise DtoptError(f"since_proposal_s must be >= 0 (inf allowed), got {self.since_proposal_s!r}")
         if int(self.backlog_tx) != self.backlog_tx or self.backlog_tx < 0:

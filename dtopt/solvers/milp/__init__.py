@@ -217,7 +217,7 @@ def milp(
         options = {**HIGHS_DEFAULTS, **BENDERS_DEFAULTS, **(highs_options or {})}
         swaps = Penalised.of(problem)
         out = solve_benders(
-            problem, candidates.any(axis=0), cap_ms, search, mip_gap, options, verbose,
+            problem, _open_to(problem, candidates), cap_ms, search, mip_gap, options, verbose,
             polish=lambda servers: local_search(swaps, servers).servers,
         )  # fmt: skip
     else:
@@ -240,7 +240,7 @@ def _incumbent(problem: PlacementProblem, search: Search, start: NDArray[np.intp
 def _reduce(
     problem: PlacementProblem, search: Search
 ) -> tuple[NDArray[np.bool_], float, LagrangianBound | None]:
-    """The candidate pairs, shape ``(n, n)``, the cost (ms) above which the model
+    """The candidate pairs, shape ``(n, m)``, the cost (ms) above which the model
     may exclude placements (inf: it excludes none), and the Lagrangian bound.
 
     Without an incumbent every admissible pair is a candidate. With one, the
@@ -262,6 +262,7 @@ def _reduce(
         max_iterations=_LAGRANGIAN_ITERATIONS,
         time_limit_s=None if remaining is None else _LAGRANGIAN_SHARE * remaining,
         multipliers_ms=cost[np.arange(n), assigned],  # the incumbent's latencies: a fair start
+        fixed=problem.fixed_columns,
     )
     search.raise_bound(bound.bound_ms)
     if search.offer(bound.servers):
@@ -271,12 +272,19 @@ def _reduce(
 
 
 def _candidates(problem: PlacementProblem, search: Search, bound: LagrangianBound) -> NDArray[np.bool_]:
-    """The pairs, shape ``(n, n)``, that a placement better than the incumbent may use."""
+    """The pairs, shape ``(n, m)``, that a placement better than the incumbent may use."""
     n, cost = problem.n, problem.cost_ms
     assigned = search.servers[np.argmin(cost[:, search.servers], axis=1)]
     candidates = bound.pair_bounds_ms(cost) <= search.upper_ms * (1 + OPTIMALITY_TOLERANCE)
     candidates[np.arange(n), assigned] = True  # the incumbent, whatever the rounding
     return candidates
+
+
+def _open_to(problem: PlacementProblem, candidates: NDArray[np.bool_]) -> NDArray[np.bool_]:
+    """Shape ``(m,)``: the servers a model may open: those some candidate pair uses, and the fixed."""
+    allowed = candidates.any(axis=0)
+    allowed[problem.fixed_columns] = True
+    return allowed
 
 
 def _explained(problem: PlacementProblem, out: MethodOutput) -> MethodOutput:

@@ -56,12 +56,13 @@ _DEEPER = 4
 class BendersCuts:
     """Each node's admissible allowed servers in order of latency, and their cuts.
 
-    ``latency``: shape ``(n, n)``, ms, ``+inf`` where a pair is inadmissible;
-    ``allowed``: shape ``(n,)``, the servers the master may open.
+    ``latency``: shape ``(n, m)``, ms, ``+inf`` where a pair is inadmissible;
+    ``allowed``: shape ``(m,)``, the servers the master may open. The master's
+    columns are the m ``y`` then the n ``theta``.
     """
 
     def __init__(self, latency: NDArray[np.float64], allowed: NDArray[np.bool_]) -> None:
-        self.n = latency.shape[0]
+        self.n, self.m = latency.shape
         servers = np.flatnonzero(allowed)
         by_latency = np.argsort(latency[:, servers], axis=1, kind="stable")
         self.order = servers[by_latency]  # (n, w) server indices
@@ -79,7 +80,7 @@ class BendersCuts:
     ) -> tuple[NDArray[np.float64], sparse.csr_matrix]:
         """The most violated cut of every node whose ``theta`` is below it: their right-hand
         sides ``D`` (shape ``(r,)``) and rows over the columns ``(y, theta)``, CSR
-        shape ``(r, 2n)``."""
+        shape ``(r, m + n)``."""
         ys = self._spread(y)
         latency = self._whole(ys)
         coefficient = np.maximum(latency[:, None] - self.sorted, 0.0)
@@ -106,7 +107,7 @@ class BendersCuts:
         return self.sorted[np.arange(self.n), above]
 
     def rows(self, nodes: NDArray[np.intp], latency: NDArray[np.float64]) -> sparse.csr_matrix:
-        """The cuts of ``nodes`` at ``latency`` (ms, one each), CSR shape ``(r, 2n)``."""
+        """The cuts of ``nodes`` at ``latency`` (ms, one each), CSR shape ``(r, m + n)``."""
         below = self.sorted[nodes] < latency[:, None]
         row = np.repeat(np.arange(nodes.size), below.sum(axis=1))
         values = (latency[:, None] - self.sorted[nodes])[below]
@@ -115,21 +116,21 @@ class BendersCuts:
                 np.concatenate([values, np.ones(nodes.size)]),
                 (
                     np.concatenate([row, np.arange(nodes.size)]),
-                    np.concatenate([self.order[nodes][below], self.n + nodes]),
+                    np.concatenate([self.order[nodes][below], self.m + nodes]),
                 ),
             ),
-            shape=(nodes.size, 2 * self.n),
+            shape=(nodes.size, self.m + self.n),
         )
 
     def covering(self) -> sparse.csr_matrix:
         """Rows ``sum_j y_j >= 1`` over a node's admissible allowed servers, for the nodes
         that cannot reach every allowed server (only there can a cut miss that a
-        placement leaves the node unserved); CSR shape ``(r, 2n)``."""
+        placement leaves the node unserved); CSR shape ``(r, m + n)``."""
         nodes = np.flatnonzero(self.count < self.order.shape[1])
         reach = self.reachable[nodes]
         row = np.repeat(np.arange(nodes.size), reach.sum(axis=1))
         return sparse.csr_matrix(
-            (np.ones(row.size), (row, self.order[nodes][reach])), shape=(nodes.size, 2 * self.n)
+            (np.ones(row.size), (row, self.order[nodes][reach])), shape=(nodes.size, self.m + self.n)
         )
 
 
@@ -143,7 +144,7 @@ def solve_benders(
     verbose: bool,
     polish: Callable[[NDArray[np.intp]], NDArray[np.intp]] | None = None,
 ) -> MethodOutput:
-    """The Benders master over the ``allowed`` servers (shape ``(n,)``): cutting planes
+    """The Benders master over the ``allowed`` servers (shape ``(m,)``): cutting planes
     to its LP bound, then branch and bound with the cuts checked at integer solutions.
 
     ``polish`` turns a placement into a better one (a local search): at the LP bound it
@@ -151,28 +152,30 @@ def solve_benders(
     servers whose reduced cost lifts the LP bound above the incumbent are closed."""
     import highspy
 
-    n = problem.n
-    latency = np.where(problem.admissible, problem.latency_ms, np.inf)  # totals: well-scaled numbers
+    n, m = problem.n, problem.n_sites
+    latency = problem.cost_ms  # totals: well-scaled numbers
     cuts = BendersCuts(latency, allowed)
     if (cuts.count == 0).any():
         return MethodOutput(None, "infeasible")  # a node without an admissible server
     highs = new_highs(verbose, mip_gap, options)
-    count_row = sparse.csc_matrix((np.ones(n), (np.zeros(n, dtype=int), np.arange(n))), shape=(1, 2 * n))
+    count_row = sparse.csc_matrix((np.ones(m), (np.zeros(m, dtype=int), np.arange(m))), shape=(1, m + n))
+    y_lower = np.zeros(m)
+    y_lower[problem.fixed_columns] = 1.0  # fixed servers stay open
     pass_arrays(
         highs,
         count_row,
-        np.concatenate([np.zeros(n), np.ones(n)]),
+        np.concatenate([np.zeros(m), np.ones(n)]),
         0.0,
-        (np.zeros(2 * n), np.concatenate([allowed.astype(float), np.full(n, np.inf)])),
+        (np.concatenate([y_lower, np.zeros(n)]), np.concatenate([allowed.astype(float), np.full(n, np.inf)])),
         (np.array([problem.k], dtype=float), np.array([problem.k], dtype=float)),
-        np.zeros(2 * n, dtype=bool),
+        np.zeros(m + n, dtype=bool),
     )
-    highs.changeColsBounds(n, np.arange(n, 2 * n, dtype=np.int32), cuts.cheapest, np.full(n, np.inf))
+    highs.changeColsBounds(n, np.arange(m, m + n, dtype=np.int32), cuts.cheapest, np.full(n, np.inf))
     covering = cuts.covering()
     _add_rows(highs, np.ones(covering.shape[0]), covering)
     start = None if search.servers is None else _column_values(latency, search.servers)
     if start is not None:
-        _add_rows(highs, *cuts.violated(start[:n], cuts.cheapest))
+        _add_rows(highs, *cuts.violated(start[:m], cuts.cheapest))
 
     # Cutting planes on the LP relaxation.
     for rounds in range(1, _MAX_ROUNDS + 1):
@@ -182,14 +185,14 @@ def solve_benders(
         if status != highspy.HighsModelStatus.kOptimal or search.deadline.expired():
             break
         values = np.asarray(highs.getSolution().col_value)
-        if _add_rows(highs, *cuts.violated(values[:n], values[n:])) == 0:
+        if _add_rows(highs, *cuts.violated(values[:m], values[m:])) == 0:
             lp_total = highs.getInfo().objective_function_value
             search.raise_bound(min(lp_total / n, cap_ms))
             if polish is not None:  # the servers the LP opens most, polished by swaps
-                search.offer(polish(np.argsort(-values[:n], kind="stable")[: problem.k]))
-            fixed = _fix_by_reduced_cost(highs, n, lp_total, search.upper_ms * n)
+                search.offer(polish(np.argsort(-values[:m], kind="stable")[: problem.k]))
+            fixed = _fix_by_reduced_cost(highs, m, lp_total, search.upper_ms * n)
             search.note(f"Benders LP ({rounds} rounds, {highs.getNumRow()} rows, {fixed} fixed)")
-            level_ms = cuts.whole(values[:n])
+            level_ms = cuts.whole(values[:m])
             for _ in range(_DEEPER):
                 higher = cuts.next_levels(level_ms)
                 nodes = np.flatnonzero(higher > level_ms)  # a node at its largest has no more
@@ -200,15 +203,15 @@ def solve_benders(
         return answer(search, mip_gap)
 
     # Branch and bound, restarted whenever an integer solution undercuts its true latency.
-    kinds = np.full(n, int(highspy.HighsVarType.kInteger), dtype=np.uint8)
-    highs.changeColsIntegrality(n, np.arange(n, dtype=np.int32), kinds)
+    kinds = np.full(m, int(highspy.HighsVarType.kInteger), dtype=np.uint8)
+    highs.changeColsIntegrality(m, np.arange(m, dtype=np.int32), kinds)
     undercut: list[NDArray[np.float64]] = []
 
     def on_improving(event: Any) -> None:
         values = np.asarray(event.data_out.mip_solution)
-        servers = np.flatnonzero(values[:n] > 0.5)
+        servers = np.flatnonzero(values[:m] > 0.5)
         paid = float(latency[:, servers].min(axis=1).sum()) if servers.size else np.inf
-        if paid > values[n:].sum() + _VIOLATION * max(paid, 1.0):
+        if paid > values[m:].sum() + _VIOLATION * max(paid, 1.0):
             undercut.append(values.copy())
         else:
             search.offer(servers)
@@ -222,7 +225,7 @@ def solve_benders(
         status = run(highs, search.deadline, relaxation=False, stop=lambda: bool(undercut))
         if not undercut or search.deadline.expired():
             break
-        added = sum(_add_rows(highs, *cuts.violated(values[:n], values[n:])) for values in undercut)
+        added = sum(_add_rows(highs, *cuts.violated(values[:m], values[m:])) for values in undercut)
         undercut.clear()
         if added == 0:  # nothing to add: HiGHS's tolerances, not a missing cut
             break
@@ -231,16 +234,16 @@ def solve_benders(
     if status == highspy.HighsModelStatus.kInterrupt:
         status = highspy.HighsModelStatus.kTimeLimit  # cut short by the deadline after an undercut
     step = f"Benders branch and bound ({restarts} restarts)"
-    return finish_mip(highs, status, np.arange(n), cap_ms, search, mip_gap, scale=n, step=step)
+    return finish_mip(highs, status, np.arange(m), cap_ms, search, mip_gap, scale=n, step=step)
 
 
-def _fix_by_reduced_cost(highs: Any, n: int, lp_total: float, upper_total: float) -> int:
-    """Close every server whose opening would lift the LP bound ``lp_total`` (the master's
-    objective: total latency) past ``upper_total``, the incumbent's: no better placement
-    opens it. Returns how many were closed."""
+def _fix_by_reduced_cost(highs: Any, m: int, lp_total: float, upper_total: float) -> int:
+    """Close every server (the first ``m`` columns) whose opening would lift the LP bound
+    ``lp_total`` (the master's objective: total latency) past ``upper_total``, the
+    incumbent's: no better placement opens it. Returns how many were closed."""
     solution = highs.getSolution()
-    y = np.asarray(solution.col_value[:n])
-    reduced = np.asarray(solution.col_dual[:n])
+    y = np.asarray(solution.col_value[:m])
+    reduced = np.asarray(solution.col_dual[:m])
     slack = upper_total - lp_total
     # Only servers at 0 in the LP: opening one costs at least its reduced cost.
     closed = np.flatnonzero((y < 1e-9) & (reduced > slack + _VIOLATION * max(abs(upper_total), 1.0)))
@@ -253,10 +256,10 @@ def _fix_by_reduced_cost(highs: Any, n: int, lp_total: float, upper_total: float
 
 def _column_values(latency: NDArray[np.float64], servers: NDArray[np.intp]) -> NDArray[np.float64]:
     """The master's columns ``(y, theta)`` of a placement, ``theta`` its true latencies (ms)."""
-    n = latency.shape[0]
-    values = np.zeros(2 * n)
+    n, m = latency.shape
+    values = np.zeros(m + n)
     values[servers] = 1.0
-    values[n:] = latency[:, servers].min(axis=1)
+    values[m:] = latency[:, servers].min(axis=1)
     return values
 
 

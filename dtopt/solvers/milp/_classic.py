@@ -41,26 +41,28 @@ _PRICING_TOLERANCE = 1e-12
 
 
 def build_model(problem: PlacementProblem, pairs: NDArray[np.bool_] | None = None) -> pyo.ConcreteModel:
-    """The Pyomo model of ``problem``: ``y[j]``, ``x[p]`` for admissible pair p.
+    """The Pyomo model of ``problem``: ``y[j]`` per site column, ``x[p]`` for admissible pair p.
 
-    ``pairs``, shape ``(n, n)`` bool: model only these (admissible) pairs (default:
+    ``pairs``, shape ``(n, m)`` bool: model only these (admissible) pairs (default:
     every admissible pair). ``model.pair_node[p]`` / ``model.pair_server[p]`` give
-    pair p's node and server.
+    pair p's node and server. Fixed servers have ``y`` bounded below by 1.
     """
     import pyomo.environ as pyo
     from pyomo.core.expr.numeric_expr import LinearExpression
 
-    n = problem.n
+    n, m = problem.n, problem.n_sites
     keep = problem.admissible if pairs is None else pairs & problem.admissible
     node, server = np.nonzero(keep)  # row-major: pairs grouped by node
     n_pairs = len(node)
     model = pyo.ConcreteModel(name=f"dt-placement {problem.topology.name} k={problem.k}")
     model.pair_node, model.pair_server = node, server
-    model.y = pyo.Var(range(n), within=pyo.Binary)
+    model.y = pyo.Var(range(m), within=pyo.Binary)
+    for j in problem.fixed_columns.tolist():
+        model.y[j].setlb(1)
     model.x = pyo.Var(range(n_pairs), bounds=(0, 1))
     # LinearExpression skips Pyomo's generic expression building: ~2x faster on big models.
     xs = [model.x[p] for p in range(n_pairs)]
-    ys = [model.y[j] for j in range(n)]
+    ys = [model.y[j] for j in range(m)]
     first = np.searchsorted(node, np.arange(n + 1))
 
     def assign(_: Any, i: int) -> Any:
@@ -70,7 +72,7 @@ def build_model(problem: PlacementProblem, pairs: NDArray[np.bool_] | None = Non
     model.assign = pyo.Constraint(range(n), rule=assign)
     model.link = pyo.Constraint(range(n_pairs), rule=lambda _, p: xs[p] <= ys[server[p]])
     model.count = pyo.Constraint(
-        expr=LinearExpression(constant=0, linear_coefs=[1] * n, linear_vars=ys) == problem.k
+        expr=LinearExpression(constant=0, linear_coefs=[1] * m, linear_vars=ys) == problem.k
     )
     coefs = objective_coefficients(problem)[node, server].tolist()
     model.latency = pyo.Objective(expr=LinearExpression(constant=0, linear_coefs=coefs, linear_vars=xs))
@@ -78,16 +80,16 @@ def build_model(problem: PlacementProblem, pairs: NDArray[np.bool_] | None = Non
 
 
 def objective_coefficients(problem: PlacementProblem) -> NDArray[np.float64]:
-    """The objective's coefficient of each ``x_ij``, shape ``(n, n)``: ``L_ij / n`` (ms), so
-    the objective is the mean latency."""
-    return problem.latency_ms / problem.n
+    """The objective's coefficient of each ``x_ij``, shape ``(n, m)``: ``cost_ij / n`` (ms,
+    +inf where inadmissible), so the objective is the (weighted) mean latency."""
+    return problem.cost_ms / problem.n
 
 
 @dataclass(frozen=True, eq=False)
 class Compiled:
     """A Pyomo model in HiGHS: the instance, and where the model's parts sit in it.
 
-    column : Pyomo variable id -> HiGHS column; y_columns : shape ``(n,)``, the
+    column : Pyomo variable id -> HiGHS column; y_columns : shape ``(m,)``, the
     ``y[j]`` columns; assign_rows : shape ``(n,)``, the rows ``sum_j x_ij = 1``.
     """
 
@@ -149,7 +151,7 @@ def compile_to_highs(
         highs=highs,
         model=model,
         column=column,
-        y_columns=np.array([column[id(model.y[j])] for j in range(problem.n)]),
+        y_columns=np.array([column[id(model.y[j])] for j in range(problem.n_sites)]),
         assign_rows=np.array([row[id(model.assign[i])] for i in range(problem.n)]),
     )
 
@@ -177,12 +179,12 @@ def priced_relaxation(
     """
     import highspy
 
-    n = problem.n
+    n, m = problem.n, problem.n_sites
     cost = objective_coefficients(problem)  # pricing must see exactly the model's costs
-    if n <= _NEAREST_PAIRS:
+    if m <= _NEAREST_PAIRS:
         return None  # nothing to leave out
     nearest = np.argsort(np.where(candidates, cost, np.inf), axis=1, kind="stable")[:, :_NEAREST_PAIRS]
-    pairs = np.zeros((n, n), dtype=bool)
+    pairs = np.zeros((n, m), dtype=bool)
     pairs[np.arange(n)[:, None], nearest] = True
     if search.servers is not None:
         pairs[:, search.servers] = True

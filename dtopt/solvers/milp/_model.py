@@ -54,7 +54,9 @@ def solve_classic(
     built = time.perf_counter()
     compiled = compile_to_highs(build_model(problem, candidates), problem, mip_gap, options, verbose)
     search.note("classic model built")
-    closed = compiled.y_columns[~candidates.any(axis=0)]
+    usable = candidates.any(axis=0)
+    usable[problem.fixed_columns] = True
+    closed = compiled.y_columns[~usable]
     compiled.highs.changeColsBounds(
         closed.size, closed.astype(np.int32), np.zeros(closed.size), np.zeros(closed.size)
     )
@@ -86,28 +88,29 @@ def solve_radius(
     if not candidates.any(axis=1).all():
         return MethodOutput(None, "infeasible")  # a node without an admissible server
     built = time.perf_counter()
-    cost = np.where(candidates, problem.latency_ms, np.inf)  # totals (ms): well-scaled numbers
+    cost = np.where(candidates, problem.cost_ms, np.inf)  # totals (ms): well-scaled numbers
     model = radius_model(cost, problem.k)
-    n, columns = problem.n, model.matrix.shape[1]
-    upper = np.ones(columns)
-    upper[:n] = candidates.any(axis=0)  # a server no node may use stays closed
+    n, m, columns = problem.n, problem.n_sites, model.matrix.shape[1]
+    lower, upper = np.zeros(columns), np.ones(columns)
+    upper[:m] = candidates.any(axis=0)  # a server no node may use stays closed
+    upper[problem.fixed_columns] = lower[problem.fixed_columns] = 1.0
     integer = np.zeros(columns, dtype=bool)
-    integer[:n] = True
+    integer[:m] = True
     highs = new_highs(verbose, mip_gap, options)
     pass_arrays(
         highs,
         model.matrix,
         model.cost,
         model.offset,
-        (np.zeros(columns), upper),
+        (lower, upper),
         (model.row_lower, model.row_upper),
         integer,
     )
-    search.note(f"radius model built ({columns - n} levels)")
+    search.note(f"radius model built ({columns - m} levels)")
     start = None if search.servers is None else model.start(cost, search.servers)
     setup_s = _SETUP_FACTOR * (time.perf_counter() - built)
     return _lp_then_mip(
-        highs, np.arange(n), start, cap_ms, search, mip_gap, lp=False, scale=n, setup_s=setup_s
+        highs, np.arange(m), start, cap_ms, search, mip_gap, lp=False, scale=n, setup_s=setup_s
     )
 
 

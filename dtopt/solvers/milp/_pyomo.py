@@ -48,7 +48,7 @@ class PyomoRun:
 def run_pyomo(
     model: Any, n: int, solver: str, time_limit_s: float | None, mip_gap: float, verbose: bool
 ) -> PyomoRun:
-    """Solve ``model`` (server variables ``y[0..n-1]``) with Pyomo solver ``solver``.
+    """Solve ``model`` (server variables ``y[0..n-1]``, n the number of sites) with Pyomo solver ``solver``.
 
     A solver that fails (it crashes, refuses an option, returns nonsense) gives
     status ``error`` with its own message instead of an exception.
@@ -101,7 +101,9 @@ def solve_with_pyomo(
     problem: PlacementProblem, solver: str, search: Search, mip_gap: float, verbose: bool
 ) -> MethodOutput:
     """Solve the classic model with Pyomo solver ``solver`` in the time ``search`` has left."""
-    run = run_pyomo(build_model(problem), problem.n, solver, search.deadline.remaining_s(), mip_gap, verbose)
+    run = run_pyomo(
+        build_model(problem), problem.n_sites, solver, search.deadline.remaining_s(), mip_gap, verbose
+    )
     if run.status == "infeasible":
         return MethodOutput(None, "infeasible")
     search.offer(run.servers)

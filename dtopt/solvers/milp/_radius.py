@@ -36,10 +36,10 @@ class RadiusModel:
 
     Attributes
     ----------
-    matrix : CSC, shape ``(rows, n + levels)``: columns ``y`` (n) then ``z``.
+    matrix : CSC, shape ``(rows, m + levels)``: columns ``y`` (m sites) then ``z``.
     row_lower : shape ``(rows,)``; row upper bounds are +inf except the last row
         (``sum y = k``), whose both bounds are k.
-    cost : column costs, shape ``(n + levels,)``; offset : the constant ``sum_i D_i1``.
+    cost : column costs, shape ``(m + levels,)``; offset : the constant ``sum_i D_i1``.
     node_of_level, level_cost : per ``z`` column its node and its ``D_ih``.
     """
 
@@ -53,18 +53,18 @@ class RadiusModel:
 
     def start(self, cost: NDArray[np.float64], servers: NDArray[np.intp]) -> NDArray[np.float64]:
         """The column values of placement ``servers`` (each node at its cheapest candidate)."""
-        n = cost.shape[0]
+        m = cost.shape[1]
         pays = cost[:, servers].min(axis=1)
         values = np.zeros(self.matrix.shape[1])
         values[servers] = 1.0
-        values[n:] = self.level_cost <= pays[self.node_of_level]
+        values[m:] = self.level_cost <= pays[self.node_of_level]
         return values
 
 
 def radius_model(cost: NDArray[np.float64], k: int) -> RadiusModel:
-    """The radius model of ``cost`` (shape ``(n, n)``, ``cost[i, j]`` of serving node i
-    from j, ``+inf`` where j is no candidate for i; every node needs a candidate)."""
-    n = cost.shape[0]
+    """The radius model of ``cost`` (shape ``(n, m)``, ``cost[i, j]`` of serving node i
+    from site j, ``+inf`` where j is no candidate for i; every node needs a candidate)."""
+    n, m = cost.shape
     # Candidate pairs only (a few percent of all after the reductions), by node, then cost.
     pair_node, pair_server = np.nonzero(np.isfinite(cost))
     pair_cost = cost[pair_node, pair_server]
@@ -85,14 +85,14 @@ def radius_model(cost: NDArray[np.float64], k: int) -> RadiusModel:
     # z_ih (h >= 1, 0-based) enters row h-1 with +1 and row h with -1.
     z_node = np.repeat(np.arange(n), levels - 1)
     z_level = np.arange(n_z) - z_start[z_node] + 1
-    z_cols = n + np.arange(n_z)
+    z_cols = m + np.arange(n_z)
     z_rows_in = row_start[z_node] + z_level - 1
     z_rows_out = row_start[z_node] + z_level
-    count_row = np.full(n, n_rows)
+    count_row = np.full(m, n_rows)
     rows = np.concatenate([y_rows, z_rows_in, z_rows_out, count_row])
-    cols = np.concatenate([y_cols, z_cols, z_cols, np.arange(n)])
-    values = np.concatenate([np.ones(y_rows.size), np.ones(n_z), -np.ones(n_z), np.ones(n)])
-    matrix = sparse.csc_matrix((values, (rows, cols)), shape=(n_rows + 1, n + n_z))
+    cols = np.concatenate([y_cols, z_cols, z_cols, np.arange(m)])
+    values = np.concatenate([np.ones(y_rows.size), np.ones(n_z), -np.ones(n_z), np.ones(m)])
+    matrix = sparse.csc_matrix((values, (rows, cols)), shape=(n_rows + 1, m + n_z))
 
     distinct = pair_cost[new_level]  # node by node, ascending
     is_first = np.zeros(n_rows, dtype=bool)
@@ -108,7 +108,7 @@ def radius_model(cost: NDArray[np.float64], k: int) -> RadiusModel:
         matrix=matrix,
         row_lower=row_lower,
         row_upper=row_upper,
-        cost=np.concatenate([np.zeros(n), level_cost - below]),
+        cost=np.concatenate([np.zeros(m), level_cost - below]),
         offset=float(distinct[is_first].sum()),
         node_of_level=z_node,
         level_cost=level_cost,

@@ -40,6 +40,9 @@ class Search:
         ev = score(self.problem, servers)
         if not ev.feasible or ev.avg_latency_ms >= self.upper_ms:
             return False
+        radius = self.problem.radius_ms  # p-center: only placements reaching the least worst latency
+        if radius is not None and ev.max_latency_ms > radius:
+            return False
         self.servers, self.upper_ms = np.sort(ev.servers), ev.avg_latency_ms
         return True
 

@@ -48,18 +48,20 @@ def lagrangian_tree(
     such limits); then returns False, with the least bound of the open nodes recorded in
     ``search``.
 
-    ``problem_cost`` : shape ``(n, n)``, latencies (ms) of the pairs a placement better
-    than the incumbent may use, ``+inf`` elsewhere; ``root`` : a Lagrangian bound on it;
+    ``problem_cost`` : shape ``(n, m)``, latencies (ms) of the pairs a placement better
+    than the incumbent may use, ``+inf`` elsewhere; ``root`` : a Lagrangian bound on it
+    (its forced-open servers stay open in the whole tree);
     ``polish`` : improves a placement that beat the incumbent (swaps).
     """
     cost = problem_cost
-    n = cost.shape[0]
+    n, m = cost.shape
     prices = ServerValues(cost)
     finite = cost[np.isfinite(cost)]
     step = 1.0 if np.array_equal(finite, np.round(finite)) else 0.0
     unusable = ~np.isfinite(cost).any(axis=0)
+    fixed = np.zeros(m, dtype=bool) if root.opened is None else root.opened.copy()
     # (parent bound total, multipliers, opened, closed)
-    stack = [(root.bound_ms * n, root.multipliers_ms, np.zeros(n, dtype=bool), unusable)]
+    stack = [(root.bound_ms * n, root.multipliers_ms, fixed, unusable & ~fixed)]
     nodes = improved_at = 0
     while stack:
         deadline = search.deadline

@@ -25,6 +25,23 @@ a coin flip. The defaults (1% slack, ``z = 2``) accept a configuration that
 keeps up with near certainty and reject one whose capacity is short of the
 rate by more than the noise.
 
+Given the configuration in force (the *incumbent*), the rule is made stable: a
+change must pay for itself. Every search evaluates the incumbent in every call,
+so each other configuration's samples are paired with the incumbent's (common
+random numbers: replica ``r`` of both saw the same arrivals and jitter). A
+configuration ``c`` replaces the incumbent only if its paired predicted gain
+``mean_r(lat_inc - lat_c)`` exceeds ``z`` paired standard errors plus the
+switching cost ``switch_cost_s + switch_margin * lat_inc``; among those that do,
+the lowest pessimistic latency ``lat_c + z * se_c + cost`` wins (ties: the
+fewest fields changed, then the lower index). An incumbent that carries less
+than the required rate, and less (beyond ``z`` standard errors and the slack)
+than the best finalist carries, is left by the plain rule, its ties broken the
+same way; one that falls short only as every finalist does (a horizon's end
+effect) stays under the stable rule. The
+replicas' spread thus decides whether a predicted gain is real, and the
+switching cost stands for what the predictions do not see: the model's own
+error and the change's passage through a block.
+
 Two ways to estimate it, chosen by :class:`ConfigurationDecider`:
 
 * ``exhaustive``: every configuration with ``replicas`` replicas, in one call.
@@ -46,17 +63,16 @@ Two ways to estimate it, chosen by :class:`ConfigurationDecider`:
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from dtopt.errors import DtoptError
 from dtopt.solvers._checks import check_choice, check_int, check_real
+from dtopt.twin.config_search.decision import ConfigurationDecision, ConfigurationEstimate
 from dtopt.twin.config_search.pareto import pareto_mask
 from dtopt.twin.config_search.space import Configuration, ConfigurationBatch, ConfigurationSpace
 
@@ -71,91 +87,6 @@ __all__ = [
 
 Evaluate = Callable[[ConfigurationBatch, int], tuple[ArrayLike, ArrayLike]]
 METHODS = ("auto", "exhaustive", "halving")
-
-
-@dataclass(frozen=True)
-class ConfigurationEstimate:
-    """What the evaluations say about one configuration.
-
-    Attributes
-    ----------
-    configuration : the configuration.
-    replicas : samples it received.
-    mean_latency_s, std_latency_s : predicted mean latency (s) and the samples' standard deviation.
-    mean_throughput_tps, std_throughput_tps : predicted throughput (tx/s), likewise.
-    meets_rate : whether it reaches the required rate (within ``z`` standard errors).
-    """
-
-    configuration: Configuration
-    replicas: int
-    mean_latency_s: float
-    std_latency_s: float
-    mean_throughput_tps: float
-    std_throughput_tps: float
-    meets_rate: bool
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            **self.configuration.to_dict(), "replicas": self.replicas,
-            "mean_latency_s": self.mean_latency_s, "std_latency_s": self.std_latency_s,
-            "mean_throughput_tps": self.mean_throughput_tps, "std_throughput_tps": self.std_throughput_tps,
-            "meets_rate": self.meets_rate,
-        }
-
-
-@dataclass(frozen=True)
-class ConfigurationDecision:
-    """One decision over a configuration space.
-
-    Attributes
-    ----------
-    chosen : the estimate of the configuration chosen (``chosen.configuration``).
-    method : ``"exhaustive"`` or ``"halving"``.
-    arrival_rate_tps : the arrival rate the decision was asked to carry (tx/s).
-    required_throughput_tps : the rate a configuration had to reach (tx/s).
-    replicas_used : replica-evaluations spent (sum over configurations).
-    exhaustive_replicas : what the exhaustive search spends: ``len(space) * replicas``.
-    calls : calls made to ``evaluate``.
-    estimates : every configuration evaluated, in enumeration order (with halving,
-        eliminated ones keep the estimate they had when eliminated).
-    pareto : the non-dominated estimates (latency vs throughput), by latency.
-    """
-
-    chosen: ConfigurationEstimate
-    method: str
-    arrival_rate_tps: float
-    required_throughput_tps: float
-    replicas_used: int
-    exhaustive_replicas: int
-    calls: int
-    estimates: tuple[ConfigurationEstimate, ...]
-    pareto: tuple[ConfigurationEstimate, ...]
-
-    @property
-    def configuration(self) -> Configuration:
-        return self.chosen.configuration
-
-    @property
-    def budget_fraction(self) -> float:
-        """Replicas used as a fraction of the exhaustive budget."""
-        return self.replicas_used / self.exhaustive_replicas
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "configuration": self.configuration.to_dict(), "method": self.method,
-            "arrival_rate_tps": self.arrival_rate_tps,
-            "required_throughput_tps": self.required_throughput_tps,
-            "meets_rate": self.chosen.meets_rate,
-            "predicted_latency_s": self.chosen.mean_latency_s,
-            "predicted_throughput_tps": self.chosen.mean_throughput_tps,
-            "replicas_used": self.replicas_used, "exhaustive_replicas": self.exhaustive_replicas,
-            "budget_fraction": self.budget_fraction, "calls": self.calls,
-            "estimates": [e.to_dict() for e in self.estimates],
-            "pareto": [e.to_dict() for e in self.pareto],
-        }
-
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=2)
 
 
 def choose(mean_latency_s: ArrayLike, mean_throughput_tps: ArrayLike, meets_rate: ArrayLike) -> int:
@@ -173,18 +104,36 @@ def choose(mean_latency_s: ArrayLike, mean_throughput_tps: ArrayLike, meets_rate
 
 
 class _Tally:
-    """Running sums of each configuration's samples (vectorised over configurations)."""
+    """Running sums of each configuration's samples (vectorised over configurations), and of
+    their latency differences to the ``anchor`` configuration's paired samples (if any)."""
 
-    def __init__(self, n: int) -> None:
+    def __init__(self, n: int, anchor: int | None = None) -> None:
         self.count = np.zeros(n, dtype=np.int64)
         self.sums = np.zeros((2, n))  # latency, throughput
         self.squares = np.zeros((2, n))
+        self.anchor = anchor
+        self.diff_sums = np.zeros(n)  # of lat_anchor - lat, per paired replica
+        self.diff_squares = np.zeros(n)
 
     def add(self, indices: NDArray[np.int64], latency_s: NDArray, throughput_tps: NDArray) -> None:
         samples = np.stack([latency_s, throughput_tps])  # (2, B, r)
         self.count[indices] += samples.shape[2]
         self.sums[:, indices] += samples.sum(axis=2)
         self.squares[:, indices] += np.square(samples).sum(axis=2)
+        if self.anchor is not None:
+            where = np.flatnonzero(indices == self.anchor)
+            if not where.size:
+                raise DtoptError("the configuration in force must be in every evaluated batch")
+            diff = latency_s[where[0]][None, :] - latency_s  # (B, r)
+            self.diff_sums[indices] += diff.sum(axis=1)
+            self.diff_squares[indices] += np.square(diff).sum(axis=1)
+
+    def gain(self) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """Each configuration's paired mean latency gain over the anchor (s) and its standard error."""
+        n = np.maximum(self.count, 2)
+        mean = self.diff_sums / np.maximum(self.count, 1)
+        var = np.clip((self.diff_squares - self.diff_sums * mean) / (n - 1), 0.0, None)
+        return mean, np.sqrt(var / n) * (self.count > 1)
 
     def meets(self, required: float, z: float) -> NDArray[np.bool_]:
         """Whether each mean throughput is at least ``required`` less ``z`` standard errors."""
@@ -214,7 +163,11 @@ class ConfigurationDecider:
         Larger means fewer rungs, so fewer calls to ``evaluate``.
     throughput_slack : the required rate is ``(1 - throughput_slack) * arrival_rate_tps``, in [0, 1).
     z : allowance for Monte Carlo noise, in standard errors of a mean (>= 0): on the
-        throughput when testing the rate, and on the latency when ranking for survival.
+        throughput when testing the rate, on the latency when ranking for survival,
+        and on the paired gain over the configuration in force.
+    switch_cost_s, switch_margin : the switching cost, ``switch_cost_s + switch_margin *``
+        the incumbent's predicted latency (s, >= 0; margin in [0, 1)): the predicted gain a
+        change must bring beyond the noise allowance (see the module docstring).
     """
 
     replicas: int = 256
@@ -223,6 +176,8 @@ class ConfigurationDecider:
     eta: int = 2
     throughput_slack: float = 0.01
     z: float = 2.0
+    switch_cost_s: float = 0.0
+    switch_margin: float = 0.0
 
     def __post_init__(self) -> None:
         who = "ConfigurationDecider"
@@ -232,9 +187,12 @@ class ConfigurationDecider:
         check_int(who, "eta", self.eta, minimum=2)
         check_real(who, "throughput_slack", self.throughput_slack, lambda x: 0 <= x < 1, "in [0, 1)")
         check_real(who, "z", self.z, lambda x: x >= 0, "a finite number >= 0")
+        check_real(who, "switch_cost_s", self.switch_cost_s, lambda x: x >= 0, "a finite number >= 0")
+        check_real(who, "switch_margin", self.switch_margin, lambda x: 0 <= x < 1, "in [0, 1)")
 
     def decide(
-        self, space: ConfigurationSpace, evaluate: Evaluate, arrival_rate_tps: float, method: str = "auto"
+        self, space: ConfigurationSpace, evaluate: Evaluate, arrival_rate_tps: float, method: str = "auto",
+        incumbent: Configuration | None = None,
     ) -> ConfigurationDecision:
         """The configuration of ``space`` to run, estimated with ``evaluate``.
 
@@ -242,6 +200,8 @@ class ConfigurationDecider:
         ``method``: ``"auto"`` (exhaustive up to ``exhaustive_max`` configurations,
         halving above unless its budget would leave a configuration fewer than 2
         replicas in a rung), ``"exhaustive"`` or ``"halving"``.
+        ``incumbent``: the configuration in force (in ``space``): it is evaluated in
+        every call and kept unless a change pays for itself (module docstring).
         """
         if not isinstance(space, ConfigurationSpace):
             raise DtoptError(f"space must be a ConfigurationSpace, got {type(space).__name__}")
@@ -251,7 +211,7 @@ class ConfigurationDecider:
             small = len(space) <= self.exhaustive_max or self._rung_replicas(len(space))[1] < 2
             method = "exhaustive" if small else "halving"
         required = (1.0 - self.throughput_slack) * rate
-        tally = _Tally(len(space))
+        tally = _Tally(len(space), None if incumbent is None else space.index(incumbent))
         run = self._exhaustive if method == "exhaustive" else self._halving
         finalists, calls = run(space, evaluate, tally, required)
         return self._decision(space, tally, finalists, method, rate, required, calls)
@@ -282,6 +242,8 @@ class ConfigurationDecider:
                 break
             keep = math.ceil(alive.size / self.eta)
             alive = np.sort(alive[self._ranking(tally, alive, required)[:keep]])
+            if tally.anchor is not None and tally.anchor not in alive:  # the incumbent always stays
+                alive = np.sort(np.append(alive, tally.anchor))
         return alive, rungs
 
     def _rung_replicas(self, n: int) -> tuple[int, int]:
@@ -312,15 +274,54 @@ class ConfigurationDecider:
             strict=True,
         )
         estimates = tuple(ConfigurationEstimate(*column) for column in columns)
-        best = int(finalists[choose(lat[finalists], thr[finalists], meets[finalists])])
+        anchor = tally.anchor
+        if anchor is None:
+            best = int(finalists[choose(lat[finalists], thr[finalists], meets[finalists])])
+            gain = gain_se = np.zeros(len(space))
+        else:
+            gain, gain_se = tally.gain()
+            thr_se = thr_std[anchor] / np.sqrt(max(tally.count[anchor], 1))
+            keeps_up = bool(meets[anchor]) or (
+                thr[anchor] + self.z * thr_se >= (1.0 - self.throughput_slack) * thr[finalists].max())
+            best = int(finalists[self._stable_choice(
+                space, finalists, anchor, keeps_up, lat, meets, thr, gain, gain_se)])
         front = np.flatnonzero(pareto_mask(lat[seen], thr[seen]))
+        at = {int(k): i for i, k in enumerate(seen)}
         return ConfigurationDecision(
-            chosen=estimates[int(np.searchsorted(seen, best))], method=method,
+            chosen=estimates[at[best]], method=method,
             arrival_rate_tps=rate, required_throughput_tps=required,
             replicas_used=int(tally.count.sum()), exhaustive_replicas=len(space) * self.replicas,
             calls=calls, estimates=estimates,
             pareto=tuple(estimates[k] for k in front[np.argsort(lat[seen][front], kind="stable")]),
+            incumbent=None if anchor is None else estimates[at[anchor]],
+            gain_s=float(gain[best]), gain_se_s=float(gain_se[best]),
         )
+
+    def _stable_choice(
+        self, space: ConfigurationSpace, finalists: NDArray[np.int64], anchor: int, keeps_up: bool,
+        lat: NDArray, meets: NDArray, thr: NDArray, gain: NDArray, gain_se: NDArray,
+    ) -> int:
+        """Position in ``finalists`` of the stable rule's choice (see the module docstring)."""
+        changed = _fields_changed(space, finalists, anchor)
+        others = finalists != anchor
+        if keeps_up:
+            cost = self.switch_cost_s + self.switch_margin * lat[anchor]
+            worth = meets[finalists] & (gain[finalists] - self.z * gain_se[finalists] > cost)
+            eligible = ~others | worth
+            pessimistic = lat[finalists] + others * (self.z * gain_se[finalists] + cost)
+            return int(np.lexsort((finalists, changed, np.where(eligible, pessimistic, np.inf)))[0])
+        # the incumbent falls short of the rate: the plain rule, ties to the fewest changes
+        f_lat, f_thr, f_meets = lat[finalists], thr[finalists], meets[finalists]
+        if f_meets.any():
+            return int(np.lexsort((finalists, changed, -f_thr, np.where(f_meets, f_lat, np.inf)))[0])
+        return int(np.lexsort((finalists, changed, f_lat, -f_thr))[0])
+
+
+def _fields_changed(space: ConfigurationSpace, indices: NDArray[np.int64], anchor: int) -> NDArray[np.int64]:
+    """How many of the four fields each configuration at ``indices`` changes from ``anchor``'s."""
+    batch, ref = space.batch(indices), space.batch([anchor])
+    columns = ("protocol_index", "max_block_size_mb", "min_block_interval_s", "round_timeout_s")
+    return sum((getattr(batch, c) != getattr(ref, c)[0]).astype(np.int64) for c in columns)
 
 
 def _evaluate_into(
