@@ -120,7 +120,7 @@ def solve_capacitated(
         if (assignment < 0).any():
             assignment = None
         else:
-            bound_total, closed, opened = lagrangian_fixing(problem, upper_total)
+            bound_total, closed, opened = lagrangian_fixing(problem, upper_total, deadline=deadline)
             if bound_total >= upper_total * (1 - OPTIMALITY_TOLERANCE):
                 return MethodOutput(start, "optimal" if exact else "feasible", bound_total / problem.n)
     matrix, cost, row_lower, row_upper, node, server = capacitated_arrays(problem, closed)
@@ -140,16 +140,29 @@ def solve_capacitated(
         values[m:] = server == assignment[node]
         highs.setSolution(values.size, np.arange(values.size, dtype=np.int32), values)
     status = run(highs, deadline, relaxation=False)
-    return _output(highs, status, scale, m, exact, deadline)
+    return _output(highs, status, scale, m, exact, deadline, start if assignment is not None else None)
 
 
-def _output(highs: Any, status: Any, scale: float, m: int, exact: bool, deadline: Deadline) -> MethodOutput:
+def _output(
+    highs: Any,
+    status: Any,
+    scale: float,
+    m: int,
+    exact: bool,
+    deadline: Deadline,
+    start: NDArray[np.intp] | None,
+) -> MethodOutput:
+    """The run's answer; ``start`` (a feasible placement, or ``None``) when HiGHS stopped without one.
+
+    HiGHS's bound holds for every placement, not only those the fixing kept: each one cut
+    off costs more than the start, which the kept model's optimum does not exceed.
+    """
     import highspy
 
     if status == highspy.HighsModelStatus.kInfeasible:
         return MethodOutput(None, "infeasible")
     y = y_values(highs, np.arange(m))
-    servers = None if y is None else np.flatnonzero(y > 0.5).astype(np.intp)
+    servers = start if y is None else np.flatnonzero(y > 0.5).astype(np.intp)
     bound = highs.getInfo().mip_dual_bound
     bound_ms = float(bound) / scale if np.isfinite(bound) else None
     if status == highspy.HighsModelStatus.kOptimal:
@@ -160,7 +173,10 @@ def _output(highs: Any, status: Any, scale: float, m: int, exact: bool, deadline
 
 
 def lagrangian_fixing(
-    problem: PlacementProblem, upper_total: float, max_iterations: int = _ITERATIONS
+    problem: PlacementProblem,
+    upper_total: float,
+    max_iterations: int = _ITERATIONS,
+    deadline: Deadline | None = None,
 ) -> tuple[float, NDArray[np.bool_], NDArray[np.bool_]]:
     """A Lagrangian lower bound on the optimal total (:attr:`PlacementProblem.cost_ms`
     summed over nodes), and the sites it proves closed / open (masks, shape ``(m,)``) in
@@ -173,7 +189,8 @@ def lagrangian_fixing(
     for any ``u`` (Beasley 1993 for the capacitated p-median). Forcing site j in or out
     changes that choice by one site, so ``L`` with ``j`` forced is known at once; where it
     exceeds ``upper_total`` the site is fixed the other way. ``u`` follows subgradient
-    steps ``g_i = 1 - sum_j x_ij`` with Polyak's step toward ``upper_total``.
+    steps ``g_i = 1 - sum_j x_ij`` with Polyak's step toward ``upper_total``, until
+    ``max_iterations`` or the ``deadline``.
     """
     cost, demand = problem.cost_ms, problem.demand
     n, m = cost.shape
@@ -214,6 +231,8 @@ def lagrangian_fixing(
         else:
             stale += 1
         if best >= upper_total - margin:
+            break
+        if deadline is not None and deadline.expired():
             break
         if stale >= _PATIENCE:
             lam, stale = lam / 2, 0
