@@ -7,7 +7,7 @@ no error bound. ``pyomo`` is the model built in Pyomo and solved through
 ``appsi_highs`` with HiGHS's default options (``solve(problem, "milp",
 solver="appsi_highs")``); ``highs`` is the default path (``solve(problem, "milp")``:
 the uncapacitated optimum first, then the model built as arrays in highspy, started
-from the capacitated swap). Times are CPU seconds of this process (steadier than wall
+from that placement). Times are CPU seconds of this process (steadier than wall
 time on a shared machine), medians over ``--repeats``; run it on one core
 (``taskset -c 1``). ``--check``: both proven optimal at the same mean latency.
 """
