@@ -20,9 +20,10 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import _cluster, _output, consensus, placement
-from benchmarks._output import BenchmarkError
-from benchmarks._sweep import SweepStopped, run_cases
+from benchmarks import consensus, placement
+from benchmarks.common import cluster, output
+from benchmarks.common.output import BenchmarkError
+from benchmarks.common.sweep import SweepStopped, run_cases
 
 ROOT = Path(__file__).resolve().parents[1]
 START_TIMEOUT_S = 60.0
@@ -143,11 +144,11 @@ def test_a_cluster_without_this_dtopt_is_refused(monkeypatch) -> None:
                     "tcp://10.0.0.8:4000": ModuleNotFoundError("No module named 'dtopt'")}
 
     with pytest.raises(BenchmarkError, match=r"tcp://10.0.0.7:4000 .* imports another dtopt .*/opt/dtopt"):
-        _cluster._check_dtopt(Client(), "tcp://10.0.0.1:8786")
+        cluster._check_dtopt(Client(), "tcp://10.0.0.1:8786")
     same = {"version": "0.0.9", "path": "/x", "digest": "0123"}
-    monkeypatch.setattr(_cluster, "dtopt_digest", lambda: same)
+    monkeypatch.setattr(cluster, "dtopt_digest", lambda: same)
     with pytest.raises(BenchmarkError, match=r"worker tcp://10.0.0.8:4000 cannot import dtopt"):
-        _cluster._check_dtopt(Client(), "tcp://10.0.0.1:8786")
+        cluster._check_dtopt(Client(), "tcp://10.0.0.1:8786")
 
 
 def test_a_stopped_sweep_exits_1_with_one_line(capsys) -> None:
@@ -156,5 +157,5 @@ def test_a_stopped_sweep_exits_1_with_one_line(capsys) -> None:
     def main(argv: object) -> int:
         raise SweepStopped(line)
 
-    assert _output.run_main(main, [], prog="benchmarks.x") == 1
+    assert output.run_main(main, [], prog="benchmarks.x") == 1
     assert capsys.readouterr().err == f"benchmarks.x: error: {line}\n"
