@@ -2,13 +2,14 @@
 
 ``python -m benchmarks.orlib``; the parts are modules of this package."""
 
-from benchmarks.orlib.cli import OrlibCase, check_rows, main, parse_instances, run_case, spopt_ratios
+from benchmarks.orlib.cli import (
+    OrlibCase,
+    check_rows,
+    main,
+    parse_instances,
+    peer_ratios,
+    run_case,
+    solve_row,
+)
 
-__all__ = [
-    "OrlibCase",
-    "check_rows",
-    "main",
-    "parse_instances",
-    "run_case",
-    "spopt_ratios",
-]
+__all__ = ["OrlibCase", "check_rows", "main", "parse_instances", "peer_ratios", "run_case", "solve_row"]

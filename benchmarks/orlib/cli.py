@@ -26,10 +26,10 @@ import dtopt
 from benchmarks.common import output
 from benchmarks.common.output import BenchmarkError
 from benchmarks.common.sweep import add_arguments, run_cases, sweep_options
-from benchmarks.placement.cases import SPOPT, Settings, _spopt_once, _warm_up
+from benchmarks.placement.cases import PBP, SPOPT, Settings, _warm_up, once_of
 from dtopt.topology.orlib import orlib_names
 
-__all__ = ["OrlibCase", "check_rows", "main", "parse_instances", "run_case", "spopt_ratios"]
+__all__ = ["OrlibCase", "check_rows", "main", "parse_instances", "peer_ratios", "run_case", "solve_row"]
 
 # Objectives are sums of integer costs; they agree with the optimum to this, relatively.
 REL_TOL = 1e-9
@@ -62,35 +62,24 @@ class OrlibCase:
 def run_case(case: OrlibCase) -> dict[str, Any]:
     """Solve one case; a method that raises gives an ``error`` row, never an exception."""
     instance = dtopt.load_orlib(case.instance)
-    problem, n = instance.problem, instance.problem.n
-    row: dict[str, Any] = {
-        "instance": case.instance,
-        "n": n,
-        "p": problem.k,
-        "method": case.method,
-        "optimum": instance.optimum,
-    }
-    settings = Settings(time_limit_s=case.time_limit_s)
-    _warm_up(case.method, settings)
+    row = {"instance": case.instance, "n": instance.problem.n, "p": instance.problem.k}
+    return solve_row(instance.problem, case.method, case.time_limit_s, row | {"optimum": instance.optimum})
+
+
+def solve_row(
+    problem: dtopt.PlacementProblem, method: str, time_limit_s: float, row: dict[str, Any]
+) -> dict[str, Any]:
+    """``row`` with ``method``'s answer on the library's scale (sums over nodes): found,
+    proven, bound, gap, runtime_s, status, servers, reason. ``method`` is a registered
+    method, spopt or pbp-pmedian; one that raises gives an ``error`` row."""
+    n = problem.n
+    row = row | {"method": method}
+    settings = Settings(time_limit_s=time_limit_s)
+    _warm_up(method, settings)
     try:
-        if case.method == SPOPT:
-            out = _spopt_once(problem, settings)
-            result = {k: out[k] for k in ("status", "avg_latency_ms", "bound_ms", "runtime_s", "reason")}
-            result["servers"] = out["servers"]
-        else:
-            defaults = dtopt.available_methods()[case.method].defaults()
-            options = {"time_limit_s": case.time_limit_s} if "time_limit_s" in defaults else {}
-            solved = dtopt.solve(problem, case.method, **options)
-            result = {
-                "status": solved.status,
-                "avg_latency_ms": solved.avg_latency_ms,
-                "bound_ms": solved.bound,
-                "runtime_s": solved.runtime_s,
-                "reason": solved.reason,
-                "servers": list(solved.servers),
-            }
+        result = once_of(method)(problem, settings)
     except dtopt.DtoptError as err:  # EOPA refuses C(n, p) this large: not a failure of the answer
-        status = "skipped" if case.method == "eopa" else "error"
+        status = "skipped" if method == "eopa" else "error"
         return row | {"status": status, "found": None, "proven": False, "bound": None, "gap": None,
                       "runtime_s": None, "servers": [], "reason": str(err)}  # fmt: skip
     except Exception as err:  # a crash is a finding to report, not a reason to stop the sweep
@@ -115,7 +104,8 @@ def check_rows(rows: Sequence[dict[str, Any]]) -> list[str]:
     "optimal" answer above it, an empty ``time_limit`` result, or an error."""
     problems = []
     for r in rows:
-        label = f"{r['instance']} {r['method']}"
+        where = f"{r['instance']} p={r['p']}" if "p" in r else r["instance"]
+        label = f"{where} {r['method']}"
         tol = REL_TOL * max(1.0, abs(r["optimum"]))
         if r["status"] == "error":
             problems.append(f"{label}: error: {r['reason']}")
@@ -130,23 +120,39 @@ def check_rows(rows: Sequence[dict[str, Any]]) -> list[str]:
     return problems
 
 
-def spopt_ratios(rows: Sequence[dict[str, Any]], method: str = "milp") -> list[dict[str, Any]]:
-    """Per instance with both: spopt's wall time over ``method``'s (same run, same machine)."""
-    by = {(r["instance"], r["method"]): r for r in rows}
+def peer_ratios(
+    rows: Sequence[dict[str, Any]], peer: str = SPOPT, method: str = "milp"
+) -> list[dict[str, Any]]:
+    """Per case with both: the ``peer``'s (spopt, pbp-pmedian) wall time over ``method``'s
+    (same run, same machine)."""
+    by = {(r["instance"], r["p"], r["method"]): r for r in rows}
     out = []
-    for (name, m), r in by.items():
-        ours = by.get((name, method))
-        if m == SPOPT and ours and r["runtime_s"] and ours["runtime_s"]:
+    for (name, p, m), r in by.items():
+        ours = by.get((name, p, method))
+        if m == peer and ours and r["runtime_s"] and ours["runtime_s"]:
             out.append(
                 {
                     "instance": name,
-                    "spopt_s": r["runtime_s"],
+                    "p": p,
+                    f"{peer}_s": r["runtime_s"],
                     f"{method}_s": ours["runtime_s"],
                     "ratio": r["runtime_s"] / ours["runtime_s"],
                     "both_optimal": r["proven"] and ours["proven"],
                 }
             )
     return out
+
+
+def peer_sections(rows: Sequence[dict[str, Any]]) -> list[tuple[str, str]]:
+    """A table of wall-time ratios against milp for each peer (spopt, pbp-pmedian) that ran."""
+    sections = []
+    for peer in (SPOPT, PBP):
+        ratios = peer_ratios(rows, peer)
+        if ratios:
+            median = statistics.median(r["ratio"] for r in ratios)
+            table = output.markdown_table(ratios, list(ratios[0]))
+            sections.append((f"{peer} / milp wall time (median {median:.2f}x)", table))
+    return sections
 
 
 def summarise(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -206,6 +212,11 @@ def _parser() -> argparse.ArgumentParser:
         help="instances on which spopt's PMedian also runs, e.g. pmed1-10 (default none)",
     )
     parser.add_argument(
+        "--pbp",
+        default="",
+        help="instances on which pbp-pmedian (the bench extra) also runs, e.g. all (default none)",
+    )
+    parser.add_argument(
         "--time-limit-s", type=float, default=120.0, help="per-solve time limit (default 120)"
     )
     parser.add_argument("--out", help="write results.csv, results.json and summary.md here")
@@ -230,26 +241,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"unknown method(s) {', '.join(unknown) or '(none given)'}; choose from {', '.join(registered)}"
         )
     instances = parse_instances(args.instances)
-    with_spopt = set(parse_instances(args.spopt))
+    with_spopt, with_pbp = set(parse_instances(args.spopt)), set(parse_instances(args.pbp))
     cases = [
         OrlibCase(name, method, args.time_limit_s)
         for name in instances
-        for method in [*methods, *([SPOPT] if name in with_spopt else [])]
+        for method in [
+            *methods,
+            *([SPOPT] if name in with_spopt else []),
+            *([PBP] if name in with_pbp else []),
+        ]
     ]
     rows = run_cases(run_case, cases, desc="orlib", **sweep)
     table = output.markdown_table(rows, TABLE_COLUMNS, digits=7)
     summary = output.markdown_table(summarise(rows), list(summarise(rows)[0]) if rows else [])
-    ratios = spopt_ratios(rows)
-    sections = [("Per method", summary), ("Every case", table)]
-    if ratios:
-        median = statistics.median(r["ratio"] for r in ratios)
-        sections.insert(
-            1,
-            (
-                f"spopt / milp wall time (median {median:.2f}x)",
-                output.markdown_table(ratios, list(ratios[0])),
-            ),
-        )
+    sections = [("Per method", summary), *peer_sections(rows), ("Every case", table)]
     print("\n\n".join(f"## {head}\n\n{body}" for head, body in sections))
     if args.out:
         out = output.out_dir(args.out)

@@ -11,7 +11,7 @@ import functools
 import math
 import statistics
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -25,6 +25,8 @@ from benchmarks.common.output import BenchmarkError
 __all__ = ["Case", "Settings", "build_cases", "parse_eps_max", "parse_k", "run_case", "spopt_solver"]
 
 SPOPT = "spopt"
+# pbp-pmedian's routed exact solver (an optional peer, like spopt; the bench extra).
+PBP = "pbp-pmedian"
 # The benchmark's default cap on C(n, k) for EOPA (below EOPA's own, 50 million).
 EOPA_MAX_PLACEMENTS = 1_000_000
 # Re-run a case until its runs add up to this (s); suites have thousands of cases.
@@ -96,7 +98,7 @@ def run_case(case: Case, settings: Settings = Settings()) -> dict[str, Any]:
         return row | _no_result(
             "skipped", f"C({problem.n}, {case.k}) = {count:,} placements is above {limit:,}"
         )
-    once = _spopt_once if case.method == SPOPT else functools.partial(_method_once, case.method)
+    once = once_of(case.method)
     _warm_up(case.method, settings)
     runs: list[dict[str, Any]] = []
     while not runs or (
@@ -204,6 +206,35 @@ def _spopt_once(
     }
 
 
+def _pbp_once(problem: dtopt.PlacementProblem, settings: Settings) -> dict[str, Any]:
+    """pbp-pmedian's routed exact solve on the latency matrix (sites x clients), timed from it."""
+    import pbp_pmedian
+
+    start = time.perf_counter()
+    value, servers, _, status, engine = pbp_pmedian.solve(
+        np.ascontiguousarray(problem.latency_ms.T), problem.k, time_limit=settings.time_limit_s
+    )
+    runtime_s = time.perf_counter() - start
+    servers = [] if servers is None else sorted(int(j) for j in servers)
+    # Scored by dtopt.evaluate like every method, so objectives compare exactly.
+    ev = dtopt.evaluate(problem, servers) if len(servers) == problem.k else None
+    return {
+        "status": ("optimal" if status == 0 else "time_limit") if ev else "no_solution",
+        "avg_latency_ms": ev.avg_latency_ms if ev else None,
+        "bound_ms": None,
+        "servers": [problem.topology.node_names[j] for j in servers],
+        "runtime_s": runtime_s,
+        "reason": None if ev else f"pbp-pmedian status {status} ({engine})",
+        "objective_raw": value,
+    }
+
+
+def once_of(method: str) -> Callable[[dtopt.PlacementProblem, Settings], dict[str, Any]]:
+    """One timed solve of ``method``: a registered dtopt method, spopt or pbp-pmedian."""
+    peers = {SPOPT: _spopt_once, PBP: _pbp_once}
+    return peers.get(method) or functools.partial(_method_once, method)
+
+
 @cache
 def _warm_up(method: str, settings: Settings) -> None:
     """Run ``method`` once, untimed, on a tiny network: the first call in a process pays
@@ -212,7 +243,7 @@ def _warm_up(method: str, settings: Settings) -> None:
     nx.set_edge_attributes(ring, 100.0, "length_km")
     problem = dtopt.PlacementProblem(dtopt.load_topology(ring), k=2, eps_max=None)
     try:
-        (_spopt_once if method == SPOPT else functools.partial(_method_once, method))(problem, settings)
+        once_of(method)(problem, settings)
     except dtopt.DtoptError:
         pass  # the real case will report it
 

@@ -19,18 +19,16 @@ are never swapped out.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 from numpy.typing import NDArray
 
 from dtopt.placement.covering import max_coverage
 from dtopt.placement.problem import PlacementProblem
+from dtopt.solvers._fast_swap import RELATIVE_TOLERANCE, SwapNeighbourhood, descend, incremental_greedy
 
 __all__ = ["Penalised", "Servers", "covering", "greedy", "local_search", "random_placements"]
-
-# Swaps must improve the total by more than this fraction of it (guards against
-# cycling on floating-point noise).
-_RELATIVE_TOLERANCE = 1e-12
 
 
 @dataclass(frozen=True, eq=False)
@@ -79,6 +77,11 @@ class Penalised:
     def n_sites(self) -> int:
         """Number of sites (columns) a server may use."""
         return self.rows.shape[0]
+
+    @cached_property
+    def clients(self) -> NDArray[np.float64]:
+        """The same costs client-major: ``clients[i, j]`` = ``rows[j, i]``, C-contiguous."""
+        return np.ascontiguousarray(self.rows.T)
 
     def locked(self, servers: NDArray[np.intp]) -> NDArray[np.bool_] | None:
         """Shape ``(k,)``: which of ``servers`` are fixed; ``None`` when none is."""
@@ -155,65 +158,38 @@ class Servers:
         servers[position] = add
         return servers
 
-    def best_swap(self, cost: Penalised) -> tuple[float, int, int]:
-        """The best swap of the whole neighbourhood: (delta of the total, position, node added).
-
-        All ``k (n - k)`` swaps are scored at once in O(n (n - k)) array work
-        (fast interchange): adding j changes node i's cost by
-        ``min(c_ij, d1_i) - d1_i`` unless its nearest server is the one removed,
-        in which case the change is ``min(c_ij, d2_i) - d1_i``; the difference is
-        summed per removed server with one matrix product.
-        """
-        k, n = len(self.servers), cost.n
-        candidates = np.setdiff1d(np.arange(cost.n_sites), self.servers)
-        cand = cost.rows[candidates]  # (m, n)
-        with_nearest = np.minimum(cand, self.d1)
-        gain = with_nearest.sum(axis=1) - self.d1.sum()  # (m,): servers kept
-        # (m, n) extra cost when the removed server was the node's nearest.
-        extra = np.minimum(cand, self.d2) - with_nearest
-        owner = np.zeros((k, n))
-        owner[self.nearest, np.arange(n)] = 1.0
-        delta = gain[None, :] + owner @ extra.T  # (k, m)
-        locked = cost.locked(self.servers)
-        if locked is not None:
-            delta[locked] = np.inf
-        position, column = np.unravel_index(int(np.argmin(delta)), delta.shape)
-        return float(delta[position, column]), int(position), int(candidates[column])
-
 
 def greedy(cost: Penalised, k: int, start: NDArray[np.intp] | None = None) -> NDArray[np.intp]:
     """Add servers one at a time, each minimising the total penalised cost.
 
     The penalty makes each step minimise (uncovered nodes, total latency)
-    lexicographically. O(n m k); ties go to the lowest index. ``start``: distinct
-    servers already chosen, completed up to ``k`` (default: the fixed servers).
+    lexicographically. Ties go to the lowest index. ``start``: distinct servers
+    already chosen, completed up to ``k`` (default: the fixed servers). Gains are kept
+    incrementally (:func:`~dtopt.solvers._fast_swap.incremental_greedy`).
     """
-    chosen: list[int] = [int(j) for j in (cost.fixed if start is None else start)]
-    current = cost.rows[chosen].min(axis=0) if chosen else np.full(cost.n, np.inf)
-    for _ in range(k - len(chosen)):
-        totals = np.minimum(cost.rows, current).sum(axis=1)
-        totals[chosen] = np.inf
-        j = int(np.argmin(totals))
-        chosen.append(j)
-        current = np.minimum(current, cost.rows[j])
-    return np.asarray(chosen, dtype=np.intp)
+    chosen = [int(j) for j in (cost.fixed if start is None else start)]
+    return incremental_greedy(cost.rows, cost.clients, k, chosen or None)
 
 
 def local_search(cost: Penalised, servers: NDArray[np.intp], *, until_covered: bool = False) -> Servers:
     """Best-improvement swaps from ``servers`` until no swap improves.
 
-    With ``until_covered`` stop as soon as every node has an admissible server
-    (a repair step rather than a full local search).
+    Every swap is scored from arrays kept up to date incrementally
+    (:func:`~dtopt.solvers._fast_swap.descend`). With ``until_covered`` stop as soon as
+    every node has an admissible server (a repair step rather than a full local search).
     """
-    state = Servers.of(cost, servers)
-    if len(state.servers) == cost.n_sites:
-        return state  # no swap exists
-    while not (until_covered and state.d1.max() < cost.penalty_ms):
-        delta, position, add = state.best_swap(cost)
-        if delta >= -_RELATIVE_TOLERANCE * state.total:
-            break
-        state = Servers.of(cost, state.swapped(position, add))
-    return state
+    servers = np.asarray(servers, dtype=np.intp)
+    locked = cost.locked(servers)
+    if len(servers) == cost.n_sites or (locked is not None and locked.all()):
+        return Servers.of(cost, servers)  # no swap exists
+    if len(servers) == 1:  # every swap is a whole placement: take the best one
+        totals = cost.rows.sum(axis=1)
+        best = int(np.argmin(totals))
+        better = totals[best] < (1 - RELATIVE_TOLERANCE) * totals[servers[0]]
+        return Servers.of(cost, np.array([best if better else servers[0]], dtype=np.intp))
+    hood = SwapNeighbourhood(cost.rows, cost.clients, servers, locked)
+    hood = descend(hood, cost.penalty_ms if until_covered else None)
+    return Servers(hood.servers, hood.nearest, hood.d1, hood.d2)
 
 
 def covering(problem: PlacementProblem, cost: Penalised, servers: NDArray[np.intp]) -> Servers:

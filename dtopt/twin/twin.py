@@ -45,7 +45,7 @@ from dtopt.twin.execute import choose_producer, execute, execute_config, produce
 from dtopt.twin.monitor import IntervalData, IntervalDataError, Monitor, WatchedChain
 from dtopt.twin.oracle import OracleState, RoundOracle
 from dtopt.twin.plan import Plan, make_plan
-from dtopt.twin.records import TwinRecord
+from dtopt.twin.record import TwinRecord
 from dtopt.twin.regimes import RegimeMemory
 from dtopt.twin.scenarios import AS_ESTIMATED, FORECAST, WhatIf, what_if_scenarios
 

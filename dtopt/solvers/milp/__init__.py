@@ -215,7 +215,11 @@ def milp(
         out = solve_classic(problem, candidates, cap_ms, search, mip_gap, options, verbose)
     elif formulation == "benders":
         options = {**HIGHS_DEFAULTS, **BENDERS_DEFAULTS, **(highs_options or {})}
-        out = solve_benders(problem, _open_to(problem, candidates), cap_ms, search, mip_gap, options, verbose)
+        swaps = Penalised.of(problem)
+        out = solve_benders(
+            problem, _open_to(problem, candidates), cap_ms, search, mip_gap, options, verbose,
+            polish=lambda servers: local_search(swaps, servers).servers,
+        )  # fmt: skip
     else:
         options = {**HIGHS_DEFAULTS, **RADIUS_DEFAULTS, **(highs_options or {})}
         out = solve_radius(problem, candidates, cap_ms, search, mip_gap, options, verbose)

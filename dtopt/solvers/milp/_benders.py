@@ -24,6 +24,7 @@ so an optimum HiGHS proves over a master whose solution it checked is the optimu
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -141,9 +142,14 @@ def solve_benders(
     mip_gap: float,
     options: dict[str, Any],
     verbose: bool,
+    polish: Callable[[NDArray[np.intp]], NDArray[np.intp]] | None = None,
 ) -> MethodOutput:
     """The Benders master over the ``allowed`` servers (shape ``(m,)``): cutting planes
-    to its LP bound, then branch and bound with the cuts checked at integer solutions."""
+    to its LP bound, then branch and bound with the cuts checked at integer solutions.
+
+    ``polish`` turns a placement into a better one (a local search): at the LP bound it
+    is handed the k servers the LP opens most, often the optimum already, and the
+    servers whose reduced cost lifts the LP bound above the incumbent are closed."""
     import highspy
 
     n, m = problem.n, problem.n_sites
@@ -180,8 +186,12 @@ def solve_benders(
             break
         values = np.asarray(highs.getSolution().col_value)
         if _add_rows(highs, *cuts.violated(values[:m], values[m:])) == 0:
-            search.raise_bound(min(highs.getInfo().objective_function_value / n, cap_ms))
-            search.note(f"Benders LP ({rounds} rounds, {highs.getNumRow()} rows)")
+            lp_total = highs.getInfo().objective_function_value
+            search.raise_bound(min(lp_total / n, cap_ms))
+            if polish is not None:  # the servers the LP opens most, polished by swaps
+                search.offer(polish(np.argsort(-values[:m], kind="stable")[: problem.k]))
+            fixed = _fix_by_reduced_cost(highs, m, lp_total, search.upper_ms * n)
+            search.note(f"Benders LP ({rounds} rounds, {highs.getNumRow()} rows, {fixed} fixed)")
             level_ms = cuts.whole(values[:m])
             for _ in range(_DEEPER):
                 higher = cuts.next_levels(level_ms)
@@ -225,6 +235,23 @@ def solve_benders(
         status = highspy.HighsModelStatus.kTimeLimit  # cut short by the deadline after an undercut
     step = f"Benders branch and bound ({restarts} restarts)"
     return finish_mip(highs, status, np.arange(m), cap_ms, search, mip_gap, scale=n, step=step)
+
+
+def _fix_by_reduced_cost(highs: Any, m: int, lp_total: float, upper_total: float) -> int:
+    """Close every server (the first ``m`` columns) whose opening would lift the LP bound
+    ``lp_total`` (the master's objective: total latency) past ``upper_total``, the
+    incumbent's: no better placement opens it. Returns how many were closed."""
+    solution = highs.getSolution()
+    y = np.asarray(solution.col_value[:m])
+    reduced = np.asarray(solution.col_dual[:m])
+    slack = upper_total - lp_total
+    # Only servers at 0 in the LP: opening one costs at least its reduced cost.
+    closed = np.flatnonzero((y < 1e-9) & (reduced > slack + _VIOLATION * max(abs(upper_total), 1.0)))
+    if closed.size:
+        highs.changeColsBounds(
+            closed.size, closed.astype(np.int32), np.zeros(closed.size), np.zeros(closed.size)
+        )
+    return int(closed.size)
 
 
 def _column_values(latency: NDArray[np.float64], servers: NDArray[np.intp]) -> NDArray[np.float64]:

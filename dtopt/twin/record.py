@@ -1,4 +1,4 @@
-"""What the digital twin did at each call (:attr:`DigitalTwin.records <dtopt.twin.twin.DigitalTwin>`)."""
+"""What the twin did at one call: :class:`TwinRecord`, the row of its decision log."""
 
 from __future__ import annotations
 
