@@ -5,7 +5,8 @@ processes, from a directory outside the repository, on 127.0.0.1 with ports the
 system picks, and with only this checkout's ``dtopt`` importable (as if installed;
 the environment's ``benchmarks`` there is scikit-learn-extra's, not ours). The
 scheduler tolerates one worker death per task (``allowed-failures`` 1) so that a
-case that kills every worker it runs on is found after two deaths.
+case that kills every worker it runs on is found after two deaths, and gives each
+worker one task at a time (``worker-saturation`` 1.0), so that only that case is blamed.
 """
 
 from __future__ import annotations
@@ -59,6 +60,9 @@ def scheduler(tmp_path_factory: pytest.TempPathFactory):
         **os.environ,
         "PYTHONPATH": str(home / "site"),
         "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "1",
+        # One task per worker thread at a time: a dying worker takes only the case it ran
+        # (by default a second, queued case would be blamed as well).
+        "DASK_DISTRIBUTED__SCHEDULER__WORKER_SATURATION": "1.0",
         "DASK_TEMPORARY_DIRECTORY": str(home),
     }
     address_file = home / "scheduler.json"
