@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 import dtopt.cli
 from benchmarks import chain_speed, consensus, oracle_speed
-from benchmarks._output import run_main
+from benchmarks.common.output import run_main
 from dtopt.consensus import Chain, MessageCosts, chain_metrics, load_scenario, run_chain, uniform_scenario
 from dtopt.consensus.limits import MAX_BLOCKS, MAX_DURATION_S, MAX_NODES, MAX_TX
 from dtopt.errors import DtoptError

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from benchmarks import config_search
-from benchmarks._output import run_main
+from benchmarks.common.output import run_main
 
 FIXED_COSTS = ["--oracle-call-ms", "1", "--oracle-replica-ms", "0.01"]  # no oracle calibration
 

@@ -13,8 +13,8 @@ ROOT = Path(__file__).resolve().parents[1]
 # The names users run (`python -m benchmarks.<name>`); a study's package or a module running one.
 RUN_NAMES = (
     "placement", "placement_variants", "orlib", "zoo_files", "heuristics", "consensus",
-    "oracle_fidelity", "config_search", "dpos", "pipeline", "chain_speed", "oracle_speed", "decision_speed",
-    "exact_speed", "capacitated_speed",
+    "oracle_fidelity", "config_search", "dpos", "pipeline", "tsplib", "chain_speed", "oracle_speed",
+    "decision_speed", "exact_speed", "capacitated_speed",
 )
 MAX_LINES = 400
 

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from benchmarks import decision_speed, oracle_fidelity
-from benchmarks._output import run_main
+from benchmarks.common.output import run_main
 
 
 def test_oracle_fidelity_runs_and_writes(tmp_path, capsys) -> None:

@@ -9,7 +9,7 @@ import pytest
 
 import dtopt
 from benchmarks import orlib
-from benchmarks._output import BenchmarkError
+from benchmarks.common.output import BenchmarkError
 
 
 def _row(status: str = "optimal", found: float | None = 100.0, bound: float | None = 100.0, **extra):
@@ -59,7 +59,7 @@ def test_a_tiny_real_run_passes_and_a_wrong_optimum_fails(monkeypatch, tmp_path,
     assert "| pmed1 | 100 | 5 | interchange | 5819 | 5819 |" in capsys.readouterr().out
 
     real = dtopt.load_orlib
-    monkeypatch.setattr(orlib.dtopt, "load_orlib", lambda name: replace(real(name), optimum=5820.0))
+    monkeypatch.setattr(dtopt, "load_orlib", lambda name: replace(real(name), optimum=5820.0))
     assert orlib.main(argv) == 1
     assert "objective 5819.000000 below the optimum 5820" in capsys.readouterr().err
 

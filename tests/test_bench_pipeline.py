@@ -7,7 +7,7 @@ import json
 import pytest
 
 from benchmarks import pipeline
-from benchmarks._output import run_main
+from benchmarks.common.output import run_main
 
 ARGS = ["--networks", "Agis", "-k", "4-5", "--methods", "milp", "rands", "--strategies", "IBFT", "twin",
         "--seeds", "2", "--duration", "60", "--replicas", "8", "--serial"]

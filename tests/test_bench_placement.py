@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import functools
 import json
 import subprocess
 import sys
@@ -10,9 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import _output, _pins, placement
-from benchmarks._output import BenchmarkError
-from benchmarks._sweep import run_cases
+import dtopt
+from benchmarks import placement
+from benchmarks.common import output
+from benchmarks.common.output import BenchmarkError
+from benchmarks.common.sweep import run_cases
+from benchmarks.placement import pins
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -44,7 +48,7 @@ def _row(method: str, obj: float | None, *, exact: bool, status: str = "optimal"
 def test_serial_and_dask_sweeps_agree():
     cases = placement.build_cases(["Eenet"], [1, 3], [0.05, None], ["eopa", "milp", "interchange", "rands"])
     cases.append(placement.Case("Eenet", 2, None, placement.SPOPT))
-    run = placement.functools.partial(placement.run_case, settings=ONE_RUN)
+    run = functools.partial(placement.run_case, settings=ONE_RUN)
     serial = run_cases(run, cases, serial=True)
     parallel = run_cases(run, cases, n_workers=2)
     keys = ("network", "k", "eps_max", "method", "status", "avg_latency_ms", "avg_error", "servers")
@@ -183,7 +187,7 @@ def test_parse_eps_max():
     ],
 )
 def test_bad_input_is_one_line_and_status_2(argv, message, capsys):
-    assert _output.run_main(placement.main, argv, prog="benchmarks.placement") == 2
+    assert output.run_main(placement.main, argv, prog="benchmarks.placement") == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and message in err and err.startswith("benchmarks.placement: error:")
 
@@ -209,7 +213,7 @@ def test_quick_check_run_writes_the_output_layout(tmp_path, capsys):
     assert "| Eenet | 12 | 4 | none | milp |" in out and "check passed" in out
     with (tmp_path / "results.csv").open() as fh:
         rows = list(csv.DictReader(fh))
-    methods = set(placement.dtopt.available_methods()) | {"spopt"}
+    methods = set(dtopt.available_methods()) | {"spopt"}
     assert {r["method"] for r in rows} == methods
     assert len(rows) == 4 * (2 * len(methods) - 1)
     payload = json.loads((tmp_path / "results.json").read_text())
@@ -223,22 +227,22 @@ def test_quick_check_run_writes_the_output_layout(tmp_path, capsys):
 
 
 def test_markdown_table_formats_and_escapes():
-    table = _output.markdown_table([{"a": 1.23456789, "b": "x|y", "c": None}], {"a": "A", "b": "B", "c": "C"})
+    table = output.markdown_table([{"a": 1.23456789, "b": "x|y", "c": None}], {"a": "A", "b": "B", "c": "C"})
     assert table.splitlines() == ["| A | B | C |", "|---:|---|---:|", "| 1.235 | x\\|y |  |"]
 
 
 def test_write_csv_round_trips_floats(tmp_path):
-    path = _output.write_csv(tmp_path / "r.csv", [{"x": 0.1 + 0.2, "s": ["a", "b"]}], ["x", "s"])
+    path = output.write_csv(tmp_path / "r.csv", [{"x": 0.1 + 0.2, "s": ["a", "b"]}], ["x", "s"])
     row = next(csv.DictReader(path.open()))
     assert float(row["x"]) == 0.1 + 0.2 and row["s"] == "a;b"
 
 
 def test_pins_match_installed_data_and_a_changed_pin_warns(tmp_path, monkeypatch):
-    assert _pins.check_pins(_pins.PINNED_KEYS) == []
-    pinned = json.loads(_pins.PIN_FILE.read_text())
+    assert pins.check_pins(pins.PINNED_KEYS) == []
+    pinned = json.loads(pins.PIN_FILE.read_text())
     pinned["topologies"]["topozoo/Agis"]["sha256"] = "0" * 64
     fake = tmp_path / "pinned.json"
     fake.write_text(json.dumps(pinned))
-    monkeypatch.setattr(_pins, "PIN_FILE", fake)
-    warnings = _pins.check_pins(["topozoo/Agis", "topozoo/Eenet", "topozoo/Abilene"])
+    monkeypatch.setattr(pins, "PIN_FILE", fake)
+    warnings = pins.check_pins(["topozoo/Agis", "topozoo/Eenet", "topozoo/Abilene"])
     assert len(warnings) == 1 and "topozoo/Agis differs" in warnings[0]

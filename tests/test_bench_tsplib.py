@@ -7,7 +7,7 @@ import json
 import pytest
 
 from benchmarks import tsplib
-from benchmarks._output import BenchmarkError
+from benchmarks.common.output import BenchmarkError
 
 
 def test_cases_default_to_the_documented_fifteen_and_parse_instance_and_p() -> None:

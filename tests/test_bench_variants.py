@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from benchmarks import placement_variants
-from benchmarks._output import run_main
+from benchmarks.common.output import run_main
 
 
 def test_cases_run_and_check(tmp_path, capsys) -> None:

@@ -12,11 +12,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import dtopt.cli
-from benchmarks import dpos as dpos_benchmark
-from benchmarks._consensus_fidelity import EstimateRecorder, fidelity_rows
-from benchmarks._hindsight import true_state
-from benchmarks._output import run_main
-from benchmarks.oracle_fidelity import scenario as fidelity_scenario
+from benchmarks.common.output import run_main
+from benchmarks.consensus import dpos as dpos_benchmark
+from benchmarks.consensus.fidelity import EstimateRecorder, fidelity_rows
+from benchmarks.consensus.hindsight import true_state
+from benchmarks.consensus.oracle_fidelity import scenario as fidelity_scenario
 from dtopt.consensus import (
     Chain,
     ChainConfig,

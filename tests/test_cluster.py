@@ -5,7 +5,8 @@ processes, from a directory outside the repository, on 127.0.0.1 with ports the
 system picks, and with only this checkout's ``dtopt`` importable (as if installed;
 the environment's ``benchmarks`` there is scikit-learn-extra's, not ours). The
 scheduler tolerates one worker death per task (``allowed-failures`` 1) so that a
-case that kills every worker it runs on is found after two deaths.
+case that kills every worker it runs on is found after two deaths, and gives each
+worker one task at a time (``worker-saturation`` 1.0), so that only that case is blamed.
 """
 
 from __future__ import annotations
@@ -20,9 +21,10 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import _cluster, _output, consensus, placement
-from benchmarks._output import BenchmarkError
-from benchmarks._sweep import SweepStopped, run_cases
+from benchmarks import consensus, placement
+from benchmarks.common import cluster, output
+from benchmarks.common.output import BenchmarkError
+from benchmarks.common.sweep import SweepStopped, run_cases
 
 ROOT = Path(__file__).resolve().parents[1]
 START_TIMEOUT_S = 60.0
@@ -58,6 +60,9 @@ def scheduler(tmp_path_factory: pytest.TempPathFactory):
         **os.environ,
         "PYTHONPATH": str(home / "site"),
         "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "1",
+        # One task per worker thread at a time: a dying worker takes only the case it ran
+        # (by default a second, queued case would be blamed as well).
+        "DASK_DISTRIBUTED__SCHEDULER__WORKER_SATURATION": "1.0",
         "DASK_TEMPORARY_DIRECTORY": str(home),
     }
     address_file = home / "scheduler.json"
@@ -143,11 +148,11 @@ def test_a_cluster_without_this_dtopt_is_refused(monkeypatch) -> None:
                     "tcp://10.0.0.8:4000": ModuleNotFoundError("No module named 'dtopt'")}
 
     with pytest.raises(BenchmarkError, match=r"tcp://10.0.0.7:4000 .* imports another dtopt .*/opt/dtopt"):
-        _cluster._check_dtopt(Client(), "tcp://10.0.0.1:8786")
+        cluster._check_dtopt(Client(), "tcp://10.0.0.1:8786")
     same = {"version": "0.0.9", "path": "/x", "digest": "0123"}
-    monkeypatch.setattr(_cluster, "dtopt_digest", lambda: same)
+    monkeypatch.setattr(cluster, "dtopt_digest", lambda: same)
     with pytest.raises(BenchmarkError, match=r"worker tcp://10.0.0.8:4000 cannot import dtopt"):
-        _cluster._check_dtopt(Client(), "tcp://10.0.0.1:8786")
+        cluster._check_dtopt(Client(), "tcp://10.0.0.1:8786")
 
 
 def test_a_stopped_sweep_exits_1_with_one_line(capsys) -> None:
@@ -156,5 +161,5 @@ def test_a_stopped_sweep_exits_1_with_one_line(capsys) -> None:
     def main(argv: object) -> int:
         raise SweepStopped(line)
 
-    assert _output.run_main(main, [], prog="benchmarks.x") == 1
+    assert output.run_main(main, [], prog="benchmarks.x") == 1
     assert capsys.readouterr().err == f"benchmarks.x: error: {line}\n"

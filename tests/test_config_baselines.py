@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from benchmarks._config_baselines import (
+from benchmarks.consensus.baselines import (
     BanditController,
     BestStatic,
     SpaceClairvoyant,
@@ -16,7 +16,7 @@ from benchmarks._config_baselines import (
     pick_best,
     shortlist,
 )
-from benchmarks._hindsight import interval_wait_s, request_change, trusted_producer
+from benchmarks.consensus.hindsight import interval_wait_s, request_change, trusted_producer
 from dtopt.consensus import Chain, Regime, load_scenario, run_chain, uniform_scenario
 from dtopt.errors import DtoptError
 from dtopt.twin.config_search import Configuration, ConfigurationBandit, ConfigurationSpace

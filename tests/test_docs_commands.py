@@ -35,7 +35,7 @@ def _command(text: str) -> str | None:
     text = " ".join(text.split())
     text = re.sub(r"^(/usr/bin/time -v |\.venv/bin/)", "", text)
     text = re.sub(r"^python -m dtopt\b", "dtopt", text)
-    if not re.match(r"(dtopt|python -m benchmarks\.\w+)( |$)", text):
+    if not re.match(r"(dtopt|python -m benchmarks(\.\w+)+)( |$)", text):
         return None
     words = shlex.split(text, comments=True)
     if re.search(r"[\[\]|<>]", text) or PLACEHOLDERS & set(words) or words == ["dtopt"]:

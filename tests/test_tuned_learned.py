@@ -11,10 +11,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from benchmarks import _static_sweep, consensus
-from benchmarks._config_baselines import BestStatic, StaticRow, scenario_under
-from benchmarks._learned_forest import ForestController
-from benchmarks._static_sweep import parse_seeds, static_sweep, tuned_offline
+from benchmarks import consensus
+from benchmarks.consensus import static_sweep as sweep_module
+from benchmarks.consensus.baselines import BestStatic, StaticRow, scenario_under
+from benchmarks.consensus.learned_forest import ForestController
+from benchmarks.consensus.static_sweep import parse_seeds, static_sweep, tuned_offline
 from dtopt.consensus import Chain, load_scenario, run_chain
 from dtopt.consensus.view import BlockRecord, ChainView, VoteRecord
 from dtopt.errors import DtoptError
@@ -94,8 +95,8 @@ def test_the_static_sweep_is_each_configuration_run_on_each_seed() -> None:
 
 def test_the_benchmark_tunes_on_training_seeds_it_never_tests_on(tmp_path, monkeypatch) -> None:
     cases = []
-    case = _static_sweep._case
-    monkeypatch.setattr(_static_sweep, "_case", lambda c, **kw: cases.append(c[0]) or case(c, **kw))
+    case = sweep_module._case
+    monkeypatch.setattr(sweep_module, "_case", lambda c, **kw: cases.append(c[0]) or case(c, **kw))
     space = "protocol=IBFT;block=0.25,1;interval=0.1;timeout=10"
     args = ["--scenario", "paper", "--seeds", "1", "--duration", "40", "--replicas", "8", "--serial",
             "--space", space, "--config-strategies", "Best static,Tuned offline,Learned forest",

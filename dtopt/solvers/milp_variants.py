@@ -2,7 +2,7 @@
 
 Both share the paper's server variables ``y_j`` (binary) and ``sum_j y_j = k``,
 and differ in how nodes are assigned (the objective, mean latency in ms, is scaled
-for the solver's tolerances, see :func:`_objective_scale`):
+for the solver's tolerances, see :func:`~dtopt.solvers.milp._scale.objective_scale`):
 
 - Capacitated p-median: ``x_ij`` for admissible pairs,
   ``sum_j x_ij = 1``, ``x_ij <= y_j``, ``sum_i w_i x_ij <= C_j y_j``,
@@ -34,15 +34,13 @@ from numpy.typing import NDArray
 from dtopt.placement.problem import PlacementProblem
 from dtopt.placement.variants import level_weights
 from dtopt.solvers.method import MethodOutput
+from dtopt.solvers.milp._scale import objective_scale
 
 if TYPE_CHECKING:
     import pyomo.environ as pyo
 
 __all__ = ["build_variant_model", "solve_variant"]
 
-# Bounds on the scaled objective's coefficients (see _objective_scale).
-_SMALLEST_COEFFICIENT = 1e-4
-_LARGEST_COEFFICIENT = 1e6
 
 
 def solve_variant(
@@ -171,24 +169,9 @@ def build_variant_model(problem: PlacementProblem) -> pyo.ConcreteModel:
             ),
         )
     coefs = weights[level] * problem.weighted_latency_ms[node, server] / n
-    model.objective_scale = _objective_scale(coefs)
+    model.objective_scale = objective_scale(coefs)
     model.latency = pyo.Objective(expr=_sum(xs, (coefs * model.objective_scale).tolist()))
     return model
-
-
-def _objective_scale(coefs: NDArray[np.float64]) -> float:
-    """Factor on the mean-latency objective so its smallest positive coefficient is at least
-    ``_SMALLEST_COEFFICIENT`` (while the largest stays below ``_LARGEST_COEFFICIENT``).
-
-    Solvers compare reduced costs with absolute tolerances (HiGHS: 1e-7); the backup
-    levels' weights ``q^r`` make coefficients far below that (Forthnet, q = 0.05, k = 5:
-    1e-7), and their assignments then come back up to 1e-6 relative from optimal.
-    """
-    positive = coefs[coefs > 0]
-    if positive.size == 0:
-        return 1.0
-    wanted = _SMALLEST_COEFFICIENT / float(positive.min())
-    return float(np.clip(wanted, 1.0, max(1.0, _LARGEST_COEFFICIENT / float(positive.max()))))
 
 
 def _groups(keys: NDArray[np.intp], size: int) -> list[NDArray[np.intp]]:

@@ -111,8 +111,8 @@ def solve_capacitated(
     """Solve the capacitated model with HiGHS from placement ``start`` (server columns,
     ignored unless every node fits); the status is ``optimal`` only when proven."""
     from dtopt.placement.variants import capacitated_assignment
+    from dtopt.solvers.milp._scale import objective_scale
     from dtopt.solvers.milp._state import OPTIMALITY_TOLERANCE
-    from dtopt.solvers.milp_variants import _objective_scale
 
     m = problem.n_sites
     exact = mip_gap <= OPTIMALITY_TOLERANCE
@@ -127,7 +127,7 @@ def solve_capacitated(
                 bound_ms = min(bound_total, upper_total) / problem.n
                 return MethodOutput(start, "optimal" if exact else "feasible", bound_ms)
     matrix, cost, row_lower, row_upper, node, server = capacitated_arrays(problem, closed)
-    scale = _objective_scale(cost[m:])
+    scale = objective_scale(cost[m:])
     highs = new_highs(verbose, mip_gap, CAPACITATED_DEFAULTS)
     upper = np.ones(matrix.shape[1])
     upper[:m][closed] = 0.0

@@ -1,0 +1,7 @@
+"""``python -m benchmarks.placement``."""
+
+from benchmarks.common.output import run_main
+from benchmarks.placement.cli import main
+from dtopt.cli import exit_with
+
+exit_with(run_main(main, prog="benchmarks.placement"))
