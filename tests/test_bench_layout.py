@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[1]
 RUN_NAMES = (
     "placement", "placement_variants", "orlib", "zoo_files", "heuristics", "consensus",
     "oracle_fidelity", "config_search", "dpos", "pipeline", "tsplib", "chain_speed", "oracle_speed",
-    "decision_speed", "exact_speed",
+    "decision_speed", "exact_speed", "capacitated_speed",
 )
 MAX_LINES = 400
 

@@ -2,7 +2,7 @@
 
 Both share the paper's server variables ``y_j`` (binary) and ``sum_j y_j = k``,
 and differ in how nodes are assigned (the objective, mean latency in ms, is scaled
-for the solver's tolerances, see :func:`_objective_scale`):
+for the solver's tolerances, see :func:`~dtopt.solvers.milp._state.objective_scale`):
 
 - Capacitated p-median: ``x_ij`` for admissible pairs,
   ``sum_j x_ij = 1``, ``x_ij <= y_j``, ``sum_i w_i x_ij <= C_j y_j``,
@@ -34,23 +34,22 @@ from numpy.typing import NDArray
 from dtopt.placement.problem import PlacementProblem
 from dtopt.placement.variants import level_weights
 from dtopt.solvers.method import MethodOutput
+from dtopt.solvers.milp._state import objective_scale
 
 if TYPE_CHECKING:
     import pyomo.environ as pyo
 
 __all__ = ["build_variant_model", "solve_variant"]
 
-# Bounds on the scaled objective's coefficients (see _objective_scale).
-_SMALLEST_COEFFICIENT = 1e-4
-_LARGEST_COEFFICIENT = 1e6
 
 
 def solve_variant(
     problem: PlacementProblem, *, solver: str, time_limit_s: float | None, mip_gap: float, verbose: bool,
     uncapacitated: Callable[..., MethodOutput],
 ) -> MethodOutput:
-    """Solve a capacitated or reliable problem exactly; ``solver="highs"`` is HiGHS through
-    Pyomo's ``appsi_highs`` interface, any other name a Pyomo solver. ``uncapacitated``
+    """Solve a capacitated or reliable problem exactly; with ``solver="highs"`` a capacitated
+    problem goes to HiGHS directly (:mod:`dtopt.solvers.milp._capacitated`) and a reliable
+    one through Pyomo's ``appsi_highs`` interface; any other name is a Pyomo solver. ``uncapacitated``
     is the exact solver of the paper's problem (:func:`dtopt.solvers.milp.milp`, which
     calls this function, so it is handed in rather than imported).
 
@@ -60,13 +59,17 @@ def solve_variant(
     settles without the large level model. A capacitated problem's optimum is at
     least the uncapacitated optimum; when an optimal uncapacitated placement also
     fits the capacities at that same mean latency, it is optimal (often the case
-    when capacities leave some slack), and the capacitated model is not needed.
+    when capacities leave some slack), and the capacitated model is not needed;
+    otherwise the model starts from that placement (or the capacitated swap's, if it does not fit).
     """
     from dtopt.placement.evaluate import score
     from dtopt.placement.feasibility import infeasibility_reason
+    from dtopt.solvers.milp._capacitated import solve_capacitated
+    from dtopt.solvers.milp._deadline import Deadline
     from dtopt.solvers.milp._pyomo import run_pyomo
     from dtopt.solvers.milp._state import OPTIMALITY_TOLERANCE
 
+    deadline = Deadline.after(time_limit_s)
     if problem.variant == "reliable":
         reason = infeasibility_reason(problem.with_(failure_prob=None))
         if reason is not None:
@@ -84,6 +87,8 @@ def solve_variant(
             )
             if ev.feasible and ev.avg_latency_ms <= lower_ms * (1 + OPTIMALITY_TOLERANCE) + 1e-12:
                 return MethodOutput(relaxed.servers, "optimal", lower_ms)
+        start = _capacitated_start(problem, relaxed.servers)
+        return solve_capacitated(problem, deadline, mip_gap, verbose, start)
     model = build_variant_model(problem)
     pyomo_solver = "appsi_highs" if solver == "highs" else solver
     run = run_pyomo(model, problem.n_sites, pyomo_solver, time_limit_s, mip_gap, verbose)
@@ -95,6 +100,18 @@ def solve_variant(
         return MethodOutput(run.servers, status, bound_ms)
     reason = f"stopped by time_limit_s={time_limit_s:g}" if run.status == "time_limit" else run.message
     return MethodOutput(run.servers, run.status, bound_ms, reason)  # type: ignore[arg-type]
+
+
+def _capacitated_start(problem: PlacementProblem, relaxed: NDArray[np.intp] | None) -> NDArray[np.intp]:
+    """A placement to start the capacitated model from: the uncapacitated optimum ``relaxed``
+    when every node fits there, else the capacitated swap's local optimum (on TataNld, k = 5
+    and 10, the former was as good or better and costs nothing more)."""
+    from dtopt.placement.variants import capacitated_assignment
+    from dtopt.solvers._variant_swap import variant_interchange
+
+    if relaxed is not None and (capacitated_assignment(problem, np.asarray(relaxed))[0] >= 0).all():
+        return np.asarray(relaxed)
+    return variant_interchange(problem, 1, 0)
 
 
 def build_variant_model(problem: PlacementProblem) -> pyo.ConcreteModel:
@@ -152,24 +169,9 @@ def build_variant_model(problem: PlacementProblem) -> pyo.ConcreteModel:
             ),
         )
     coefs = weights[level] * problem.weighted_latency_ms[node, server] / n
-    model.objective_scale = _objective_scale(coefs)
+    model.objective_scale = objective_scale(coefs)
     model.latency = pyo.Objective(expr=_sum(xs, (coefs * model.objective_scale).tolist()))
     return model
-
-
-def _objective_scale(coefs: NDArray[np.float64]) -> float:
-    """Factor on the mean-latency objective so its smallest positive coefficient is at least
-    ``_SMALLEST_COEFFICIENT`` (while the largest stays below ``_LARGEST_COEFFICIENT``).
-
-    Solvers compare reduced costs with absolute tolerances (HiGHS: 1e-7); the backup
-    levels' weights ``q^r`` make coefficients far below that (Forthnet, q = 0.05, k = 5:
-    1e-7), and their assignments then come back up to 1e-6 relative from optimal.
-    """
-    positive = coefs[coefs > 0]
-    if positive.size == 0:
-        return 1.0
-    wanted = _SMALLEST_COEFFICIENT / float(positive.min())
-    return float(np.clip(wanted, 1.0, max(1.0, _LARGEST_COEFFICIENT / float(positive.max()))))
 
 
 def _groups(keys: NDArray[np.intp], size: int) -> list[NDArray[np.intp]]:

@@ -1,5 +1,8 @@
-"""What the oracle (:class:`~dtopt.twin.oracle.RoundOracle`) returns: a prediction per protocol,
-and per-replica samples of several configurations for the configuration search."""
+"""What the round oracle returns: a summary per protocol (:class:`OraclePrediction`) and
+per-replica samples of many configurations (:class:`OracleSamples`).
+
+Units: seconds, transactions per second.
+"""
 
 from __future__ import annotations
 
