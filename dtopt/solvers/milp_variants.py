@@ -2,7 +2,7 @@
 
 Both share the paper's server variables ``y_j`` (binary) and ``sum_j y_j = k``,
 and differ in how nodes are assigned (the objective, mean latency in ms, is scaled
-for the solver's tolerances, see :func:`~dtopt.solvers.milp._scale.objective_scale`):
+for the solver's tolerances, see :func:`~dtopt.solvers.milp._state.objective_scale`):
 
 - Capacitated p-median: ``x_ij`` for admissible pairs,
   ``sum_j x_ij = 1``, ``x_ij <= y_j``, ``sum_i w_i x_ij <= C_j y_j``,
@@ -34,7 +34,7 @@ from numpy.typing import NDArray
 from dtopt.placement.problem import PlacementProblem
 from dtopt.placement.variants import level_weights
 from dtopt.solvers.method import MethodOutput
-from dtopt.solvers.milp._scale import objective_scale
+from dtopt.solvers.milp._state import objective_scale
 
 if TYPE_CHECKING:
     import pyomo.environ as pyo

@@ -111,8 +111,7 @@ def solve_capacitated(
     """Solve the capacitated model with HiGHS from placement ``start`` (server columns,
     ignored unless every node fits); the status is ``optimal`` only when proven."""
     from dtopt.placement.variants import capacitated_assignment
-    from dtopt.solvers.milp._scale import objective_scale
-    from dtopt.solvers.milp._state import OPTIMALITY_TOLERANCE
+    from dtopt.solvers.milp._state import OPTIMALITY_TOLERANCE, objective_scale
 
     m = problem.n_sites
     exact = mip_gap <= OPTIMALITY_TOLERANCE
