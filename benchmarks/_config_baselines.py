@@ -54,6 +54,8 @@ __all__ = [
     "SpaceClairvoyant",
     "StaticRow",
     "best_static",
+    "next_voter",
+    "observed_configuration",
     "pick_best",
     "scenario_under",
     "shortlist",
@@ -272,33 +274,36 @@ class BanditController:
     def __call__(self, chain: Chain, t_s: float) -> None:
         start_s = max(t_s - self.interval_s, 0.0)
         window = chain.view(start_s, t_s)
-        observed = self._observed_configuration(chain, window)
+        observed = observed_configuration(chain, window, self.bandit.space)
         if observed is not None:
             metrics = chain_metrics(window)
             self.bandit.update(observed, interval_wait_s(chain, start_s, t_s), metrics.throughput_tps)
         chosen = self.bandit.select(arrival_rate_tps=len(window.tx_ids) / (t_s - start_s))
         self.choices.append((t_s, chosen))
-        chain.request_config(_next_voter(window), **chosen.to_dict())
+        chain.request_config(next_voter(window), **chosen.to_dict())
 
-    def _observed_configuration(self, chain: Chain, window: ChainView) -> Configuration | None:
-        """The configuration of most of the window's blocks (a tie: the earlier); without blocks,
-        the one the last earlier block put in force; ``None`` if that is not in the space."""
-        if window.blocks:
-            shown = [configuration_of(b) for b in window.blocks]
-            majority = max(dict.fromkeys(shown), key=shown.count)
-        else:
-            earlier = chain.view(0.0, window.start_s).blocks
-            if not earlier:
-                return None
-            majority = configuration_in_force(earlier[-1])
-        try:
-            self.bandit.space.index(majority)
-        except DtoptError:
+
+def observed_configuration(
+    chain: Chain, window: ChainView, space: ConfigurationSpace
+) -> Configuration | None:
+    """The configuration of most of the window's blocks (a tie: the earlier); without blocks,
+    the one the last earlier block put in force; ``None`` if that is not in ``space``."""
+    if window.blocks:
+        shown = [configuration_of(b) for b in window.blocks]
+        majority = max(dict.fromkeys(shown), key=shown.count)
+    else:
+        earlier = chain.view(0.0, window.start_s).blocks
+        if not earlier:
             return None
-        return majority
+        majority = configuration_in_force(earlier[-1])
+    try:
+        space.index(majority)
+    except DtoptError:
+        return None
+    return majority
 
 
-def _next_voter(window: ChainView) -> str:
+def next_voter(window: ChainView) -> str:
     """The validator that proposes soonest (from the height after next) among those that
     signed the window's last block; the first validator without blocks."""
     validators = window.validators

@@ -4,15 +4,22 @@
   every twin interval it chooses protocol, block size, block interval and round
   timeout (the protocol-only twin of the same run is ``Dynamic``);
 * ``Best static``: every configuration of the space run for the whole seed, the
-  best in hindsight kept (:func:`benchmarks._config_baselines.best_static`);
+  best in hindsight kept (:func:`benchmarks._config_baselines.pick_best`);
 * ``Clairvoyant space``: at every interval the configuration under which the next
   interval's transactions wait least, found on branches of the chain
   (:class:`benchmarks._config_baselines.SpaceClairvoyant`);
+* ``Tuned offline``: the configuration that did best on the training seeds, run
+  unchanged (:func:`benchmarks._static_sweep.tuned_offline`);
 * ``Bandit``: a model-free online learner over the space that sees only the
-  chain's outcomes (Thompson sampling, :class:`benchmarks._config_baselines.BanditController`).
+  chain's outcomes (Thompson sampling, :class:`benchmarks._config_baselines.BanditController`);
+* ``Learned forest``: a contextual learner with a regression forest per configuration,
+  trained online from the view (:class:`benchmarks._learned_forest.ForestController`).
 
-``CONFIG_STRATEGIES`` names them; ``--config-strategies`` picks a subset (the
-last three cost 128 whole runs, 128 branches per interval and one run per seed).
+``CONFIG_STRATEGIES`` names them; ``--config-strategies`` picks a subset. The static
+runs behind ``Best static`` and ``Tuned offline`` (every configuration on every test
+and training seed) are one sweep (:func:`benchmarks._static_sweep.static_sweep`) made
+before the seeds' runs and handed to them; the space clairvoyant costs 128 branches
+per interval (fewer with a shortlist).
 
 One seed's runs, their rows for the common table, the configuration twin's
 timeline (from the blocks: what was in force, not what was asked) and its
@@ -28,25 +35,36 @@ import numpy as np
 
 from benchmarks._config_baselines import (
     BanditController,
+    BestStatic,
     SpaceClairvoyant,
-    best_static,
     scenario_under,
     shortlist,
 )
+from benchmarks._learned_forest import LEARNED_FOREST, ForestController
+from benchmarks._static_sweep import TUNED_OFFLINE
 from dtopt.consensus.chain import ChainRun, run_chain
 from dtopt.consensus.scenario import Scenario
 from dtopt.errors import DtoptError
 from dtopt.twin import DigitalTwin
-from dtopt.twin.config_search import ConfigurationBandit, ConfigurationSpace
+from dtopt.twin.config_search import (
+    Configuration,
+    ConfigurationBandit,
+    ConfigurationForest,
+    ConfigurationSpace,
+)
 from dtopt.twin.configure import FIELDS
 
 __all__ = [
-    "CONFIG_STRATEGIES", "CONFIG_TWIN", "arrival_rate_tps", "best_static_line", "config_outcome_lines",
-    "metric_row", "parse_space", "parse_strategies", "run_config", "timeline",
+    "BEST_STATIC", "CONFIG_STRATEGIES", "CONFIG_TWIN", "LATENCY_BIN_S", "arrival_rate_tps",
+    "best_static_line", "config_outcome_lines", "latency_series", "metric_row", "needs_sweep",
+    "parse_space", "parse_strategies", "run_config", "timeline",
 ]
 
 CONFIG_TWIN = "Config twin"
-CONFIG_STRATEGIES = (CONFIG_TWIN, "Best static", "Clairvoyant space", "Bandit")
+BEST_STATIC = "Best static"
+CONFIG_STRATEGIES = (CONFIG_TWIN, BEST_STATIC, TUNED_OFFLINE, "Clairvoyant space", "Bandit", LEARNED_FOREST)
+#: Width of the bins of the latency-over-time figure (s of commit time).
+LATENCY_BIN_S = 50.0
 
 
 def parse_strategies(text: str) -> tuple[str, ...]:
@@ -70,8 +88,15 @@ def arrival_rate_tps(scenario: Scenario, duration_s: float) -> float:
     return float(np.dot(spans, [r.tx_rate_per_s for r in scenario.regimes]) / duration_s)
 
 
+def needs_sweep(strategies: tuple[str, ...], clairvoyant_shortlist: int | None) -> bool:
+    """Whether the static sweep must run first (for ``strategies`` and the clairvoyant's shortlist)."""
+    return bool({BEST_STATIC, TUNED_OFFLINE} & set(strategies)) or bool(
+        clairvoyant_shortlist and "Clairvoyant space" in strategies)
+
+
 def metric_row(seed: int, strategy: str, run: ChainRun) -> dict[str, Any]:
-    """One row of results.csv: a strategy's run on one seed."""
+    """One row of results.csv: a strategy's run on one seed (``config_changes``: blocks that
+    carried a configuration change, i.e. changes put in force)."""
     m = run.metrics
     return {
         "seed": seed, "strategy": strategy, "mean_tx_latency_s": m.mean_tx_latency_s,
@@ -79,7 +104,20 @@ def metric_row(seed: int, strategy: str, run: ChainRun) -> dict[str, Any]:
         "throughput_tps": m.throughput_tps, "n_blocks": m.n_blocks,
         "blocks_ibft": m.blocks_per_protocol.get("IBFT", 0),
         "blocks_bigfoot": m.blocks_per_protocol.get("BigFoot", 0),
+        "config_changes": sum(b.change is not None for b in run.view.blocks),
     }
+
+
+def latency_series(run: ChainRun, bin_s: float = LATENCY_BIN_S) -> list[float | None]:
+    """Mean latency (s) of the transactions committed in each ``bin_s`` of commit time,
+    ``None`` for a bin without any, from the run's view."""
+    n_bins = max(1, int(np.ceil(run.chain.now_s / bin_s)))
+    total, count = np.zeros(n_bins), np.zeros(n_bins)
+    for block in run.view.blocks:
+        k = min(int(block.committed_s // bin_s), n_bins - 1)
+        total[k] += float(np.sum(block.committed_s - block.tx_arrival_s))
+        count[k] += block.tx_arrival_s.size
+    return [float(t / c) if c else None for t, c in zip(total, count, strict=True)]
 
 
 def timeline(run: ChainRun) -> list[dict[str, Any]]:
@@ -93,25 +131,34 @@ def timeline(run: ChainRun) -> list[dict[str, Any]]:
 def run_config(
     seed: int, scenario: Scenario, duration_s: float, replicas: int, space: ConfigurationSpace,
     strategies: tuple[str, ...] = CONFIG_STRATEGIES, clairvoyant_shortlist: int | None = None,
+    static: BestStatic | None = None, tuned: Configuration | None = None,
 ) -> dict[str, Any]:
-    """The configuration strategies on one seed: rows, the twin's timeline and decisions.
+    """The configuration strategies on one seed: rows, the twin's timeline and decisions,
+    and the latency over time of the twin and the statics.
 
+    ``static``: this seed's static sweep (:func:`benchmarks._static_sweep.static_sweep`),
+    needed for ``Best static`` and a clairvoyant shortlist; ``tuned``: the configuration
+    tuned offline on the training seeds, needed for ``Tuned offline``.
     ``clairvoyant_shortlist``: the space clairvoyant tries only the that many static
     configurations that kept up best (:func:`benchmarks._config_baselines.shortlist`)
     instead of the whole space, which costs a chain branch per configuration and interval.
     """
+    if static is None and (BEST_STATIC in strategies or (
+            clairvoyant_shortlist and "Clairvoyant space" in strategies)):
+        raise DtoptError("Best static and a clairvoyant shortlist need the seed's static sweep")
+    if tuned is None and TUNED_OFFLINE in strategies:
+        raise DtoptError("Tuned offline needs the configuration tuned on the training seeds")
     logging.getLogger("dtopt.twin").setLevel(logging.ERROR)  # skipped intervals are in the records
     twin = DigitalTwin.from_scenario(scenario, replicas=replicas, seed=seed, space=space)
     run = run_chain(scenario, "IBFT", duration_s, seed, controller=twin)
     rows = [metric_row(seed, CONFIG_TWIN, run)] if CONFIG_TWIN in strategies else []
-    best = static = None
-    if "Best static" in strategies or (clairvoyant_shortlist and "Clairvoyant space" in strategies):
-        static = best_static(scenario, space, duration_s, seed)
-        best = static.best.configuration.label()
-    if "Best static" in strategies:
-        assert static is not None
-        rows.append(metric_row(seed, "Best static", run_chain(
-            scenario_under(scenario, static.best.configuration), None, duration_s, seed)))
+    series = {CONFIG_TWIN: latency_series(run)}
+    statics = {BEST_STATIC: None if static is None else static.best.configuration, TUNED_OFFLINE: tuned}
+    for label, configuration in statics.items():
+        if label in strategies and configuration is not None:
+            static_run = run_chain(scenario_under(scenario, configuration), None, duration_s, seed)
+            rows.append(metric_row(seed, label, static_run))
+            series[label] = latency_series(static_run)
     if "Clairvoyant space" in strategies:
         rows.append(metric_row(seed, "Clairvoyant space", run_chain(
             scenario, "IBFT", duration_s, seed, controller=SpaceClairvoyant(
@@ -120,9 +167,15 @@ def run_config(
         bandit = BanditController(ConfigurationBandit(space, seed=seed), scenario.twin_interval_s)
         rows.append(metric_row(seed, "Bandit",
                                run_chain(scenario, "IBFT", duration_s, seed, controller=bandit)))
+    if LEARNED_FOREST in strategies:
+        forest = ForestController(ConfigurationForest(space, seed=seed), scenario.twin_interval_s)
+        rows.append(metric_row(seed, LEARNED_FOREST,
+                               run_chain(scenario, "IBFT", duration_s, seed, controller=forest)))
     return {
         "rows": rows,
-        "best_static": best,
+        "best_static": None if static is None else static.best.configuration.label(),
+        "tuned_offline": None if tuned is None else tuned.label(),
+        "latency_series": {"bin_s": LATENCY_BIN_S, **series},
         "timeline": timeline(run),
         "decisions": [r.to_dict() for r in twin.records],
         "regimes": [

@@ -33,6 +33,12 @@ __all__ = [
 SYNC_GRACE_S = 2.0
 
 
+def regime_end_s(scenario: Scenario, k: int) -> float:
+    """End of regime ``k`` (s): the next regime's start; the last one's after one state period."""
+    regimes = scenario.regimes
+    return regimes[k + 1].start_s if k + 1 < len(regimes) else regimes[k].start_s + scenario.state_period_s
+
+
 def votes_settled_s(chain: Chain, scenario: Scenario, k: int) -> float:
     """First twin-interval boundary of regime ``k``, at least one interval in, after
     the first block that carries votes of every validator online in the regime (DPoS,
@@ -40,7 +46,7 @@ def votes_settled_s(chain: Chain, scenario: Scenario, k: int) -> float:
     online delegate has produced or confirmed a block proposed in the regime)."""
     regime = scenario.regimes[k]
     online = {p for p in scenario.producers if p not in regime.offline}
-    end_s = regime.start_s + scenario.state_period_s
+    end_s = regime_end_s(scenario, k)
     blocks = chain.view(regime.start_s, end_s).blocks
     if blocks and blocks[0].protocol == "DPoS":
         delegates = {b.proposer for b in blocks}
@@ -66,7 +72,7 @@ def synced_settled_s(synced: dict[float, frozenset[str]], scenario: Scenario, k:
     validators caught up then); the regime's end if none."""
     regime = scenario.regimes[k]
     online = {p for p in scenario.producers if p not in regime.offline}
-    end_s = regime.start_s + scenario.state_period_s
+    end_s = regime_end_s(scenario, k)
     boundaries = sorted(t for t in synced if regime.start_s + scenario.twin_interval_s <= t < end_s)
     return next((t for t in boundaries if online <= synced[t]), end_s)
 
@@ -108,7 +114,7 @@ def fidelity_rows(
     out = []
     for k, regime in enumerate(scenario.regimes):
         for protocol, run in statics.items():
-            end_s = min(regime.start_s + scenario.state_period_s, run.chain.now_s)
+            end_s = min(regime_end_s(scenario, k), run.chain.now_s)
             votes_s = votes_settled_s(run.chain, scenario, k)
             synced_s = synced_settled_s(recorders[protocol].synced, scenario, k)
             starts = {"steady": max(votes_s, synced_s), "votes": votes_s}
@@ -163,8 +169,8 @@ def fidelity_lines(fidelity: list[dict[str, Any]]) -> list[str]:
         mine = [f for f in fidelity if f["window"] == window]
         groups = {
             "all-online regime 0": [f for f in mine if f["regime"] == 0],
-            "all-online after a faulty one": [f for f in mine if f["offline"] == 0 and f["regime"] > 0],
-            "faulty regimes": [f for f in mine if f["offline"] > 0],
+            "all-online, later regimes": [f for f in mine if f["offline"] == 0 and f["regime"] > 0],
+            "regimes with validators offline": [f for f in mine if f["offline"] > 0],
         }
         for key, source in (("error_true", "true state"), ("error_estimate", "twin estimate")):
             for group, sel in groups.items():

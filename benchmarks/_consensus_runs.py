@@ -5,11 +5,13 @@ ones, and the checks that refuse a run before any seed starts."""
 from __future__ import annotations
 
 import pickle
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from benchmarks._config_baselines import BestStatic
 from benchmarks._consensus_config import CONFIG_STRATEGIES, metric_row, parse_space, run_config
 from benchmarks._consensus_fidelity import EstimateRecorder, fidelity_rows
 from benchmarks._hindsight import interval_wait_s, request_change
@@ -17,6 +19,7 @@ from dtopt.consensus import Scenario, load_scenario
 from dtopt.consensus.chain import Chain, run_chain
 from dtopt.consensus.limits import check_duration, check_run_size
 from dtopt.twin import DigitalTwin, RoundOracle
+from dtopt.twin.config_search import Configuration
 
 __all__ = [
     "PROTOCOLS",
@@ -85,12 +88,15 @@ class Probe:
     scenario: Scenario
     best: list[tuple[float, str, dict[str, float]]] = field(default_factory=list)
 
-    def hits(self, period_s: float) -> tuple[int, int]:
+    def hits(self) -> tuple[int, int]:
         """Decisions equal to a hindsight-best protocol (either one on a tie within
-        ``TIE`` relative), over the decisions at times that do not begin a regime."""
+        ``TIE`` relative), over the decisions for intervals in which no regime begins
+        (the twin cannot have seen the new one)."""
         hits = counted = 0
+        starts = np.array([r.start_s for r in self.scenario.regimes])
+        interval_s = self.scenario.twin_interval_s
         for record, (t_s, best, waits) in zip(self.twin.records, self.best, strict=True):
-            if np.isclose(t_s % period_s, 0.0) or record.error is not None:
+            if np.any((starts >= t_s) & (starts < t_s + interval_s)) or record.error is not None:
                 continue
             counted += 1
             tie = abs(waits["IBFT"] - waits["BigFoot"]) <= TIE * min(waits.values())
@@ -128,13 +134,16 @@ def run_seed(
     space: str | None = None,
     config_strategies: tuple[str, ...] = CONFIG_STRATEGIES,
     clairvoyant_shortlist: int | None = None,
+    swept: Mapping[int, BestStatic] | None = None,
+    tuned: Configuration | None = None,
     round_timer: str | None = None,
 ) -> dict[str, Any]:
     """Every strategy, the twin's choice accuracy and the oracle's fidelity for one seed
-    (and the configuration strategies over ``space``, if given)."""
+    (and the configuration strategies over ``space``, if given, with ``swept[seed]``
+    from the static sweep and the configuration ``tuned`` offline; see
+    :func:`benchmarks._consensus_config.run_config`)."""
     scenario = scenario_of(name, duration_s, seed, round_timer)
     params = scenario.config
-    period_s = scenario.state_period_s
     statics, recorders = {}, {}
     for protocol in PROTOCOLS:
         recorders[protocol] = EstimateRecorder(params)
@@ -158,12 +167,13 @@ def run_seed(
     rows = [metric_row(seed, strategy, run) for strategy, run in runs.items()]
     config = (
         run_config(
-            seed, scenario, duration_s, replicas, parse_space(space), config_strategies, clairvoyant_shortlist
+            seed, scenario, duration_s, replicas, parse_space(space), config_strategies,
+            clairvoyant_shortlist, static=None if swept is None else swept[seed], tuned=tuned,
         )
         if space
         else None
     )
-    hits, counted = probe.hits(period_s)
+    hits, counted = probe.hits()
     return {
         "rows": rows + (config["rows"] if config else []),
         "fidelity": fidelity_rows(scenario, statics, recorders, seed, replicas),

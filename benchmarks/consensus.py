@@ -1,7 +1,7 @@
 """Dynamic consensus selection: static IBFT, static BigFoot, the twin and a clairvoyant bound.
 
     python -m benchmarks.consensus --scenario paper [--seeds 10] [--duration 2000] [--workers 2] [--out DIR]
-        [--space default|SPEC]
+        [--space default|SPEC] [--training-seeds 101-110] [--clairvoyant-shortlist K]
 
 For every seed the chain simulator runs the scenario under these strategies:
 
@@ -18,9 +18,16 @@ For every seed the chain simulator runs the scenario under these strategies:
 * with ``--space``: the configuration strategies of :mod:`benchmarks._consensus_config`
   (``Config twin``: the twin choosing protocol, block size, block interval and
   round timeout over the space; ``default`` is the 128-configuration default
-  space), compared with every strategy above by paired per-seed differences, with
-  figures of the configuration in force against the regimes (config_timeline.png)
-  and of each regime's predicted latency/throughput Pareto fronts (config_pareto.png).
+  space; the static ``Best static`` in hindsight and ``Tuned offline`` on the
+  ``--training-seeds``, from one sweep of every configuration on every test and
+  training seed; the space clairvoyant; the ``Bandit`` and ``Learned forest``
+  online learners), compared with every strategy above by paired per-seed
+  differences; a table of every strategy's latency, throughput and configuration
+  changes in force with its paired per-seed latency ratio to both statics (mean and
+  worst seed); figures of the configuration in force against the regimes
+  (config_timeline.png), of each regime's predicted latency/throughput Pareto
+  fronts (config_pareto.png) and of the latency over time of the twin and both
+  statics on seed 1 (latency_over_time.png).
 
 Reported: mean and spread over seeds of transaction latency, inter-block time and
 throughput per strategy (Markdown table; box plots like Figure 4 of Diamantopoulos et al., 2023),
@@ -58,10 +65,13 @@ from benchmarks._consensus_config import (
     arrival_rate_tps,
     best_static_line,
     config_outcome_lines,
+    needs_sweep,
+    parse_space,
     parse_strategies,
 )
 from benchmarks._consensus_fidelity import EstimateRecorder, fidelity_lines, fidelity_rows
 from benchmarks._consensus_figures import config_figures
+from benchmarks._consensus_report import latency_figure, strategy_table
 from benchmarks._consensus_runs import PROTOCOLS, STRATEGIES, TIE, check_run, run_seed, scenario_of
 from benchmarks._consensus_tables import (
     METRICS,
@@ -84,6 +94,7 @@ from benchmarks._output import (
     write_json,
     write_summary,
 )
+from benchmarks._static_sweep import TRAINING_SEEDS, TUNED_OFFLINE, parse_seeds, static_sweep, tuned_offline
 from dtopt.cli import exit_with
 from dtopt.consensus.timers import ROUND_TIMERS
 from dtopt.errors import DtoptError
@@ -132,6 +143,13 @@ def build_parser() -> argparse.ArgumentParser:
         "best (default: the whole space, one chain branch per configuration and interval)",
     )
     parser.add_argument(
+        "--training-seeds",
+        default=f"{TRAINING_SEEDS[0]}-{TRAINING_SEEDS[-1]}",
+        metavar="SEEDS",
+        help="with --space, the seeds the Tuned offline static is tuned on, disjoint from the test seeds "
+        f"1..N (default: {TRAINING_SEEDS[0]}-{TRAINING_SEEDS[-1]}; e.g. 101-103 or 101,105)",
+    )
+    parser.add_argument(
         "--round-timer",
         choices=ROUND_TIMERS,
         default=None,
@@ -153,7 +171,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     config_strategies = parse_strategies(args.config_strategies)
     if args.clairvoyant_shortlist is not None and args.clairvoyant_shortlist < 1:
         raise DtoptError(f"--clairvoyant-shortlist must be >= 1, got {args.clairvoyant_shortlist}")
+    seeds = list(range(1, args.seeds + 1))
+    training = parse_seeds(args.training_seeds) if TUNED_OFFLINE in config_strategies else ()
+    if set(training) & set(seeds):
+        raise DtoptError(f"--training-seeds must be disjoint from the test seeds 1..{args.seeds}, "
+                         f"got {args.training_seeds}")
     out = out_dir(args.out)
+    statics = tuned = None
+    if args.space and needs_sweep(config_strategies, args.clairvoyant_shortlist):
+        space = parse_space(args.space)
+        scenarios = functools.partial(scenario_of, args.scenario, args.duration, round_timer=args.round_timer)
+        swept = static_sweep(scenarios, args.duration, space, [*seeds, *training], **sweep)
+        tuned = tuned_offline(swept, training) if training else None
+        statics = {seed: swept[seed] for seed in seeds}
     results = _sweep.run_cases(
         functools.partial(
             run_seed,
@@ -163,9 +193,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             space=args.space,
             config_strategies=config_strategies,
             clairvoyant_shortlist=args.clairvoyant_shortlist,
+            swept=statics,
+            tuned=tuned,
             round_timer=args.round_timer,
         ),
-        list(range(1, args.seeds + 1)),
+        seeds,
         desc="seeds",
         **sweep,
     )
@@ -181,8 +213,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         columns[f"{key}_mean"] = f"{label} mean"
         columns[f"{key}_std"] = "std"
     table = markdown_table(summary, columns)
-    arrival_tps = arrival_rate_tps(scenario_of(args.scenario, args.duration, 1, args.round_timer),
-                                   args.duration)
+    # each seed draws its own regimes (a preset's load swings differ): the mean over the seeds
+    arrival_tps = sum(arrival_rate_tps(scenario_of(args.scenario, args.duration, seed, args.round_timer),
+                                       args.duration) for seed in seeds) / len(seeds)
     lines = [
         *(outcome_lines(compared, summary, n_compared) if compared else []),
         *config_outcome_lines(compared, strategies_of(compared), _paired, arrival_tps),
@@ -194,7 +227,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         "Oracle fidelity, mean latency over each regime once steady, per static protocol:",
         *fidelity_lines(fidelity),
     ]
-    print(table)
+    sections = [(f"{args.seeds} seeds x {args.duration:g} s", table)]
+    by_strategy: list = []
+    if args.space and compared:
+        by_strategy, ratio_table = strategy_table(compared)
+        sections.append(("Every strategy against the static configurations (paired per seed)", ratio_table))
+        if tuned is not None:
+            lines.append(f"Tuned offline on seeds {args.training_seeds}: {tuned.label()}")
+    print("\n\n".join(text for _, text in sections))
     print()
     print("\n".join(lines))
     write_csv(out / "results.csv", rows, list(rows[0]))
@@ -202,6 +242,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     figures = _boxplots(compared, out) if compared else []
     if results[0]["config"] is not None:
         figures += config_figures(results[0]["config"], args.scenario, out)
+        figures += latency_figure(results[0]["config"], args.scenario, out)
     write_json(
         out / "results.json",
         {
@@ -211,18 +252,23 @@ def main(argv: Sequence[str] | None = None) -> int:
             "execution": _sweep.describe(sweep),
             "rows": rows,
             "summary": summary,
+            "strategy_table": by_strategy,
             "fidelity": fidelity,
             "choice_hits": hits,
             "choice_counted": counted,
             "decisions_seed1": results[0]["decisions"],
             "config_seed1": results[0]["config"],
+            "tuned_offline": None if tuned is None else {
+                "training_seeds": list(training), "configuration": tuned.to_dict(), "label": tuned.label()},
+            "best_static_per_seed": None if statics is None else {
+                seed: static.best.configuration.label() for seed, static in statics.items()},
         },
     )
     write_summary(
         out / "summary.md",
         f"Dynamic consensus selection, scenario {args.scenario}",
         [
-            (f"{args.seeds} seeds x {args.duration:g} s", table),
+            *sections,
             ("Findings", "\n".join(f"- {line}" for line in lines)),
             ("Figures", "\n".join(f"![{f}]({f})" for f in figures)),
         ],

@@ -13,7 +13,10 @@ is compared with the exhaustive decision (same replicas per configuration,
 seed 0): ``equal`` counts identical picks, ``within 1%`` those whose latency, as
 the exhaustive decision estimates it, is at most 1% above the exhaustive pick's
 (and that meet the rate whenever the exhaustive pick does). ``--check`` fails
-unless every median is within 100 ms and every pick within 1%.
+unless every median is within 100 ms and every pick within 1%. ``--incumbent``
+times the twin's stable rule instead: every decision (the exhaustive reference
+too) is given the paper's genesis configuration (IBFT 1 MB / 0.1 s / 10 s) as
+the configuration in force, with the twin's default switching cost.
 """
 
 from __future__ import annotations
@@ -42,6 +45,8 @@ from dtopt.errors import DtoptError
 from dtopt.twin import OracleState, RoundOracle
 from dtopt.twin.config_search import ConfigurationDecider, ConfigurationDecision, ConfigurationSpace
 from dtopt.twin.config_search.oracle_cost import oracle_evaluator
+from dtopt.twin.configure import configuration_of
+from dtopt.twin.twin import SWITCH_COST_S, SWITCH_MARGIN
 
 COLUMNS = {
     "case": "case", "median_ms": "median ms", "min_ms": "min ms", "max_ms": "max ms",
@@ -72,17 +77,22 @@ def _within(pick: ConfigurationDecision, reference: ConfigurationDecision) -> tu
     return pick.configuration == best.configuration, close
 
 
-def decision_rows(replicas: int, eta: int, horizon_s: float, repeats: int) -> list[dict[str, Any]]:
+def decision_rows(
+    replicas: int, eta: int, horizon_s: float, repeats: int, incumbent: bool = False
+) -> list[dict[str, Any]]:
     scenario = load_scenario("paper", 2000.0, seed=1)
     base = scenario.config
     oracle = RoundOracle(base)
     space = ConfigurationSpace()
-    decider = ConfigurationDecider(replicas=replicas, eta=eta)
+    cost = {"switch_cost_s": SWITCH_COST_S, "switch_margin": SWITCH_MARGIN} if incumbent else {}
+    decider = ConfigurationDecider(replicas=replicas, eta=eta, **cost)
+    in_force = configuration_of(base) if incumbent else None
     rows = []
     bar = progress(len(STATES) * (repeats + 2), "decision_speed")
     for label, state, rate in states():
         def decide(method: str, seed: int, st: OracleState = state, r: float = rate) -> ConfigurationDecision:
-            return decider.decide(space, oracle_evaluator(oracle, st, horizon_s, base, seed=seed), r, method)
+            return decider.decide(space, oracle_evaluator(oracle, st, horizon_s, base, seed=seed), r, method,
+                                  incumbent=in_force)
 
         start = time.perf_counter()
         reference = decide("exhaustive", 0)
@@ -100,7 +110,8 @@ def decision_rows(replicas: int, eta: int, horizon_s: float, repeats: int) -> li
             budget.append(pick.budget_fraction)
             bar.update()
         rows.append({
-            "case": f"{label}: halving eta={eta}, R={replicas}, {horizon_s:g} s, 128 configurations",
+            "case": f"{label}: halving eta={eta}, R={replicas}, {horizon_s:g} s, 128 configurations"
+                    + (", stable rule" if incumbent else ""),
             "median_ms": statistics.median(wall) * 1e3, "min_ms": min(wall) * 1e3, "max_ms": max(wall) * 1e3,
             "cpu_median_ms": statistics.median(cpu) * 1e3, "budget": max(budget),
             "equal": f"{equal}/{repeats}", "within_1pct": f"{close}/{repeats}",
@@ -119,6 +130,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--eta", type=int, default=16, help="halving factor (default 16: 2 rungs)")
     parser.add_argument("--horizon-s", type=float, default=25.0, help="oracle horizon (default 25 s)")
     parser.add_argument("--repeats", type=int, default=20, help="timed decisions per state (default 20)")
+    parser.add_argument("--incumbent", action="store_true",
+                        help="time the stable rule (genesis configuration in force, default switching cost)")
     parser.add_argument("--check", action="store_true", help="exit 1 unless every target is met")
     parser.add_argument("--out", default=None, help="also write results.csv/json and summary.md here")
     return parser
@@ -130,7 +143,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise DtoptError("--repeats must be >= 1")
     out = out_dir(args.out) if args.out else None  # refused before the run if not writable
     _pin_one_core()
-    rows = decision_rows(args.replicas, args.eta, args.horizon_s, args.repeats)
+    rows = decision_rows(args.replicas, args.eta, args.horizon_s, args.repeats, args.incumbent)
     table = markdown_table(rows, COLUMNS)
     print(table)
     if out is not None:

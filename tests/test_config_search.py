@@ -256,3 +256,14 @@ def test_halving_never_eliminates_the_incumbent() -> None:
     with pytest.raises(DtoptError, match="not in the space"):
         ConfigurationDecider().decide(SMALL, _fixed(np.ones(16), np.ones(16)), 1.0,
                                       incumbent=space[127])
+
+
+def test_an_incumbent_short_of_the_rate_only_as_every_one_is_stays() -> None:
+    """A horizon's end effect leaves every configuration a little short of the rate: the
+    incumbent is then still held to the stable rule; one really short of the others is left."""
+    lat, thr = np.full(len(SMALL), 3.0), np.full(len(SMALL), 47.0)  # all short of 49.5 tx/s
+    lat[4] = 2.9
+    decider = ConfigurationDecider(replicas=16, switch_cost_s=0.25)
+    assert decider.decide(SMALL, _fixed(lat, thr), 50.0, incumbent=SMALL[9]).configuration == SMALL[9]
+    thr[9] = 30.0  # the incumbent carries far less than the others: it is left
+    assert decider.decide(SMALL, _fixed(lat, thr), 50.0, incumbent=SMALL[9]).configuration == SMALL[4]

@@ -161,7 +161,7 @@ def test_halving_finds_the_exhaustive_optimum_and_honours_the_rate(
             assert chosen.meets_rate
             assert chosen.mean_latency_s <= 1.01 * best.mean_latency_s
         else:
-            assert chosen.mean_throughput_tps >= 0.99 * best.mean_throughput_tps
+            assert chosen.mean_throughput_tps >= 0.98 * best.mean_throughput_tps  # 24 replicas' noise
     assert decide("halving", 1).to_dict() == decide("halving", 1).to_dict()  # deterministic per seed
 
 

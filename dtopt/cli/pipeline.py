@@ -49,8 +49,8 @@ def register(subparsers: Any) -> None:
     add_problem_arguments(parser)
     parser.add_argument(
         "--conditions", choices=CONDITIONS, default="paper",
-        help="the chain's regime schedule: a preset's (paper, steady, faulty, random) or one uniform "
-        "regime (default: paper)",
+        help="the chain's regime schedule: a preset's (" + ", ".join(CONDITIONS[:-1]) + ") or one "
+        "uniform regime (default: paper)",
     )
     parser.add_argument("--duration", type=float, default=2000.0, help="simulated seconds (default: 2000)")
     parser.add_argument("--seed", type=int, default=1,

@@ -367,7 +367,8 @@ def _summary(problem: PlacementProblem, result: Any) -> str:
                 f"(q={problem.failure_prob:g})"
             )
         if result.bound is not None:
-            lines.append(f"lower bound {result.bound:.4f} ms, gap {result.gap:.2e}")
+            on = " on the worst latency" if problem.objective == "max" else ""
+            lines.append(f"lower bound{on} {result.bound:.4f} ms, gap {result.gap:.2e}")
         elif result.gap is not None:
             lines.append(f"gap to the given optimum {result.gap:.2e}")
     if result.reason:

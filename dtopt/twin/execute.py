@@ -13,7 +13,21 @@ from dtopt.consensus.protocols import proposer_index
 from dtopt.twin.monitor import WatchedChain
 from dtopt.twin.oracle import OracleState
 
-__all__ = ["choose_producer", "execute", "execute_config"]
+__all__ = ["choose_producer", "execute", "execute_config", "producer_height"]
+
+
+def producer_height(state: OracleState, validators: Sequence[str], trusted: Sequence[str]) -> int | None:
+    """Under a BFT rotation, the height of the earliest block a trusted producer believed
+    online will still propose (the block that carries a change; the walk of
+    :func:`choose_producer`), or ``None`` if there is no such producer."""
+    n = len(validators)
+    first = state.next_height + (state.round_elapsed_s > 0)
+    allowed = set(trusted)
+    for height in first + np.arange(n):
+        i = int(proposer_index(int(height), 0, n))
+        if state.online[i] and validators[i] in allowed:
+            return int(height)
+    return None
 
 
 def choose_producer(state: OracleState, validators: Sequence[str], trusted: Sequence[str],

@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from dtopt._validate import check_int
 from dtopt.consensus.config import ChainConfig
 from dtopt.consensus.protocols import get_protocol
 from dtopt.errors import DtoptError
@@ -43,17 +44,21 @@ from dtopt.twin.config_search import (
 )
 from dtopt.twin.configure import FIELDS, changes, configuration_in_force, oracle_sampler
 from dtopt.twin.decide import Decider, Decision
-from dtopt.twin.execute import choose_producer, execute, execute_config
+from dtopt.twin.execute import choose_producer, execute, execute_config, producer_height
 from dtopt.twin.monitor import IntervalData, IntervalDataError, Monitor, WatchedChain
 from dtopt.twin.oracle import OracleState, RoundOracle
 from dtopt.twin.plan import Plan, make_plan
 from dtopt.twin.regimes import RegimeMemory
 from dtopt.twin.scenarios import AS_ESTIMATED, FORECAST, WhatIf, what_if_scenarios
 
-__all__ = ["ANTICIPATION", "DigitalTwin", "TwinRecord"]
+__all__ = ["ANTICIPATION", "SWITCH_COST_S", "SWITCH_MARGIN", "DigitalTwin", "TwinRecord"]
 
 # How the twin uses the history of inferred states (see DigitalTwin).
 ANTICIPATION = ("seasonal", "off")
+#: The configuration twin's default switching cost: a change must be predicted to gain more
+#: than this (s) plus this share of the latency in force, beyond the replicas' noise.
+SWITCH_COST_S = 0.25
+SWITCH_MARGIN = 0.05
 
 logger = logging.getLogger("dtopt.twin")
 
@@ -174,6 +179,11 @@ class DigitalTwin:
         (:class:`~dtopt.twin.regimes.RegimeMemory`): with the learned probability of a
         change, the next interval is one of the other regimes seen so far (at most
         ``regime_risk`` of them, the most frequent; 0 = off).
+    horizon_s : with a configuration space, the oracle's horizon per sample (s; default
+        the twin interval).
+    from_change : with a configuration space, evaluate every configuration from the
+        height at which a change requested now would take effect (the one after the
+        trusted producer's next block, round 0) rather than from the round in progress.
     """
 
     def __init__(
@@ -194,6 +204,7 @@ class DigitalTwin:
         search: ConfigurationDecider | None = None,
         regime_risk: int = 2,
         horizon_s: float | None = None,
+        from_change: bool = True,
     ) -> None:
         if not isinstance(config, ChainConfig):
             raise DtoptError(f"config must be a ChainConfig (scenario.config), got {type(config).__name__}")
@@ -221,8 +232,11 @@ class DigitalTwin:
         self.space = space
         self.search = search
         self.seed = int(seed)
-        self.regimes = RegimeMemory(max_others=regime_risk)
+        self.regimes = RegimeMemory(max_others=check_int("regime_risk", regime_risk, minimum=0))
         self.horizon_s = self.interval_s if horizon_s is None else float(horizon_s)
+        if not np.isfinite(self.horizon_s) or self.horizon_s <= 0:
+            raise DtoptError(f"horizon_s must be a finite number > 0, got {horizon_s!r}")
+        self.from_change = bool(from_change)
         if space is not None:
             if not isinstance(space, ConfigurationSpace):
                 raise DtoptError(f"space must be a ConfigurationSpace, got {type(space).__name__}")
@@ -230,7 +244,8 @@ class DigitalTwin:
                 tx_size_mb=config.tx_size_mb, min_message_delay_s=config.min_message_delay_s
             )
             self.search = ConfigurationDecider(
-                replicas=replicas, switch_cost_s=0.25, switch_margin=0.05) if search is None else search
+                replicas=replicas, switch_cost_s=SWITCH_COST_S, switch_margin=SWITCH_MARGIN,
+            ) if search is None else search
         elif search is not None:
             raise DtoptError("a configuration search needs a configuration space (space=...)")
 
@@ -373,6 +388,17 @@ class DigitalTwin:
             decision = self.decider.decide(plan, in_force, AS_ESTIMATED)
         return plan, decision
 
+    def _after_change(self, state: OracleState) -> OracleState:
+        """``state`` as it will be when a change requested now takes effect: at the start of
+        the height after the block that carries it (its round, pool and timing as now)."""
+        last = self.analyser.last_block
+        if last is not None and get_protocol(configuration_in_force(last).protocol).slots:
+            return state  # DPoS: slots, not rounds, carry the change
+        height = producer_height(state, self.config.validators, self.trusted)
+        if height is None:
+            return state
+        return state.with_(next_height=height + 1, round_elapsed_s=0.0)
+
     def decide_config(
         self, data: IntervalData, estimate: Estimate, current: Configuration | None = None
     ) -> tuple[list[tuple[str, OracleState, float]], ConfigurationDecision]:
@@ -386,8 +412,9 @@ class DigitalTwin:
             (AS_ESTIMATED, by_name[AS_ESTIMATED], 1.0)]
         self.regimes.observe(estimate.state)
         basis = self.regimes.mix(basis, estimate.state)
+        states = [(self._after_change(st) if self.from_change else st, w) for _, st, w in basis]
         evaluate = oracle_sampler(
-            self.oracle, [(state, w) for _, state, w in basis],
+            self.oracle, states,
             self.horizon_s, self.config, self.decider.criterion,
             # a fresh, reproducible stream per decision
             seed=int(np.random.SeedSequence([self.seed, len(self.records)]).generate_state(1)[0]),

@@ -43,18 +43,34 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
 from dtopt.errors import DtoptError
 from dtopt.solvers._checks import check_choice, check_real, check_seed
 from dtopt.twin.config_search.space import Configuration, ConfigurationSpace
 
-__all__ = ["POLICIES", "ConfigurationBandit"]
+__all__ = ["POLICIES", "ConfigurationBandit", "shortfall_cost"]
 
 POLICIES = ("ucb", "thompson")
 
 
 _WHO = "ConfigurationBandit"
+
+
+def shortfall_cost(
+    latency_s: ArrayLike, throughput_tps: ArrayLike, rate_tps: float | None, penalty_s: float,
+    throughput_slack: float,
+) -> NDArray[np.float64]:
+    """``latency_s + penalty_s * max(0, 1 - throughput_tps / required)`` with the required rate
+    ``(1 - throughput_slack) * rate_tps`` (s); just the latency when ``rate_tps`` is ``None`` or 0.
+
+    The cost the online learners minimise: a Lagrangian penalty for missing the rate.
+    """
+    latency_s = np.asarray(latency_s, dtype=float)
+    if not rate_tps:
+        return latency_s
+    required = (1.0 - throughput_slack) * rate_tps
+    return latency_s + penalty_s * np.maximum(0.0, 1.0 - np.asarray(throughput_tps, dtype=float) / required)
 
 
 def _nonnegative(name: str, value: object) -> float:
@@ -165,10 +181,7 @@ class ConfigurationBandit:
         return self._configs[int(np.argmin(cost))]
 
     def _cost(self, latency_s: NDArray, throughput_tps: NDArray, rate: float | None) -> NDArray:
-        if not rate:
-            return latency_s
-        required = (1.0 - self.throughput_slack) * rate
-        return latency_s + self.penalty_s * np.maximum(0.0, 1.0 - throughput_tps / required)
+        return shortfall_cost(latency_s, throughput_tps, rate, self.penalty_s, self.throughput_slack)
 
     def _mean(self) -> NDArray[np.float64]:
         """Per metric and arm, the mean observation (0 for untried arms), shape ``(2, arms)``."""

@@ -33,8 +33,11 @@ configuration ``c`` replaces the incumbent only if its paired predicted gain
 ``mean_r(lat_inc - lat_c)`` exceeds ``z`` paired standard errors plus the
 switching cost ``switch_cost_s + switch_margin * lat_inc``; among those that do,
 the lowest pessimistic latency ``lat_c + z * se_c + cost`` wins (ties: the
-fewest fields changed, then the lower index). An incumbent that does not reach
-the required rate is left by the plain rule, its ties broken the same way. The
+fewest fields changed, then the lower index). An incumbent that carries less
+than the required rate, and less (beyond ``z`` standard errors and the slack)
+than the best finalist carries, is left by the plain rule, its ties broken the
+same way; one that falls short only as every finalist does (a horizon's end
+effect) stays under the stable rule. The
 replicas' spread thus decides whether a predicted gain is real, and the
 switching cost stands for what the predictions do not see: the model's own
 error and the change's passage through a block.
@@ -277,8 +280,11 @@ class ConfigurationDecider:
             gain = gain_se = np.zeros(len(space))
         else:
             gain, gain_se = tally.gain()
+            thr_se = thr_std[anchor] / np.sqrt(max(tally.count[anchor], 1))
+            keeps_up = bool(meets[anchor]) or (
+                thr[anchor] + self.z * thr_se >= (1.0 - self.throughput_slack) * thr[finalists].max())
             best = int(finalists[self._stable_choice(
-                space, finalists, anchor, lat, thr, meets, gain, gain_se)])
+                space, finalists, anchor, keeps_up, lat, meets, thr, gain, gain_se)])
         front = np.flatnonzero(pareto_mask(lat[seen], thr[seen]))
         at = {int(k): i for i, k in enumerate(seen)}
         return ConfigurationDecision(
@@ -292,13 +298,13 @@ class ConfigurationDecider:
         )
 
     def _stable_choice(
-        self, space: ConfigurationSpace, finalists: NDArray[np.int64], anchor: int, lat: NDArray,
-        thr: NDArray, meets: NDArray, gain: NDArray, gain_se: NDArray,
+        self, space: ConfigurationSpace, finalists: NDArray[np.int64], anchor: int, keeps_up: bool,
+        lat: NDArray, meets: NDArray, thr: NDArray, gain: NDArray, gain_se: NDArray,
     ) -> int:
         """Position in ``finalists`` of the stable rule's choice (see the module docstring)."""
         changed = _fields_changed(space, finalists, anchor)
         others = finalists != anchor
-        if meets[anchor]:
+        if keeps_up:
             cost = self.switch_cost_s + self.switch_margin * lat[anchor]
             worth = meets[finalists] & (gain[finalists] - self.z * gain_se[finalists] > cost)
             eligible = ~others | worth
