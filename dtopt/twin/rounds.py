@@ -188,7 +188,10 @@ class RoundLoop:
         block_mb = self.config.block_size_mb(taken)
         pre = self.pre_prepare(proposer, block_mb)
         block_s = self.block_transmission_s(block_mb)
-        entered_rel = (self.entered - start).astype(np.float32)
+        # A replica with no proposer up has no round start (inf): its rows are NaN here, and
+        # every result below is kept only where `proposing`.
+        with np.errstate(invalid="ignore"):
+            entered_rel = (self.entered - start).astype(np.float32)
         # A node acts in this round only before its round timer fires (then it changes round):
         # it PREPAREs, COMMITs and commits only before then. A round too slow for the timeout
         # (a large block on slow links) fails, and the step treats it as a round change.
