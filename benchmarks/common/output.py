@@ -37,6 +37,7 @@ __all__ = [
     "new_figure",
     "out_dir",
     "progress",
+    "registered_methods",
     "report_check",
     "report_written",
     "run_main",
@@ -207,6 +208,21 @@ class BenchmarkParser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:  # type: ignore[override]
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+def registered_methods(text: str | None) -> list[str]:
+    """``--methods``: comma-separated registered placement methods (``None``: every one),
+    in the order given; :class:`BenchmarkError` naming any unknown one, or none given."""
+    import dtopt
+
+    registered = list(dtopt.available_methods())
+    methods = registered if text is None else [m.strip() for m in text.split(",") if m.strip()]
+    unknown = [m for m in methods if m not in registered]
+    if unknown or not methods:
+        raise BenchmarkError(
+            f"unknown method(s) {', '.join(unknown) or '(none given)'}; choose from {', '.join(registered)}"
+        )
+    return methods
+
+
 def report_check(problems: Sequence[str], passed: str) -> int:
     """``--check``'s verdict: each problem on stderr and status 1, else ``passed`` and 0."""
     for problem in problems:

@@ -24,7 +24,7 @@ from typing import Any
 
 import dtopt
 from benchmarks.common import output
-from benchmarks.common.output import BenchmarkError
+from benchmarks.common.output import BenchmarkError, registered_methods
 from benchmarks.common.sweep import add_arguments, run_cases, sweep_options
 from benchmarks.placement.cases import PBP, SPOPT, Settings, _warm_up, once_of
 from dtopt.topology.orlib import orlib_names
@@ -231,15 +231,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.time_limit_s > 0:
         raise BenchmarkError(f"--time-limit-s must be > 0, got {args.time_limit_s}")
     sweep = sweep_options(args)
-    registered = list(dtopt.available_methods())
-    methods = (
-        registered if args.methods is None else [m.strip() for m in args.methods.split(",") if m.strip()]
-    )
-    unknown = [m for m in methods if m not in registered]
-    if unknown or not methods:
-        raise BenchmarkError(
-            f"unknown method(s) {', '.join(unknown) or '(none given)'}; choose from {', '.join(registered)}"
-        )
+    methods = registered_methods(args.methods)
     instances = parse_instances(args.instances)
     with_spopt, with_pbp = set(parse_instances(args.spopt)), set(parse_instances(args.pbp))
     cases = [

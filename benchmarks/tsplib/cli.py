@@ -27,7 +27,7 @@ from typing import Any
 
 import dtopt
 from benchmarks.common import output
-from benchmarks.common.output import BenchmarkError
+from benchmarks.common.output import BenchmarkError, registered_methods
 from benchmarks.common.sweep import add_arguments, run_cases, sweep_options
 from benchmarks.orlib.cli import check_rows, peer_sections, solve_row, summarise
 from benchmarks.placement.cases import PBP
@@ -162,13 +162,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if not args.time_limit_s > 0:
         raise BenchmarkError(f"--time-limit-s must be > 0, got {args.time_limit_s}")
-    registered = list(dtopt.available_methods())
-    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
-    unknown = [m for m in methods if m not in registered]
-    if unknown or not methods:
-        raise BenchmarkError(
-            f"unknown method(s) {', '.join(unknown) or '(none given)'}; choose from {', '.join(registered)}"
-        )
+    methods = registered_methods(args.methods)
     if not args.no_pbp and importlib.util.find_spec("pbp_pmedian") is not None:
         methods.append(PBP)
     options = sweep_options(args)
