@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import dtopt
 from dtopt import DtoptError, PlacementProblem, evaluate, solve
-from dtopt.solvers.lagrangian import lagrangian_bound
+from dtopt.solvers.lagrangian import ServerValues, lagrangian_bound
 from tests.test_exact import random_problem
 
 SEEDS = range(240)  # test_exact.random_problem cycles eps_max over None and five bounds
@@ -114,3 +116,17 @@ def test_the_attached_bound_depends_on_the_input_alone() -> None:
     ]
     assert runs[0] == runs[1] == runs[2] == runs[3]
     assert runs[0] < runs[4]  # the cap of 20 binds: more iterations raise the bound
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.data())
+def test_server_values_from_sorted_prefixes_equal_the_whole_sum(data: st.DataObject) -> None:
+    n, m = data.draw(st.integers(1, 40)), data.draw(st.integers(1, 40))
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+    cost = rng.integers(0, 8, (n, m)).astype(float)
+    cost[rng.random((n, m)) < 0.2] = np.inf
+    prices = ServerValues(cost)
+    # Multipliers that grow (the prefix widens), shrink, and reach past most rows.
+    for scale in data.draw(st.lists(st.sampled_from([0.5, 2.0, 5.0, 9.0]), min_size=1, max_size=5)):
+        u = rng.random(n) * scale
+        np.testing.assert_allclose(prices(u), np.minimum(cost - u[:, None], 0.0).sum(axis=0), atol=1e-9)

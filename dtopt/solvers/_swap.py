@@ -60,13 +60,16 @@ class Penalised:
         """
         cost = problem.cost_ms
         finite = np.isfinite(cost)
-        largest_ms = float(cost[finite].max()) if finite.any() else 0.0
+        everywhere = bool(finite.all())
+        largest_ms = float(np.max(cost, where=finite, initial=0.0))
         if soft:
             penalty_ms = 2 * largest_ms if largest_ms > 0 else 1.0
         else:
             penalty_ms = problem.n * largest_ms + 1.0
-        rows = np.ascontiguousarray(np.where(finite, cost, penalty_ms).T)
-        return cls(rows, penalty_ms, problem.fixed_columns)
+        clients = cost if everywhere else np.where(finite, cost, penalty_ms)
+        penalised = cls(np.ascontiguousarray(clients.T), penalty_ms, problem.fixed_columns)
+        penalised.__dict__["clients"] = clients  # the cached property, already at hand
+        return penalised
 
     @property
     def n(self) -> int:

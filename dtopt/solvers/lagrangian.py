@@ -42,6 +42,9 @@ __all__ = ["LagrangianBound", "ServerValues", "Subgradient", "lagrangian_bound",
 # better bound; the search ends when lambda falls below the floor.
 _LAMBDA_START = 2.0
 _PATIENCE = 20
+# The sorted prefix of the server values is widened when more than 1 / _WIDEN_SHARE of the
+# rows reach past it.
+_WIDEN_SHARE = 10
 _LAMBDA_FLOOR = 5e-3
 # Relative gap at which the bound proves the best placement optimal and the search stops.
 _PROVEN_GAP = 1e-9
@@ -276,26 +279,53 @@ class ServerValues:
     """``V_j(u) = sum_i min(0, c_ij - u_i)`` for every j, from each row's cheapest servers.
 
     Only pairs with ``c_ij < u_i`` contribute, and those are a prefix of row i sorted by
-    cost. The rows are sorted once; each call sums the first ``width`` columns of the
-    sorted rows (``width`` grows whenever some ``u_i`` reaches past it, so every
-    contributing pair is always counted: the values are exact, not approximated).
+    cost. Only the first ``width`` sites of each row are sorted (by partition, then a sort
+    of that prefix: sorting whole rows of a large matrix costs more than the iterations),
+    wide enough for most rows; a row whose ``u_i`` reaches past its prefix is summed in
+    full, and the prefix is widened when more than a tenth of the rows do. Every
+    contributing pair is always counted: the values are exact, not approximated.
     """
 
     def __init__(self, cost: NDArray[np.float64]) -> None:
-        self.order = np.argsort(cost, axis=1, kind="stable")
-        self.sorted = np.take_along_axis(cost, self.order, axis=1)
-        self.width, self.calls = 0, 0
+        self.cost = cost
+        self.n_sites = cost.shape[1]
+        self.order = np.zeros((cost.shape[0], 0), dtype=np.intp)
+        self.sorted = np.zeros((cost.shape[0], 0))
 
     def __call__(self, u: NDArray[np.float64]) -> NDArray[np.float64]:
-        n = self.sorted.shape[1]  # sites
-        self.calls += 1
-        # Grow when some row reaches past the width; refit now and then, as u settles.
-        if (self.width < n and np.any(self.sorted[:, max(self.width - 1, 0)] < u)) or self.calls % 16 == 0:
-            needed = int((self.sorted < u[:, None]).sum(axis=1).max())
-            self.width = min(n, needed + needed // 2 + 8)
-        w = self.width
-        contribution = np.minimum(self.sorted[:, :w] - u[:, None], 0.0)
-        return np.bincount(self.order[:, :w].ravel(), weights=contribution.ravel(), minlength=n)
+        m = self.n_sites
+        beyond = self._beyond(u)
+        if _WIDEN_SHARE * np.count_nonzero(beyond) > beyond.size:
+            self._widen(u)
+            beyond = self._beyond(u)
+        contribution = np.minimum(self.sorted - u[:, None], 0.0)
+        contribution[beyond] = 0.0
+        values = np.bincount(self.order.ravel(), weights=contribution.ravel(), minlength=m)
+        rows = np.flatnonzero(beyond)
+        if rows.size:
+            values += np.minimum(self.cost[rows] - u[rows, None], 0.0).sum(axis=0)
+        return values
+
+    def _beyond(self, u: NDArray[np.float64]) -> NDArray[np.bool_]:
+        """Shape ``(n,)``: the rows whose sorted prefix may miss a site cheaper than ``u_i``."""
+        if self.sorted.shape[1] == self.n_sites:
+            return np.zeros(u.shape, dtype=bool)
+        if self.sorted.shape[1] == 0:
+            return np.ones(u.shape, dtype=bool)
+        return self.sorted[:, -1] < u
+
+    def _widen(self, u: NDArray[np.float64]) -> None:
+        """Sort a prefix of every row wide enough for nine rows in ten at ``u``, with room
+        for ``u`` to grow (every site when that is most of them)."""
+        needed = np.quantile((self.cost < u[:, None]).sum(axis=1), 1 - 1 / _WIDEN_SHARE)
+        width = max(self.sorted.shape[1], int(needed) + int(needed) // 2 + 8)
+        if 2 * width >= self.n_sites:
+            self.order = np.argsort(self.cost, axis=1, kind="stable")
+        else:
+            part = np.argpartition(self.cost, width - 1, axis=1)[:, :width]
+            by_cost = np.argsort(np.take_along_axis(self.cost, part, axis=1), axis=1, kind="stable")
+            self.order = np.take_along_axis(part, by_cost, axis=1)
+        self.sorted = np.take_along_axis(self.cost, self.order, axis=1)
 
 
 @dataclass(eq=False)
@@ -330,7 +360,7 @@ def subgradient(
     total (inf if none); the run stops once the bound reaches ``target_total``
     (default: the upper bound), after ``max_iterations``, or when ``stop()``.
     """
-    n = prices.sorted.shape[1]  # sites
+    n = prices.n_sites
     rank_shift = np.zeros(n)
     if closed is not None:
         rank_shift[closed] = np.inf
