@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from dtopt import PlacementProblem, solve
 from dtopt.solvers import _fast_swap
-from dtopt.solvers._fast_swap import NearestSites, SwapNeighbourhood, incremental_greedy, perturbed_search
+from dtopt.solvers._fast_swap import NearestSites, SwapNeighbourhood, incremental_greedy
+from dtopt.solvers._iterated_swap import perturbed_search
 from dtopt.solvers._swap import Penalised, local_search
 
 

@@ -16,8 +16,13 @@ Each client contributes to the three arrays through its own ``d1``, ``d2`` and n
 server only, so after a swap only the clients whose two nearest servers changed (those
 served first or second by the leaving server, and those the entering site is closer to
 than their second) are taken out with their old values and put back with the new ones:
-no full re-evaluation per swap. The best swap is then one arg-min over the ``(k, m)``
-array of ``delta``. Greedy construction keeps ``gain`` the same way.
+no full re-evaluation per swap. Only sites cheaper than a client's second server enter
+its terms: each client keeps its cheapest sites sorted (:class:`NearestSites`, about
+``2 m / k`` of them), so re-scoring it reads that prefix of its list, not its whole row.
+The best swap is one arg-min over the ``(k, m)`` array of ``delta``, or, with many
+servers, over the pairs where ``extra`` may be nonzero plus the pair of least loss and
+most gain (every other pair is no better than that one). Greedy construction keeps
+``gain`` the same way.
 
 Costs are the rows of :class:`~dtopt.solvers._swap.Penalised`: ``rows[j, i]`` is client
 i served at site j, finite (an inadmissible pair costs the penalty), so the error bound is
@@ -26,20 +31,14 @@ respected exactly as in every other heuristic.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["NearestSites", "SwapNeighbourhood", "descend", "incremental_greedy", "perturbed_search"]
+__all__ = ["NearestSites", "SwapNeighbourhood", "descend", "incremental_greedy"]
 
 # Swaps must improve the total by more than this fraction of it (guards against
 # cycling on floating-point noise).
 RELATIVE_TOLERANCE = 1e-12
-# Perturbations: at most this many random swaps at once.
-_MAX_KICK = 8
-_REACH_SHARE = 1
-_KICK_SHARE = 4
 # Width of the clients' sorted site lists: _NEAR_RANKS mean cluster sizes m / k, plus _NEAR_MIN.
 _NEAR_RANKS = 2
 _NEAR_MIN = 8
@@ -49,6 +48,9 @@ _DENSE_SHARE = 4
 # Pairs are added to extra one by one while they number under 1 / _SCATTER_SHARE of its
 # entries, else by one bincount over all of it.
 _SCATTER_SHARE = 8
+# The best swap is read from the whole k x m table while it has at most _SPARSE_SHARE times
+# as many entries as the clients' site lists (a table entry costs less than a listed pair).
+_SPARSE_SHARE = 4
 # Clients handled per block when contributions are (re)computed: bounds the
 # temporaries to about _BLOCK * m floats each.
 _BLOCK = 256
@@ -132,7 +134,7 @@ class SwapNeighbourhood:
     def best_swap(self) -> tuple[float, int, int]:
         """The best swap: (its estimated change of the total, position in ``servers``, site added)."""
         k, m = self.extra.shape
-        if k * m <= self.near.costs.size:
+        if k * m <= _SPARSE_SHARE * self.near.costs.size:
             delta = self.loss[:, None] - self.extra
             delta -= self.gain[None, :]
             delta[:, self.is_server] = np.inf
@@ -354,71 +356,6 @@ def descend(hood: SwapNeighbourhood, penalty: float | None = None) -> SwapNeighb
         hood.swap(position, site)
         rebuilt = False
     return hood
-
-
-def perturbed_search(
-    hood: SwapNeighbourhood,
-    rounds: int | None,
-    rng: np.random.Generator,
-    stop: Callable[[], bool] | None = None,
-    patience: int | None = None,
-) -> SwapNeighbourhood:
-    """Iterated local search from the local optimum ``hood``: each round makes t random
-    swaps in one region and descends again, keeping the result if it is better, else
-    going back.
-
-    t grows by one after a round that did not improve (up to 8 or k) and falls back to 1
-    after one that did (the shaking of variable neighbourhood search, Hansen and
-    Mladenovic, "Variable neighborhood search for the p-median", 1997). The t swaps move
-    the servers nearest to a random client to random free sites near it (among its sorted
-    sites), so that the descent repairs one region (on TSPLIB's rl1304 and fl1400 at
-    p = 200 and 500 this came 2-3 times closer to the optimum in 1,000 rounds than swaps
-    scattered over the whole placement); fixed servers never move. Stops after
-    ``rounds`` rounds (``None``: no cap), after ``patience`` rounds in a row without an
-    improvement (``None``: none), or when ``stop()`` turns true; returns the best local
-    optimum found.
-    """
-    k, m = len(hood.servers), hood.rows.shape[0]
-    free = k if hood.locked is None else int((~hood.locked).sum())
-    if k >= m or free == 0:
-        return hood
-    best, best_total = hood.snapshot(), hood.total
-    size, largest = 1, min(_MAX_KICK, max(2, k // _KICK_SHARE), free, m - k)
-    done = stale = 0
-    while (rounds is None or done < rounds) and (patience is None or stale < patience):
-        if stop is not None and stop():
-            break
-        done += 1
-        _regional_kick(hood, rng, size)
-        hood = descend(hood)
-        if hood.total < best_total * (1 - RELATIVE_TOLERANCE):
-            best, best_total, size, stale = hood.snapshot(), hood.total, 1, 0
-        else:
-            hood.restore(best)
-            size, stale = size % largest + 1, stale + 1
-    return hood
-
-
-def _regional_kick(hood: SwapNeighbourhood, rng: np.random.Generator, size: int) -> None:
-    """The ``size`` movable servers nearest to a random client, each moved to a random free
-    site near a random client it serves."""
-    n = hood.clients.shape[0]
-    movable = np.arange(len(hood.servers)) if hood.locked is None else np.flatnonzero(~hood.locked)
-    size = min(size, movable.size)
-    costs = hood.clients[int(rng.integers(n)), hood.servers[movable]]
-    servers = hood.servers.copy()
-    opened = hood.is_server.copy()
-    reach = max(2, -(-hood.rows.shape[0] // len(hood.servers)) // _REACH_SHARE)
-    for position in movable[np.argpartition(costs, size - 1)[:size]]:
-        served = np.flatnonzero(hood.nearest == position)
-        client = int(rng.choice(served)) if served.size else int(rng.integers(n))
-        sites = hood.near.sites[client, :reach]
-        free = sites[~opened[sites]]
-        if free.size:
-            site = int(rng.choice(free))
-            opened[site], opened[servers[position]] = True, False
-            servers[position] = site
-    hood.move_to(servers)
 
 
 def _blocks(indices: NDArray[np.intp]) -> list[NDArray[np.intp]]:

@@ -25,7 +25,8 @@ import numpy as np
 
 from dtopt.placement.problem import PlacementProblem
 from dtopt.solvers._checks import check_int, check_real, check_seed
-from dtopt.solvers._fast_swap import SwapNeighbourhood, descend, perturbed_search
+from dtopt.solvers._fast_swap import SwapNeighbourhood, descend
+from dtopt.solvers._iterated_swap import perturbed_search
 from dtopt.solvers._swap import Penalised, Servers, covering, greedy, local_search
 from dtopt.solvers._variant_swap import variant_interchange
 from dtopt.solvers.method import MethodOutput, register
@@ -56,7 +57,7 @@ def interchange(
     -------
     n_starts : at most this many local searches: the first from the greedy placement,
         each other from random swaps of the best local optimum so far (iterated local
-        search, :func:`~dtopt.solvers._fast_swap.perturbed_search`); >= 1, or ``None``
+        search, :func:`~dtopt.solvers._iterated_swap.perturbed_search`); >= 1, or ``None``
         (default) for no cap (``patience`` and ``time_limit_s`` end the search; 32
         searches for capacitated and reliable problems). When the best ends with nodes
         lacking an admissible server (single swaps are weak at tight covering
