@@ -149,3 +149,24 @@ def test_interchange_defaults_reach_the_optimum_of_small_instances_deterministic
     first, again = (solve(problem, "interchange", seed=3, bound_iterations=0) for _ in range(2))
     assert first.avg_latency_ms * 40 == pytest.approx(optimum)
     assert first.servers == again.servers
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.data())
+def test_truncated_lists_underestimate_gains_and_stay_consistent(data: st.DataObject) -> None:
+    rows, clients, k = instance(data)
+    m = rows.shape[0]
+    near = NearestSites.of(clients, k, width=data.draw(st.integers(1, m))).truncated()
+    hood = SwapNeighbourhood(rows, clients, np.array(data.draw(st.permutations(range(m)))[:k]), near=near)
+    for _ in range(data.draw(st.integers(0, 3))):
+        site = data.draw(st.sampled_from(np.flatnonzero(~hood.is_server).tolist()))
+        hood.swap(data.draw(st.integers(0, k - 1)), site)
+    # Kept up to date, the arrays are those built from scratch (ties may pick another
+    # nearest server, which then contributes nothing).
+    fresh = SwapNeighbourhood(rows, clients, hood.servers.copy(), near=near)
+    for name in ("d1", "d2", "gain", "loss", "extra"):
+        np.testing.assert_allclose(getattr(hood, name), getattr(fresh, name), atol=1e-9)
+    delta = hood.loss[:, None] - hood.extra - hood.gain[None, :]
+    for position, site in itertools.product(range(k), np.flatnonzero(~hood.is_server)):
+        # Never a false improvement: the estimate is at least the exact change.
+        assert delta[position, site] >= exact_delta(rows, hood.servers, position, site) - 1e-9

@@ -21,8 +21,11 @@ its terms: each client keeps its cheapest sites sorted (:class:`NearestSites`, a
 ``2 m / k`` of them), so re-scoring it reads that prefix of its list, not its whole row.
 The best swap is one arg-min over the ``(k, m)`` array of ``delta``, or, with many
 servers, over the pairs where ``extra`` may be nonzero plus the pair of least loss and
-most gain (every other pair is no better than that one). Greedy construction keeps
-``gain`` the same way.
+most gain (every other pair is no better than that one). Read as truncated
+(:meth:`NearestSites.truncated`), the lists restrict the terms to the listed sites, as
+Resende and Werneck suggest for large instances: the kept change of a swap is then at
+least its true change (never a false improvement), and cheaper to keep; a search ends
+with the complete lists. Greedy construction keeps ``gain`` the same way.
 
 Costs are the rows of :class:`~dtopt.solvers._swap.Penalised`: ``rows[j, i]`` is client
 i served at site j, finite (an inadmissible pair costs the penalty), so the error bound is
@@ -65,8 +68,12 @@ class NearestSites:
     costs : shape ``(n, width)``, their costs (ascending along each row).
     """
 
-    def __init__(self, sites: NDArray[np.intp], costs: NDArray[np.float64]) -> None:
-        self.sites, self.costs = sites, costs
+    def __init__(self, sites: NDArray[np.intp], costs: NDArray[np.float64], complete: bool = True) -> None:
+        self.sites, self.costs, self.complete = sites, costs, complete
+
+    def truncated(self) -> NearestSites:
+        """The same lists, read as all there is: gains and extras count only the listed sites."""
+        return NearestSites(self.sites, self.costs, complete=False)
 
     @classmethod
     def of(cls, clients: NDArray[np.float64], k: int, width: int | None = None) -> NearestSites:
@@ -156,7 +163,7 @@ class SwapNeighbourhood:
 
     def _extra_pairs(self) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
         """(position, site) of every pair with possibly nonzero ``extra`` (repeats allowed)."""
-        listed = self.near.costs[:, -1] >= self.d2
+        listed = self._listed(slice(None))
         row, rank = np.nonzero((self.near.costs < self.d2[:, None]) & listed[:, None])
         positions, sites = [self.nearest[row]], [self.near.sites[row, rank]]
         for block in _blocks(np.flatnonzero(~listed)):
@@ -257,18 +264,26 @@ class SwapNeighbourhood:
         )
         # Only sites cheaper than a client's second nearest server add to its terms: a prefix
         # of its sorted sites when that prefix reaches past d2, else found in its whole row.
-        listed = self.near.costs[clients, -1] >= self.d2[clients]
+        listed = self._listed(clients)
         for block, sites in [(b, self.near.sites) for b in _blocks(clients[listed])] + [
             (b, None) for b in _blocks(clients[~listed])
         ]:
             costs = self.near.costs[block] if sites is not None else self.clients[block]
             below = costs < self.d2[block, None]
-            if np.count_nonzero(below) * _DENSE_SHARE >= below.shape[0] * self.rows.shape[0]:
+            dense = np.count_nonzero(below) * _DENSE_SHARE >= below.shape[0] * self.rows.shape[0]
+            if dense and self.near.complete:
                 self._add_dense(block, sign)  # most sites count: whole rows beat scattering pairs
                 continue
             row, col = np.nonzero(below)
             site = col if sites is None else sites[block[row], col]
             self._add_pairs(block, row, site, costs[row, col], sign)
+
+    def _listed(self, clients: NDArray[np.intp] | slice) -> NDArray[np.bool_]:
+        """Which of ``clients`` have every site cheaper than their second server listed (all,
+        when the lists are truncated)."""
+        if not self.near.complete:
+            return np.ones(self.d2[clients].shape, dtype=bool)
+        return self.near.costs[clients, -1] >= self.d2[clients]
 
     def _add_dense(self, block: NDArray[np.intp], sign: float) -> None:
         """The terms of the clients ``block`` in gain and extra, from their whole rows."""

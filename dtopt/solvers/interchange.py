@@ -25,7 +25,7 @@ import numpy as np
 
 from dtopt.placement.problem import PlacementProblem
 from dtopt.solvers._checks import check_int, check_real, check_seed
-from dtopt.solvers._fast_swap import SwapNeighbourhood, descend
+from dtopt.solvers._fast_swap import NearestSites, SwapNeighbourhood, descend
 from dtopt.solvers._iterated_swap import perturbed_search
 from dtopt.solvers._swap import Penalised, Servers, covering, greedy, local_search
 from dtopt.solvers._variant_swap import variant_interchange
@@ -88,11 +88,16 @@ def interchange(
     k = problem.k
     if 1 < k < problem.n_sites and n_starts != 1:
         start = greedy(cost, k)
-        hood = descend(SwapNeighbourhood(cost.rows, cost.clients, start, cost.locked(start)))
+        locked = cost.locked(start)
+        near = NearestSites.of(cost.clients, k)
+        hood = descend(SwapNeighbourhood(cost.rows, cost.clients, start, locked, near.truncated()))
         stop = None if time_limit_s is None else lambda: time.perf_counter() - clock > time_limit_s
         rounds = None if n_starts is None else n_starts - 1
         patience = max(_MIN_PATIENCE, _PATIENCE_PER_SERVER * k) if patience is None else patience
         hood = perturbed_search(hood, rounds, np.random.default_rng(seed), stop, patience)
+        # The truncated lists may hide an improving swap: end with an exact descent.
+        locked = cost.locked(hood.servers)
+        hood = descend(SwapNeighbourhood(cost.rows, cost.clients, hood.servers, locked, near))
         best = Servers.of(cost, hood.servers)
     else:
         best = local_search(cost, greedy(cost, k))
