@@ -10,7 +10,7 @@ the affected nodes only, from each node's sorted nearest sites (Resende and Wern
 fast swap-based local search), so no swap re-evaluates the whole placement. Then
 iterated local search: each further search starts from a few random swaps of the best
 local optimum, in one region (the servers nearest a random node), until
-``max(32, 2 k)`` searches in a row find nothing better (``patience``), ``n_starts``
+``max(16, k)`` searches in a row find nothing better (``patience``), ``n_starts``
 searches ran, or ``time_limit_s`` passed; the best local optimum wins. On TSPLIB's
 rl1304 and fl1400 (p = 5 to 500) this ends within 0.1% of the published optima. The
 result is a local optimum for single swaps, and a natural warm start for the MILP
@@ -36,8 +36,8 @@ __all__ = ["interchange"]
 
 # Automatic patience: the iterated search stops after max(_MIN_PATIENCE, _PATIENCE_PER_SERVER * k)
 # rounds in a row without an improvement (more servers, more regions to repair).
-_MIN_PATIENCE = 32
-_PATIENCE_PER_SERVER = 2
+_MIN_PATIENCE = 16
+_PATIENCE_PER_SERVER = 1
 # Local searches of the capacitated and reliable variants when n_starts is None.
 _VARIANT_STARTS = 32
 
@@ -63,7 +63,7 @@ def interchange(
         lacking an admissible server (single swaps are weak at tight covering
         constraints), one more starts from a covering placement (see ``_swap.covering``).
     patience : stop after this many searches in a row find nothing better; >= 1, or
-        ``None`` (default) for ``max(32, 2 k)``.
+        ``None`` (default) for ``max(16, k)``.
     seed : seed of the random swaps (unused when ``n_starts`` is 1).
     time_limit_s : stop starting local searches after this many seconds (> 0), or
         ``None`` for no limit.
