@@ -291,6 +291,7 @@ class ServerValues:
         self.n_sites = cost.shape[1]
         self.order = np.zeros((cost.shape[0], 0), dtype=np.intp)
         self.sorted = np.zeros((cost.shape[0], 0))
+        self._buffer = self.sorted
 
     def __call__(self, u: NDArray[np.float64]) -> NDArray[np.float64]:
         m = self.n_sites
@@ -298,7 +299,9 @@ class ServerValues:
         if _WIDEN_SHARE * np.count_nonzero(beyond) > beyond.size:
             self._widen(u)
             beyond = self._beyond(u)
-        contribution = np.minimum(self.sorted - u[:, None], 0.0)
+        # One buffer for every call: a fresh array this large costs page faults each time.
+        contribution = np.subtract(self.sorted, u[:, None], out=self._buffer)
+        np.minimum(contribution, 0.0, out=contribution)
         contribution[beyond] = 0.0
         values = np.bincount(self.order.ravel(), weights=contribution.ravel(), minlength=m)
         rows = np.flatnonzero(beyond)
@@ -326,6 +329,7 @@ class ServerValues:
             by_cost = np.argsort(np.take_along_axis(self.cost, part, axis=1), axis=1, kind="stable")
             self.order = np.take_along_axis(part, by_cost, axis=1)
         self.sorted = np.take_along_axis(self.cost, self.order, axis=1)
+        self._buffer = np.empty_like(self.sorted)
 
 
 @dataclass(eq=False)
