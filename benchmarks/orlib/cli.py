@@ -18,6 +18,7 @@ import argparse
 import re
 import statistics
 import sys
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -70,12 +71,13 @@ def solve_row(
     problem: dtopt.PlacementProblem, method: str, time_limit_s: float, row: dict[str, Any]
 ) -> dict[str, Any]:
     """``row`` with ``method``'s answer on the library's scale (sums over nodes): found,
-    proven, bound, gap, runtime_s, status, servers, reason. ``method`` is a registered
+    proven, bound, gap, runtime_s, cpu_s, status, servers, reason. ``method`` is a registered
     method, spopt or pbp-pmedian; one that raises gives an ``error`` row."""
     n = problem.n
     row = row | {"method": method}
     settings = Settings(time_limit_s=time_limit_s)
     _warm_up(method, settings)
+    cpu = time.process_time()
     try:
         result = once_of(method)(problem, settings)
     except dtopt.DtoptError as err:  # EOPA refuses C(n, p) this large: not a failure of the answer
@@ -94,6 +96,8 @@ def solve_row(
         "bound": None if bound is None else bound * n,
         "gap": None if found is None or bound is None else (found - bound * n) / found if found else 0.0,
         "runtime_s": result["runtime_s"],
+        # CPU time of this process (solver threads included, a solver's subprocess not).
+        "cpu_s": time.process_time() - cpu,
         "servers": result["servers"],
         "reason": result["reason"],
     }

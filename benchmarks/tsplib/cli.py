@@ -50,6 +50,7 @@ TABLE_COLUMNS = {
     "proven": "proven",
     "gap": "gap",
     "runtime_s": "wall s",
+    "cpu_s": "cpu s",
     "published_s": "published s",
     "status": "status",
 }
