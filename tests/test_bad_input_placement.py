@@ -69,7 +69,7 @@ SOLVES = [
     ("interchange", {"n_starts": True}, "n_starts must be an integer >= 1"),
     ("interchange", {"patience": 0}, "patience must be an integer >= 1"),
     ("interchange", {"patience": 2.5}, "patience must be an integer >= 1"),
-    ("interchange", {"time_limit_s": 0}, "time_limit_s must be > 0 (s) or None"),
+    ("interchange", {"time_limit_s": 0}, "time_limit_s must be > 0"),
     ("eopa", {"max_placements": -5}, "max_placements must be an integer >= 1"),
     ("eopa", {"batch_elements": 2**40}, f"batch_elements must be an integer <= {MAX_BATCH_ELEMENTS:,}"),
     ("isapa", {"T0": NAN}, "T0 must be a positive"),
