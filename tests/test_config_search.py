@@ -267,3 +267,63 @@ def test_an_incumbent_short_of_the_rate_only_as_every_one_is_stays() -> None:
     assert decider.decide(SMALL, _fixed(lat, thr), 50.0, incumbent=SMALL[9]).configuration == SMALL[9]
     thr[9] = 30.0  # the incumbent carries far less than the others: it is left
     assert decider.decide(SMALL, _fixed(lat, thr), 50.0, incumbent=SMALL[9]).configuration == SMALL[4]
+
+
+@pytest.mark.parametrize("method", ["exhaustive", "halving"])
+def test_home_is_left_only_for_a_clear_gain(method: str) -> None:
+    lat, thr = np.full(len(SMALL), 3.0), np.full(len(SMALL), 60.0)
+    home, other = SMALL[9], 4
+    lat[9] = 2.0
+    decider = ConfigurationDecider(replicas=32, departure_margin=0.1)
+    # 5% faster than home: within the margin (10% of 2 s), home is kept, even with no incumbent
+    lat[other] = 1.9
+    for incumbent in (None, home, SMALL[other]):
+        decision = decider.decide(SMALL, _fixed(lat, thr), 50.0, method, incumbent=incumbent, home=home)
+        assert decision.configuration == home, incumbent  # a departure no longer clear is ended
+    # 25% faster: a clear gain, taken, and kept while it stays clear
+    lat[other] = 1.5
+    for incumbent in (None, home, SMALL[other]):
+        decision = decider.decide(SMALL, _fixed(lat, thr), 50.0, method, incumbent=incumbent, home=home)
+        assert decision.configuration == SMALL[other], incumbent
+    # the model's recent error raises the bar above the margin: 25% is no longer enough at 30%
+    decision = decider.decide(SMALL, _fixed(lat, thr), 50.0, method, incumbent=home, home=home,
+                              model_error=0.3)
+    assert decision.configuration == home
+    # without a home the same 5% gain is taken (no switching cost)
+    lat[other] = 1.9
+    assert decider.decide(SMALL, _fixed(lat, thr), 50.0, method, incumbent=home).configuration == SMALL[other]
+
+
+def test_home_that_cannot_carry_the_rate_is_left() -> None:
+    """The ranked latency charges a home short of capacity for its backlog: far slower, it is left."""
+    lat, thr = np.full(len(SMALL), 3.0), np.full(len(SMALL), 60.0)
+    lat[9], thr[9] = 30.0, 20.0
+    decision = ConfigurationDecider(replicas=8).decide(SMALL, _fixed(lat, thr), 50.0, home=SMALL[9],
+                                                       incumbent=SMALL[9])
+    assert decision.configuration != SMALL[9] and decision.chosen.meets_rate
+
+
+@pytest.mark.parametrize("bad", [{"departure_margin": -0.1}, {"departure_margin": 1.0}])
+def test_departure_margin_is_checked(bad: dict) -> None:
+    with pytest.raises(DtoptError, match="departure_margin"):
+        ConfigurationDecider(**bad)
+
+
+@pytest.mark.parametrize("error", [-0.1, 1.5, float("nan")])
+def test_model_error_is_checked(error: float) -> None:
+    with pytest.raises(DtoptError, match="model_error"):
+        ConfigurationDecider(replicas=4).decide(SMALL, _fixed(np.ones(16), np.ones(16)), 1.0,
+                                                home=SMALL[0], model_error=error)
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 10_000), margin=st.floats(0.0, 0.9), error=st.floats(0.0, 1.0))
+def test_a_departure_always_beats_home_by_the_margin(seed: int, margin: float, error: float) -> None:
+    rng = np.random.default_rng(seed)
+    lat, thr = rng.uniform(1, 10, len(SMALL)), rng.uniform(40, 80, len(SMALL))
+    home = SMALL[int(rng.integers(len(SMALL)))]
+    incumbent = SMALL[int(rng.integers(len(SMALL)))]
+    decision = ConfigurationDecider(replicas=8, departure_margin=margin).decide(
+        SMALL, _fixed(lat, thr), 50.0, incumbent=incumbent, home=home, model_error=error)
+    chosen, h = SMALL.index(decision.configuration), SMALL.index(home)
+    assert chosen == h or lat[h] - lat[chosen] > max(margin, error) * lat[h]

@@ -33,6 +33,7 @@ from dtopt.twin import (
     make_plan,
     what_if_scenarios,
 )
+from dtopt.twin.model_error import ModelError
 
 NAMES = ("v0", "v1", "v2", "v3")
 BANDWIDTH = np.array([1.0, 2.0, 0.5, 1.6])
@@ -120,6 +121,48 @@ def test_monitor_tracks_backlog_across_intervals() -> None:
     committed = sum(len(b.tx_ids) for b in everything.blocks)
     assert data.backlog_tx == len(everything.tx_ids) - committed
     assert 0 <= data.backlog_age_s < 50.0
+
+
+@pytest.mark.parametrize("preset", ["steady", "paper"])
+def test_monitor_measures_each_intervals_wait(preset: str) -> None:
+    """The measured wait of every interval, against each transaction's own commit time."""
+    scenario = load_scenario(preset, 300.0, seed=2)
+    chain = Chain(scenario, "IBFT", seed=2)
+    monitor = Monitor(scenario.producers)
+    measured = []
+    for t in np.arange(25.0, 301.0, 25.0):
+        chain.run_until(t)
+        measured.append(monitor.observe(chain, t).wait_s)
+    everything = chain.view(0.0, 300.0)
+    commit = dict.fromkeys(everything.tx_ids.tolist(), np.inf)
+    for block in everything.blocks:
+        commit.update(dict.fromkeys(block.tx_ids.tolist(), block.committed_s))
+    arrival, done = everything.tx_arrival_s, np.array([commit[i] for i in everything.tx_ids.tolist()])
+    for k, wait_s in enumerate(measured):
+        start, end = 25.0 * k, 25.0 * (k + 1)
+        present = (arrival < end) & (done >= start)
+        waited = np.minimum(done[present], end) - np.maximum(arrival[present], start)
+        assert wait_s == pytest.approx(waited.mean(), rel=1e-9), k
+    if preset == "paper":  # its outages show; a constant would fail
+        assert max(measured) > 2 * min(measured)
+
+
+def test_model_error_is_a_quantile_of_recent_relative_errors() -> None:
+    error = ModelError(window=3, quantile=0.5)
+    assert error.value() == 0.0
+    for predicted, measured in ((2.0, 2.0), (2.0, 4.0), (4.0, 3.0), (1.0, 1.0)):
+        error.expect(predicted)
+        error.observe(measured)
+    assert list(error.errors) == [0.5, 0.25, 0.0] and error.value() == 0.25
+    error.observe(10.0)  # nothing was expected for this interval
+    error.expect(float("nan"))
+    error.observe(1.0)
+    assert len(error.errors) == 3
+    assert ModelError(window=3, quantile=1.0, errors=error.errors).value() == 0.5
+    with pytest.raises(DtoptError, match="window"):
+        ModelError(window=0)
+    with pytest.raises(DtoptError, match="quantile"):
+        ModelError(quantile=float("nan"))
 
 
 # ----------------------------------------------------------------- analyse

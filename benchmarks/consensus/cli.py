@@ -72,10 +72,12 @@ from benchmarks.common.output import (
 from benchmarks.common.sweep import add_arguments, describe, run_cases, sweep_options
 from benchmarks.consensus.config_strategies import (
     CONFIG_STRATEGIES,
+    TWIN_HOMES,
     arrival_rate_tps,
     best_static_line,
     config_outcome_lines,
     needs_sweep,
+    needs_tuning,
     parse_space,
     parse_strategies,
 )
@@ -85,7 +87,6 @@ from benchmarks.consensus.report import latency_figure, strategy_table
 from benchmarks.consensus.runs import TIE, check_run, run_seed, scenario_of
 from benchmarks.consensus.static_sweep import (
     TRAINING_SEEDS,
-    TUNED_OFFLINE,
     parse_seeds,
     static_sweep,
     tuned_offline,
@@ -142,6 +143,14 @@ def build_parser() -> argparse.ArgumentParser:
         f"1..N (default: {TRAINING_SEEDS[0]}-{TRAINING_SEEDS[-1]}; e.g. 101-103 or 101,105)",
     )
     parser.add_argument(
+        "--twin-home",
+        choices=TWIN_HOMES,
+        default="tuned",
+        help="with --space, the Config twin's home: tuned (default; the chain starts in the Tuned offline "
+        "configuration and the twin leaves it only for a clear predicted gain) or none (the scenario's "
+        "configuration, no home)",
+    )
+    parser.add_argument(
         "--round-timer",
         choices=ROUND_TIMERS,
         default=None,
@@ -164,13 +173,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.clairvoyant_shortlist is not None and args.clairvoyant_shortlist < 1:
         raise DtoptError(f"--clairvoyant-shortlist must be >= 1, got {args.clairvoyant_shortlist}")
     seeds = list(range(1, args.seeds + 1))
-    training = parse_seeds(args.training_seeds) if TUNED_OFFLINE in config_strategies else ()
+    training = parse_seeds(args.training_seeds) if needs_tuning(config_strategies, args.twin_home) else ()
     if set(training) & set(seeds):
         raise DtoptError(f"--training-seeds must be disjoint from the test seeds 1..{args.seeds}, "
                          f"got {args.training_seeds}")
     out = out_dir(args.out)
     statics = tuned = None
-    if args.space and needs_sweep(config_strategies, args.clairvoyant_shortlist):
+    if args.space and needs_sweep(config_strategies, args.clairvoyant_shortlist, args.twin_home):
         space = parse_space(args.space)
         scenarios = functools.partial(scenario_of, args.scenario, args.duration, round_timer=args.round_timer)
         swept = static_sweep(scenarios, args.duration, space, [*seeds, *training], **sweep)
@@ -188,6 +197,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             swept=statics,
             tuned=tuned,
             round_timer=args.round_timer,
+            twin_home=args.twin_home,
         ),
         seeds,
         desc="seeds",

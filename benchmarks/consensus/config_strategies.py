@@ -2,7 +2,10 @@
 
 * ``Config twin``: :class:`dtopt.twin.DigitalTwin` with the configuration space:
   every twin interval it chooses protocol, block size, block interval and round
-  timeout (the protocol-only twin of the same run is ``Dynamic``);
+  timeout (the protocol-only twin of the same run is ``Dynamic``). By default
+  (``twin_home="tuned"``) the chain starts in the configuration tuned offline and
+  the twin keeps it as its home, leaving it only for a clear predicted gain;
+  ``"none"``: the chain starts in the scenario's configuration and the twin has no home;
 * ``Best static``: every configuration of the space run for the whole seed, the
   best in hindsight kept (:func:`benchmarks.consensus.baselines.pick_best`);
 * ``Clairvoyant space``: at every interval the configuration under which the next
@@ -42,6 +45,7 @@ from benchmarks.consensus.baselines import (
 )
 from benchmarks.consensus.learned_forest import LEARNED_FOREST, ForestController
 from benchmarks.consensus.static_sweep import TUNED_OFFLINE
+from dtopt._validate import check_choice
 from dtopt.consensus.chain import ChainRun, run_chain
 from dtopt.consensus.scenario import Scenario
 from dtopt.errors import DtoptError
@@ -55,12 +59,27 @@ from dtopt.twin.config_search import (
 from dtopt.twin.configure import FIELDS
 
 __all__ = [
-    "BEST_STATIC", "CONFIG_STRATEGIES", "CONFIG_TWIN", "LATENCY_BIN_S", "arrival_rate_tps",
-    "best_static_line", "config_outcome_lines", "latency_series", "metric_row", "needs_sweep",
-    "parse_space", "parse_strategies", "run_config", "timeline",
+    "BEST_STATIC",
+    "CONFIG_STRATEGIES",
+    "CONFIG_TWIN",
+    "LATENCY_BIN_S",
+    "TWIN_HOMES",
+    "arrival_rate_tps",
+    "best_static_line",
+    "config_outcome_lines",
+    "latency_series",
+    "metric_row",
+    "needs_sweep",
+    "needs_tuning",
+    "parse_space",
+    "parse_strategies",
+    "run_config",
+    "timeline",
 ]
 
 CONFIG_TWIN = "Config twin"
+#: Where the configuration twin starts and what it holds as home (see the module docstring).
+TWIN_HOMES = ("tuned", "none")
 BEST_STATIC = "Best static"
 CONFIG_STRATEGIES = (CONFIG_TWIN, BEST_STATIC, TUNED_OFFLINE, "Clairvoyant space", "Bandit", LEARNED_FOREST)
 #: Width of the bins of the latency-over-time figure (s of commit time).
@@ -88,9 +107,17 @@ def arrival_rate_tps(scenario: Scenario, duration_s: float) -> float:
     return float(np.dot(spans, [r.tx_rate_per_s for r in scenario.regimes]) / duration_s)
 
 
-def needs_sweep(strategies: tuple[str, ...], clairvoyant_shortlist: int | None) -> bool:
-    """Whether the static sweep must run first (for ``strategies`` and the clairvoyant's shortlist)."""
-    return bool({BEST_STATIC, TUNED_OFFLINE} & set(strategies)) or bool(
+def needs_tuning(strategies: tuple[str, ...], twin_home: str = "tuned") -> bool:
+    """Whether ``strategies`` need the configuration tuned offline (for itself or the twin's home)."""
+    return TUNED_OFFLINE in strategies or (CONFIG_TWIN in strategies and twin_home == "tuned")
+
+
+def needs_sweep(
+    strategies: tuple[str, ...], clairvoyant_shortlist: int | None, twin_home: str = "tuned"
+) -> bool:
+    """Whether the static sweep must run first (for ``strategies``, the twin's home and the
+    clairvoyant's shortlist)."""
+    return BEST_STATIC in strategies or needs_tuning(strategies, twin_home) or bool(
         clairvoyant_shortlist and "Clairvoyant space" in strategies)
 
 
@@ -131,14 +158,15 @@ def timeline(run: ChainRun) -> list[dict[str, Any]]:
 def run_config(
     seed: int, scenario: Scenario, duration_s: float, replicas: int, space: ConfigurationSpace,
     strategies: tuple[str, ...] = CONFIG_STRATEGIES, clairvoyant_shortlist: int | None = None,
-    static: BestStatic | None = None, tuned: Configuration | None = None,
+    static: BestStatic | None = None, tuned: Configuration | None = None, twin_home: str = "tuned",
 ) -> dict[str, Any]:
     """The configuration strategies on one seed: rows, the twin's timeline and decisions,
     and the latency over time of the twin and the statics.
 
     ``static``: this seed's static sweep (:func:`benchmarks.consensus.static_sweep.static_sweep`),
     needed for ``Best static`` and a clairvoyant shortlist; ``tuned``: the configuration
-    tuned offline on the training seeds, needed for ``Tuned offline``.
+    tuned offline on the training seeds, needed for ``Tuned offline`` and for the twin's home
+    (``twin_home``: ``"tuned"`` or ``"none"``, see the module docstring).
     ``clairvoyant_shortlist``: the space clairvoyant tries only the that many static
     configurations that kept up best (:func:`benchmarks.consensus.baselines.shortlist`)
     instead of the whole space, which costs a chain branch per configuration and interval.
@@ -146,11 +174,15 @@ def run_config(
     if static is None and (BEST_STATIC in strategies or (
             clairvoyant_shortlist and "Clairvoyant space" in strategies)):
         raise DtoptError("Best static and a clairvoyant shortlist need the seed's static sweep")
-    if tuned is None and TUNED_OFFLINE in strategies:
-        raise DtoptError("Tuned offline needs the configuration tuned on the training seeds")
+    if tuned is None and needs_tuning(strategies, twin_home):
+        raise DtoptError("Tuned offline and the twin's home need the configuration tuned offline")
+    check_choice("twin_home", twin_home, TWIN_HOMES)
     logging.getLogger("dtopt.twin").setLevel(logging.ERROR)  # skipped intervals are in the records
-    twin = DigitalTwin.from_scenario(scenario, replicas=replicas, seed=seed, space=space)
-    run = run_chain(scenario, "IBFT", duration_s, seed, controller=twin)
+    home = tuned if twin_home == "tuned" else None
+    start = scenario if home is None else scenario_under(scenario, home)
+    twin = DigitalTwin.from_scenario(start, replicas=replicas, seed=seed, space=space,
+                                     home="initial" if home is not None else None)
+    run = run_chain(start, "IBFT" if home is None else None, duration_s, seed, controller=twin)
     rows = [metric_row(seed, CONFIG_TWIN, run)] if CONFIG_TWIN in strategies else []
     series = {CONFIG_TWIN: latency_series(run)}
     statics = {BEST_STATIC: None if static is None else static.best.configuration, TUNED_OFFLINE: tuned}

@@ -137,10 +137,11 @@ def run_seed(
     swept: Mapping[int, BestStatic] | None = None,
     tuned: Configuration | None = None,
     round_timer: str | None = None,
+    twin_home: str = "tuned",
 ) -> dict[str, Any]:
     """Every strategy, the twin's choice accuracy and the oracle's fidelity for one seed
     (and the configuration strategies over ``space``, if given, with ``swept[seed]``
-    from the static sweep and the configuration ``tuned`` offline; see
+    from the static sweep, the configuration ``tuned`` offline and the twin's home; see
     :func:`benchmarks.consensus.config_strategies.run_config`)."""
     scenario = scenario_of(name, duration_s, seed, round_timer)
     params = scenario.config
@@ -169,6 +170,7 @@ def run_seed(
         run_config(
             seed, scenario, duration_s, replicas, parse_space(space), config_strategies,
             clairvoyant_shortlist, static=None if swept is None else swept[seed], tuned=tuned,
+            twin_home=twin_home,
         )
         if space
         else None

@@ -48,6 +48,11 @@ def register(subparsers: Any) -> None:
                           "(MB and s; a key left out takes its default list; 'default' = the default "
                           "space); default: the scenario file's space section, if any, else "
                           "the twin picks the protocol only")
+    run.add_argument("--home", choices=("initial", "none"), default="initial",
+                     help="with a space, the twin's home: initial (default; the configuration at genesis, "
+                          "from --protocol, --block-mb, --interval-s, --timeout-s, left only for a "
+                          "predicted gain beyond 10%% and the predictions' recent error) or none "
+                          "(every decision on the predictions alone)")
     add_configuration_arguments(run)
     run.add_argument("--json", action="store_true", help="print one JSON object instead of a summary")
     run.set_defaults(func=_run)
@@ -61,13 +66,15 @@ def _run(args: argparse.Namespace) -> int:
 
         output_dir(args.out)  # refused before the run, not after it
     space = parse_space(args.space) or scenario.space  # --space wins over the file's section
-    twin = DigitalTwin.from_scenario(
-        scenario,
+    twin = DigitalTwin(
+        scenario.config.replace(protocol=protocol),  # the genesis configuration: the home one
+        scenario.twin_interval_s,
         replicas=args.replicas,
         seed=args.seed,
         hysteresis=args.hysteresis,
         anticipate=args.anticipate,
         space=space,
+        home="initial" if args.home == "initial" else None,
     )
     # The table lists every skipped interval with its reason; the twin's log line would repeat it.
     logging.getLogger("dtopt.twin").setLevel(logging.ERROR)
@@ -89,9 +96,12 @@ def _run(args: argparse.Namespace) -> int:
     ranked = twin.decider.criterion  # "wait" (default) or "latency"
     if twin.records and space is not None:
         print(configuration_table(twin.records, ranked))
+        home = "." if twin.home is None or twin.search is None else (
+            f"; it leaves its home, {twin.home.label()}, only for a predicted gain beyond "
+            f"{twin.search.departure_margin:.0%} and the predictions' recent error.")
         print(f"Over the space {space.spec()} ({len(space)} configurations) the twin picks, each "
               f"{scenario.twin_interval_s:g} s, the lowest predicted {ranked} among the configurations "
-              "predicted to carry the estimated arrival rate (else the highest throughput).")
+              "predicted to carry the estimated arrival rate (else the highest throughput)" + home)
     elif twin.records:
         print(decision_table(twin.records, protocols, ranked))
         print(f"The twin ranks the protocols by predicted {ranked} (s) over the next "

@@ -35,11 +35,15 @@ class IntervalData:
     backlog_tx : transactions that arrived (in this or an earlier interval) and are
         not in any block committed so far.
     backlog_age_s : age of the oldest of them at the interval's end (s); 0 without backlog.
+    wait_s : the time transactions spent uncommitted inside the interval per transaction
+        present in it (the backlog at its start and its arrivals; s): the measured
+        counterpart of the oracle's ``mean_wait_s``; 0 when none was present.
     """
 
     view: ChainView
     backlog_tx: int
     backlog_age_s: float
+    wait_s: float = 0.0
 
 
 def check_interval(view: Any, validators: tuple[str, ...], start_s: float, end_s: float) -> ChainView:
@@ -146,10 +150,17 @@ class Monitor:
         view = check_interval(view, self.validators, start_s, t_s)
         ids = np.concatenate([self._pending_ids, np.asarray(view.tx_ids, dtype=np.int64)])
         arrival = np.concatenate([self._pending_arrival_s, np.asarray(view.tx_arrival_s, dtype=float)])
+        until_s = np.full(ids.size, float(t_s))  # when each present transaction stopped waiting here
         if view.blocks:
             done = np.concatenate([np.asarray(b.tx_ids, dtype=np.int64) for b in view.blocks])
-            keep = ~np.isin(ids, done)
-            ids, arrival = ids[keep], arrival[keep]
+            at_s = np.concatenate([np.full(len(b.tx_ids), b.committed_s) for b in view.blocks])
+            position = np.searchsorted(ids, done)  # ids ascend: transactions are numbered by arrival
+            found = (position < ids.size) & (ids[np.minimum(position, ids.size - 1)] == done)
+            until_s[position[found]] = at_s[found]
+        waited_s = np.clip(until_s - np.maximum(arrival, start_s), 0.0, None)
+        wait_s = float(waited_s.mean()) if ids.size else 0.0
+        keep = until_s >= t_s
+        ids, arrival = ids[keep], arrival[keep]
         self._pending_ids, self._pending_arrival_s = ids, arrival
         age = float(t_s - arrival.min()) if arrival.size else 0.0
-        return IntervalData(view=view, backlog_tx=int(ids.size), backlog_age_s=max(age, 0.0))
+        return IntervalData(view=view, backlog_tx=int(ids.size), backlog_age_s=max(age, 0.0), wait_s=wait_s)

@@ -39,9 +39,10 @@ from dtopt.twin.config_search import (
     ConfigurationDecision,
     ConfigurationSpace,
 )
-from dtopt.twin.configure import FIELDS, changes, configuration_in_force, oracle_sampler
+from dtopt.twin.configure import FIELDS, changes, configuration_in_force, configuration_of, oracle_sampler
 from dtopt.twin.decide import Decider, Decision
 from dtopt.twin.execute import choose_producer, execute, execute_config, producer_height
+from dtopt.twin.model_error import ModelError
 from dtopt.twin.monitor import IntervalData, IntervalDataError, Monitor, WatchedChain
 from dtopt.twin.oracle import OracleState, RoundOracle
 from dtopt.twin.plan import Plan, make_plan
@@ -107,6 +108,12 @@ class DigitalTwin:
     from_change : with a configuration space, evaluate every configuration from the
         height at which a change requested now would take effect (the one after the
         trusted producer's next block, round 0) rather than from the round in progress.
+    home : with a configuration space, the home configuration: the one an operator
+        tuned offline, which the twin leaves only for a configuration predicted to beat it
+        clearly (:class:`~dtopt.twin.config_search.ConfigurationDecider`'s
+        ``departure_margin``) and returns to when that is no longer so. ``"initial"``
+        (default): the chain's configuration ``config`` if the space holds it; ``None``:
+        no home, every decision rests on the predictions alone.
     """
 
     def __init__(
@@ -128,6 +135,7 @@ class DigitalTwin:
         regime_risk: int = 2,
         horizon_s: float | None = None,
         from_change: bool = True,
+        home: Configuration | str | None = "initial",
     ) -> None:
         if not isinstance(config, ChainConfig):
             raise DtoptError(f"config must be a ChainConfig (scenario.config), got {type(config).__name__}")
@@ -171,6 +179,18 @@ class DigitalTwin:
             ) if search is None else search
         elif search is not None:
             raise DtoptError("a configuration search needs a configuration space (space=...)")
+        self.home = self._home(home)
+        self.model_error = ModelError()
+
+    def _home(self, home: Configuration | str | None) -> Configuration | None:
+        if home is None or self.space is None:
+            return None
+        if home == "initial":
+            initial = configuration_of(self.config, timer=bool(self.space.round_timers))
+            return initial if initial in self.space else None
+        if not isinstance(home, Configuration) or home not in self.space:
+            raise DtoptError(f"home must be 'initial', None or a configuration of the space, got {home!r}")
+        return home
 
     @classmethod
     def from_scenario(cls, scenario: Any, **kwargs: Any) -> DigitalTwin:
@@ -185,6 +205,7 @@ class DigitalTwin:
             estimate = self.analyser.analyse(data)
         except IntervalDataError as err:  # bad interval data: skip it (anything else is a bug)
             logger.warning("t=%gs: skipping interval (%s); keeping %s", t_s, err, in_force)
+            self.model_error.expect(None)  # the next interval is not the one predicted
             self.records.append(
                 TwinRecord(t_s=t_s, in_force=in_force, chosen=in_force, switched=False, error=str(err))
             )
@@ -343,5 +364,10 @@ class DigitalTwin:
             seed=int(np.random.SeedSequence([self.seed, len(self.records)]).generate_state(1)[0]),
         )
         incumbent = current if current is not None and current in self.space else None
-        return basis, self.search.decide(
-            self.space, evaluate, estimate.state.tx_rate_per_s, incumbent=incumbent)
+        self.model_error.observe(data.wait_s)
+        decision = self.search.decide(
+            self.space, evaluate, estimate.state.tx_rate_per_s, incumbent=incumbent, home=self.home,
+            model_error=self.model_error.value())
+        if self.decider.criterion == "wait":  # the measured wait is comparable with this one only
+            self.model_error.expect(decision.chosen.mean_latency_s)
+        return basis, decision

@@ -42,6 +42,21 @@ replicas' spread thus decides whether a predicted gain is real, and the
 switching cost stands for what the predictions do not see: the model's own
 error and the change's passage through a block.
 
+Given a *home* configuration as well (the one an operator tuned offline), the
+search departs from it only where the predictions say clearly that it should: a
+configuration other than home is admissible only if its paired predicted gain
+over home exceeds ``z`` paired standard errors plus ``switch_cost_s +
+departure_margin *`` home's predicted latency (or the share ``model_error``, the
+cost function's recent relative error, if larger); home itself always is. A
+home whose predicted throughput falls short of the required rate (or of the
+best finalist's, if lower) by more than that share cannot carry the load: then
+every configuration is admissible. The rules above then
+choose among the admissible ones; an incumbent that is no longer admissible is
+left for the admissible configuration the plain rule prefers, which is home
+when nothing beats it clearly. A model that errs by less than the margin thus
+cannot pull the chain away from a configuration known to be good, and the
+chain returns home when the conditions that justified a departure end.
+
 Two ways to estimate it, chosen by :class:`ConfigurationDecider`:
 
 * ``exhaustive``: every configuration with ``replicas`` replicas, in one call.
@@ -75,6 +90,7 @@ from dtopt.solvers._checks import check_choice, check_int, check_real
 from dtopt.twin.config_search.decision import ConfigurationDecision, ConfigurationEstimate
 from dtopt.twin.config_search.pareto import pareto_mask
 from dtopt.twin.config_search.space import Configuration, ConfigurationBatch, ConfigurationSpace
+from dtopt.twin.config_search.tally import Tally
 
 __all__ = [
     "METHODS",
@@ -103,52 +119,6 @@ def choose(mean_latency_s: ArrayLike, mean_throughput_tps: ArrayLike, meets_rate
     return int(np.lexsort((lat, -thr))[0])
 
 
-class _Tally:
-    """Running sums of each configuration's samples (vectorised over configurations), and of
-    their latency differences to the ``anchor`` configuration's paired samples (if any)."""
-
-    def __init__(self, n: int, anchor: int | None = None) -> None:
-        self.count = np.zeros(n, dtype=np.int64)
-        self.sums = np.zeros((2, n))  # latency, throughput
-        self.squares = np.zeros((2, n))
-        self.anchor = anchor
-        self.diff_sums = np.zeros(n)  # of lat_anchor - lat, per paired replica
-        self.diff_squares = np.zeros(n)
-
-    def add(self, indices: NDArray[np.int64], latency_s: NDArray, throughput_tps: NDArray) -> None:
-        samples = np.stack([latency_s, throughput_tps])  # (2, B, r)
-        self.count[indices] += samples.shape[2]
-        self.sums[:, indices] += samples.sum(axis=2)
-        self.squares[:, indices] += np.square(samples).sum(axis=2)
-        if self.anchor is not None:
-            where = np.flatnonzero(indices == self.anchor)
-            if not where.size:
-                raise DtoptError("the configuration in force must be in every evaluated batch")
-            diff = latency_s[where[0]][None, :] - latency_s  # (B, r)
-            self.diff_sums[indices] += diff.sum(axis=1)
-            self.diff_squares[indices] += np.square(diff).sum(axis=1)
-
-    def gain(self) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-        """Each configuration's paired mean latency gain over the anchor (s) and its standard error."""
-        n = np.maximum(self.count, 2)
-        mean = self.diff_sums / np.maximum(self.count, 1)
-        var = np.clip((self.diff_squares - self.diff_sums * mean) / (n - 1), 0.0, None)
-        return mean, np.sqrt(var / n) * (self.count > 1)
-
-    def meets(self, required: float, z: float) -> NDArray[np.bool_]:
-        """Whether each mean throughput is at least ``required`` less ``z`` standard errors."""
-        se = self.std()[1] / np.sqrt(np.maximum(self.count, 1))
-        return self.mean()[1] + z * se >= required
-
-    def mean(self) -> NDArray[np.float64]:
-        return self.sums / np.maximum(self.count, 1)
-
-    def std(self) -> NDArray[np.float64]:
-        n = np.maximum(self.count, 2)
-        var = (self.squares - self.sums * self.mean()) / (n - 1)
-        return np.sqrt(np.clip(var, 0.0, None)) * (self.count > 1)
-
-
 @dataclass(frozen=True)
 class ConfigurationDecider:
     """Chooses a configuration with a budget of cost-function replicas.
@@ -168,6 +138,9 @@ class ConfigurationDecider:
     switch_cost_s, switch_margin : the switching cost, ``switch_cost_s + switch_margin *``
         the incumbent's predicted latency (s, >= 0; margin in [0, 1)): the predicted gain a
         change must bring beyond the noise allowance (see the module docstring).
+    departure_margin : with a home configuration, the share of home's predicted latency
+        (in [0, 1)) that another configuration must be predicted to gain over it, beyond the
+        noise allowance and ``switch_cost_s``, to be admissible (see the module docstring).
     """
 
     replicas: int = 256
@@ -178,6 +151,7 @@ class ConfigurationDecider:
     z: float = 2.0
     switch_cost_s: float = 0.0
     switch_margin: float = 0.0
+    departure_margin: float = 0.1
 
     def __post_init__(self) -> None:
         who = "ConfigurationDecider"
@@ -189,10 +163,12 @@ class ConfigurationDecider:
         check_real(who, "z", self.z, lambda x: x >= 0, "a finite number >= 0")
         check_real(who, "switch_cost_s", self.switch_cost_s, lambda x: x >= 0, "a finite number >= 0")
         check_real(who, "switch_margin", self.switch_margin, lambda x: 0 <= x < 1, "in [0, 1)")
+        check_real(who, "departure_margin", self.departure_margin, lambda x: 0 <= x < 1, "in [0, 1)")
 
     def decide(
         self, space: ConfigurationSpace, evaluate: Evaluate, arrival_rate_tps: float, method: str = "auto",
-        incumbent: Configuration | None = None,
+        incumbent: Configuration | None = None, home: Configuration | None = None,
+        model_error: float = 0.0,
     ) -> ConfigurationDecision:
         """The configuration of ``space`` to run, estimated with ``evaluate``.
 
@@ -202,29 +178,37 @@ class ConfigurationDecider:
         replicas in a rung), ``"exhaustive"`` or ``"halving"``.
         ``incumbent``: the configuration in force (in ``space``): it is evaluated in
         every call and kept unless a change pays for itself (module docstring).
+        ``home``: the home configuration (in ``space``), evaluated in every call; others are
+        admissible only with a clear predicted gain over it (module docstring).
+        ``model_error``: the cost function's recent relative error, in [0, 1]: a departure
+        from home must gain this share of home's latency if it exceeds ``departure_margin``.
         """
         if not isinstance(space, ConfigurationSpace):
             raise DtoptError(f"space must be a ConfigurationSpace, got {type(space).__name__}")
         rate = check_real("decide", "arrival_rate_tps", arrival_rate_tps, lambda x: x >= 0, ">= 0")
         check_choice("decide", "method", method, METHODS)
+        departure = max(self.departure_margin, check_real(
+            "decide", "model_error", model_error, lambda x: 0 <= x <= 1, "in [0, 1]"))
         if method == "auto":
             small = len(space) <= self.exhaustive_max or self._rung_replicas(len(space))[1] < 2
             method = "exhaustive" if small else "halving"
         required = (1.0 - self.throughput_slack) * rate
-        tally = _Tally(len(space), None if incumbent is None else space.index(incumbent))
+        anchors = tuple(space.index(c) for c in (incumbent, home) if c is not None)
+        tally = Tally(len(space), anchors)
         run = self._exhaustive if method == "exhaustive" else self._halving
         finalists, calls = run(space, evaluate, tally, required)
-        return self._decision(space, tally, finalists, method, rate, required, calls)
+        return self._decision(space, tally, finalists, method, rate, required, calls,
+                              incumbent is not None, None if home is None else departure)
 
     def _exhaustive(
-        self, space: ConfigurationSpace, evaluate: Evaluate, tally: _Tally, required: float
+        self, space: ConfigurationSpace, evaluate: Evaluate, tally: Tally, required: float
     ) -> tuple[NDArray[np.int64], int]:
         everyone = np.arange(len(space))
         _evaluate_into(tally, space, evaluate, everyone, self.replicas)
         return everyone, 1
 
     def _halving(
-        self, space: ConfigurationSpace, evaluate: Evaluate, tally: _Tally, required: float
+        self, space: ConfigurationSpace, evaluate: Evaluate, tally: Tally, required: float
     ) -> tuple[NDArray[np.int64], int]:
         n = len(space)
         rungs, _ = self._rung_replicas(n)
@@ -242,8 +226,7 @@ class ConfigurationDecider:
                 break
             keep = math.ceil(alive.size / self.eta)
             alive = np.sort(alive[self._ranking(tally, alive, required)[:keep]])
-            if tally.anchor is not None and tally.anchor not in alive:  # the incumbent always stays
-                alive = np.sort(np.append(alive, tally.anchor))
+            alive = np.union1d(alive, np.array(tally.anchors, dtype=np.int64))  # anchors always stay
         return alive, rungs
 
     def _rung_replicas(self, n: int) -> tuple[int, int]:
@@ -252,7 +235,7 @@ class ConfigurationDecider:
         rungs = max(1, math.ceil(math.log(n) / math.log(self.eta) - 1e-9))
         return rungs, int(self.budget_fraction * n * self.replicas) // (rungs * n)
 
-    def _ranking(self, tally: _Tally, alive: NDArray[np.int64], required: float) -> NDArray[np.int64]:
+    def _ranking(self, tally: Tally, alive: NDArray[np.int64], required: float) -> NDArray[np.int64]:
         """Order of ``alive`` best first, optimistic about the throughput constraint."""
         (lat, thr), lat_std = tally.mean()[:, alive], tally.std()[0, alive]
         meets = tally.meets(required, self.z)[alive]
@@ -263,8 +246,8 @@ class ConfigurationDecider:
         return np.lexsort(keys)
 
     def _decision(
-        self, space: ConfigurationSpace, tally: _Tally, finalists: NDArray[np.int64], method: str,
-        rate: float, required: float, calls: int,
+        self, space: ConfigurationSpace, tally: Tally, finalists: NDArray[np.int64], method: str,
+        rate: float, required: float, calls: int, incumbent: bool, departure: float | None,
     ) -> ConfigurationDecision:
         seen = np.flatnonzero(tally.count)
         (lat, thr), (lat_std, thr_std) = tally.mean(), tally.std()
@@ -274,17 +257,19 @@ class ConfigurationDecider:
             strict=True,
         )
         estimates = tuple(ConfigurationEstimate(*column) for column in columns)
-        anchor = tally.anchor
+        anchor = tally.anchors[0] if incumbent else None
+        admissible = finalists
+        if departure is not None:
+            admissible = finalists[self._admissible(
+                tally, finalists, tally.anchors[-1], meets, departure, required)]
         if anchor is None:
-            best = int(finalists[choose(lat[finalists], thr[finalists], meets[finalists])])
+            best = int(admissible[choose(lat[admissible], thr[admissible], meets[admissible])])
             gain = gain_se = np.zeros(len(space))
         else:
-            gain, gain_se = tally.gain()
-            thr_se = thr_std[anchor] / np.sqrt(max(tally.count[anchor], 1))
-            keeps_up = bool(meets[anchor]) or (
-                thr[anchor] + self.z * thr_se >= (1.0 - self.throughput_slack) * thr[finalists].max())
-            best = int(finalists[self._stable_choice(
-                space, finalists, anchor, keeps_up, lat, meets, thr, gain, gain_se)])
+            gain, gain_se = tally.gain(0)
+            keeps_up = anchor in admissible and self._keeps_up(tally, anchor, finalists, meets)
+            best = int(admissible[self._stable_choice(
+                space, admissible, anchor, keeps_up, lat, meets, thr, gain, gain_se)])
         front = np.flatnonzero(pareto_mask(lat[seen], thr[seen]))
         at = {int(k): i for i, k in enumerate(seen)}
         return ConfigurationDecision(
@@ -296,6 +281,28 @@ class ConfigurationDecider:
             incumbent=None if anchor is None else estimates[at[anchor]],
             gain_s=float(gain[best]), gain_se_s=float(gain_se[best]),
         )
+
+    def _keeps_up(self, tally: Tally, anchor: int, finalists: NDArray[np.int64], meets: NDArray) -> bool:
+        """Whether ``anchor`` carries the required rate, or falls short only as every finalist does
+        (within ``z`` standard errors and the slack of the best finalist's throughput)."""
+        thr, thr_std = tally.mean()[1], tally.std()[1]
+        thr_se = thr_std[anchor] / np.sqrt(max(tally.count[anchor], 1))
+        best = (1.0 - self.throughput_slack) * thr[finalists].max()
+        return bool(meets[anchor]) or bool(thr[anchor] + self.z * thr_se >= best)
+
+    def _admissible(
+        self, tally: Tally, finalists: NDArray[np.int64], home: int, meets: NDArray, departure: float,
+        required: float,
+    ) -> NDArray[np.bool_]:
+        """Which ``finalists`` the home rule admits, a departure gaining ``departure`` of home's
+        latency (see the module docstring)."""
+        thr = tally.mean()[1]
+        if thr[home] < (1.0 - departure) * min(required, thr[finalists].max()):
+            return np.ones(finalists.size, dtype=bool)  # home is short of capacity beyond the margin
+        gain, gain_se = tally.gain(len(tally.anchors) - 1)
+        margin = self.switch_cost_s + departure * tally.mean()[0, home]
+        clear = meets[finalists] & (gain[finalists] - self.z * gain_se[finalists] > margin)
+        return (finalists == home) | clear
 
     def _stable_choice(
         self, space: ConfigurationSpace, finalists: NDArray[np.int64], anchor: int, keeps_up: bool,
@@ -325,7 +332,7 @@ def _fields_changed(space: ConfigurationSpace, indices: NDArray[np.int64], ancho
 
 
 def _evaluate_into(
-    tally: _Tally, space: ConfigurationSpace, evaluate: Evaluate, indices: NDArray[np.int64], replicas: int
+    tally: Tally, space: ConfigurationSpace, evaluate: Evaluate, indices: NDArray[np.int64], replicas: int
 ) -> None:
     """One call of ``evaluate`` on ``indices``; its samples checked and added to ``tally``."""
     latency_s, throughput_tps = evaluate(space.batch(indices), replicas)
