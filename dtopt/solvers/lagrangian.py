@@ -33,6 +33,7 @@ from numpy.typing import ArrayLike, NDArray
 from dtopt.errors import DtoptError
 from dtopt.placement.problem import PlacementProblem
 from dtopt.solvers._checks import check_int, check_real
+from dtopt.solvers._server_values import ServerValues
 from dtopt.solvers._swap import Penalised, local_search
 from dtopt.solvers.method import MethodOutput, register
 
@@ -42,9 +43,6 @@ __all__ = ["LagrangianBound", "ServerValues", "Subgradient", "lagrangian_bound",
 # better bound; the search ends when lambda falls below the floor.
 _LAMBDA_START = 2.0
 _PATIENCE = 20
-# The sorted prefix of the server values is widened when more than 1 / _WIDEN_SHARE of the
-# rows reach past it.
-_WIDEN_SHARE = 10
 _LAMBDA_FLOOR = 5e-3
 # Relative gap at which the bound proves the best placement optimal and the search stops.
 _PROVEN_GAP = 1e-9
@@ -273,63 +271,6 @@ def lagrangian(
     start = run.servers if run.servers is not None else np.argsort(run._ranked())[: problem.k]
     servers = np.sort(local_search(cost, start).servers)
     return MethodOutput(servers, "feasible", bound_ms=run.bound_ms)
-
-
-class ServerValues:
-    """``V_j(u) = sum_i min(0, c_ij - u_i)`` for every j, from each row's cheapest servers.
-
-    Only pairs with ``c_ij < u_i`` contribute, and those are a prefix of row i sorted by
-    cost. Only the first ``width`` sites of each row are sorted (by partition, then a sort
-    of that prefix: sorting whole rows of a large matrix costs more than the iterations),
-    wide enough for most rows; a row whose ``u_i`` reaches past its prefix is summed in
-    full, and the prefix is widened when more than a tenth of the rows do. Every
-    contributing pair is always counted: the values are exact, not approximated.
-    """
-
-    def __init__(self, cost: NDArray[np.float64]) -> None:
-        self.cost = cost
-        self.n_sites = cost.shape[1]
-        self.order = np.zeros((cost.shape[0], 0), dtype=np.intp)
-        self.sorted = np.zeros((cost.shape[0], 0))
-        self._buffer = self.sorted
-
-    def __call__(self, u: NDArray[np.float64]) -> NDArray[np.float64]:
-        m = self.n_sites
-        beyond = self._beyond(u)
-        if _WIDEN_SHARE * np.count_nonzero(beyond) > beyond.size:
-            self._widen(u)
-            beyond = self._beyond(u)
-        # One buffer for every call: a fresh array this large costs page faults each time.
-        contribution = np.subtract(self.sorted, u[:, None], out=self._buffer)
-        np.minimum(contribution, 0.0, out=contribution)
-        contribution[beyond] = 0.0
-        values = np.bincount(self.order.ravel(), weights=contribution.ravel(), minlength=m)
-        rows = np.flatnonzero(beyond)
-        if rows.size:
-            values += np.minimum(self.cost[rows] - u[rows, None], 0.0).sum(axis=0)
-        return values
-
-    def _beyond(self, u: NDArray[np.float64]) -> NDArray[np.bool_]:
-        """Shape ``(n,)``: the rows whose sorted prefix may miss a site cheaper than ``u_i``."""
-        if self.sorted.shape[1] == self.n_sites:
-            return np.zeros(u.shape, dtype=bool)
-        if self.sorted.shape[1] == 0:
-            return np.ones(u.shape, dtype=bool)
-        return self.sorted[:, -1] < u
-
-    def _widen(self, u: NDArray[np.float64]) -> None:
-        """Sort a prefix of every row wide enough for nine rows in ten at ``u``, with room
-        for ``u`` to grow (every site when that is most of them)."""
-        needed = np.quantile((self.cost < u[:, None]).sum(axis=1), 1 - 1 / _WIDEN_SHARE)
-        width = max(self.sorted.shape[1], int(needed) + int(needed) // 2 + 8)
-        if 2 * width >= self.n_sites:
-            self.order = np.argsort(self.cost, axis=1, kind="stable")
-        else:
-            part = np.argpartition(self.cost, width - 1, axis=1)[:, :width]
-            by_cost = np.argsort(np.take_along_axis(self.cost, part, axis=1), axis=1, kind="stable")
-            self.order = np.take_along_axis(part, by_cost, axis=1)
-        self.sorted = np.take_along_axis(self.cost, self.order, axis=1)
-        self._buffer = np.empty_like(self.sorted)
 
 
 @dataclass(eq=False)
