@@ -130,7 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--horizon-s", type=float, default=25.0, help="oracle horizon (default 25 s)")
     parser.add_argument("--repeats", type=int, default=20, help="timed decisions per state (default 20)")
     parser.add_argument("--incumbent", action="store_true",
-                        help="time the stable rule (genesis configuration in force and home, default switching cost)")
+                        help="time the stable rule (genesis configuration in force and home, default costs)")
     parser.add_argument("--check", action="store_true", help="exit 1 unless every target is met")
     parser.add_argument("--out", default=None, help="also write results.csv/json and summary.md here")
     return parser
