@@ -148,8 +148,8 @@ def test_monitor_measures_each_intervals_wait(preset: str) -> None:
 
 
 def test_model_error_is_a_quantile_of_recent_relative_errors() -> None:
-    error = ModelError(window=3, quantile=0.5)
-    assert error.value() == 0.0
+    error = ModelError(window=3, quantile=0.5, prior=0.7, trusted_after=2)
+    assert error.value() == 0.7 and error.measured() == 0.0  # not yet compared: the prior
     for predicted, measured in ((2.0, 2.0), (2.0, 4.0), (4.0, 3.0), (1.0, 1.0)):
         error.expect(predicted)
         error.observe(measured)
@@ -158,11 +158,13 @@ def test_model_error_is_a_quantile_of_recent_relative_errors() -> None:
     error.expect(float("nan"))
     error.observe(1.0)
     assert len(error.errors) == 3
-    assert ModelError(window=3, quantile=1.0, errors=error.errors).value() == 0.5
+    assert ModelError(window=3, quantile=1.0, errors=error.errors).measured() == 0.5
     with pytest.raises(DtoptError, match="window"):
         ModelError(window=0)
     with pytest.raises(DtoptError, match="quantile"):
         ModelError(quantile=float("nan"))
+    with pytest.raises(DtoptError, match="prior"):
+        ModelError(prior=1.5)
 
 
 # ----------------------------------------------------------------- analyse

@@ -32,6 +32,10 @@ class ModelError:
     Parameters
     ----------
     window : how many recent intervals count (>= 1).
+    prior : the error assumed, in [0, 1], until ``trusted_after`` comparisons have been made:
+        a model not yet compared with the chain has not earned trust, and a departure
+        taken on its word in the first intervals can cost a whole regime.
+    trusted_after : comparisons needed before the measured errors replace ``prior`` (>= 0).
     quantile : which quantile of their errors is the twin's error, in [0, 1]. The default,
         0.9, is near the largest of the last eight: a model's errors come in bursts (a
         regime change it did not see coming, a stall it did not foresee), and a departure
@@ -41,13 +45,18 @@ class ModelError:
 
     window: int = 8
     quantile: float = 0.9
+    prior: float = 0.5
+    trusted_after: int = 4
     errors: deque[float] = field(default_factory=deque)
     expected_s: float | None = None  # the prediction awaiting its interval
 
     def __post_init__(self) -> None:
         self.window = check_int("window", self.window, minimum=1)
-        if not 0.0 <= self.quantile <= 1.0:  # NaN fails too
-            raise DtoptError(f"quantile must be in [0, 1], got {self.quantile!r}")
+        for name in ("quantile", "prior"):
+            if not 0.0 <= getattr(self, name) <= 1.0:  # NaN fails too
+                raise DtoptError(f"{name} must be in [0, 1], got {getattr(self, name)!r}")
+        self.trusted_after = check_int("trusted_after", self.trusted_after, minimum=0)
+        self.compared = 0
 
     def expect(self, predicted_s: float | None) -> None:
         """The waiting time (s) predicted for the interval that starts now (``None``: none)."""
@@ -58,10 +67,16 @@ class ModelError:
         if self.expected_s is not None and np.isfinite(measured_s):
             scale = max(self.expected_s, measured_s, 1e-9)
             self.errors.append(abs(measured_s - self.expected_s) / scale)
+            self.compared += 1
             while len(self.errors) > self.window:
                 self.errors.popleft()
         self.expected_s = None
 
-    def value(self) -> float:
-        """The recent relative error, in [0, 1] (0 before any comparison)."""
+    def measured(self) -> float:
+        """The quantile of the recent relative errors, in [0, 1] (0 before any comparison)."""
         return float(np.quantile(np.array(self.errors), self.quantile)) if self.errors else 0.0
+
+    def value(self) -> float:
+        """The twin's error, in [0, 1]: :meth:`measured`, or ``prior`` before ``trusted_after``
+        comparisons."""
+        return self.prior if self.compared < self.trusted_after else self.measured()

@@ -367,7 +367,7 @@ class DigitalTwin:
         self.model_error.observe(data.wait_s)
         decision = self.search.decide(
             self.space, evaluate, estimate.state.tx_rate_per_s, incumbent=incumbent, home=self.home,
-            model_error=self.model_error.value())
+            model_error=self.model_error.value(), capacity_error=self.model_error.measured())
         if self.decider.criterion == "wait":  # the measured wait is comparable with this one only
             self.model_error.expect(decision.chosen.mean_latency_s)
         return basis, decision

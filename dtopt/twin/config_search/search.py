@@ -168,7 +168,7 @@ class ConfigurationDecider:
     def decide(
         self, space: ConfigurationSpace, evaluate: Evaluate, arrival_rate_tps: float, method: str = "auto",
         incumbent: Configuration | None = None, home: Configuration | None = None,
-        model_error: float = 0.0,
+        model_error: float = 0.0, capacity_error: float | None = None,
     ) -> ConfigurationDecision:
         """The configuration of ``space`` to run, estimated with ``evaluate``.
 
@@ -182,13 +182,16 @@ class ConfigurationDecider:
         admissible only with a clear predicted gain over it (module docstring).
         ``model_error``: the cost function's recent relative error, in [0, 1]: a departure
         from home must gain this share of home's latency if it exceeds ``departure_margin``.
+        ``capacity_error`` (default ``model_error``): the same for the test of home's capacity.
         """
         if not isinstance(space, ConfigurationSpace):
             raise DtoptError(f"space must be a ConfigurationSpace, got {type(space).__name__}")
         rate = check_real("decide", "arrival_rate_tps", arrival_rate_tps, lambda x: x >= 0, ">= 0")
         check_choice("decide", "method", method, METHODS)
-        departure = max(self.departure_margin, check_real(
-            "decide", "model_error", model_error, lambda x: 0 <= x <= 1, "in [0, 1]"))
+        unit = (lambda x: 0 <= x <= 1, "in [0, 1]")
+        departure = max(self.departure_margin, check_real("decide", "model_error", model_error, *unit))
+        capacity = departure if capacity_error is None else max(
+            self.departure_margin, check_real("decide", "capacity_error", capacity_error, *unit))
         if method == "auto":
             small = len(space) <= self.exhaustive_max or self._rung_replicas(len(space))[1] < 2
             method = "exhaustive" if small else "halving"
@@ -198,7 +201,7 @@ class ConfigurationDecider:
         run = self._exhaustive if method == "exhaustive" else self._halving
         finalists, calls = run(space, evaluate, tally, required)
         return self._decision(space, tally, finalists, method, rate, required, calls,
-                              incumbent is not None, None if home is None else departure)
+                              incumbent is not None, None if home is None else (departure, capacity))
 
     def _exhaustive(
         self, space: ConfigurationSpace, evaluate: Evaluate, tally: Tally, required: float
@@ -247,7 +250,7 @@ class ConfigurationDecider:
 
     def _decision(
         self, space: ConfigurationSpace, tally: Tally, finalists: NDArray[np.int64], method: str,
-        rate: float, required: float, calls: int, incumbent: bool, departure: float | None,
+        rate: float, required: float, calls: int, incumbent: bool, shares: tuple[float, float] | None,
     ) -> ConfigurationDecision:
         seen = np.flatnonzero(tally.count)
         (lat, thr), (lat_std, thr_std) = tally.mean(), tally.std()
@@ -259,9 +262,9 @@ class ConfigurationDecider:
         estimates = tuple(ConfigurationEstimate(*column) for column in columns)
         anchor = tally.anchors[0] if incumbent else None
         admissible = finalists
-        if departure is not None:
+        if shares is not None:
             admissible = finalists[self._admissible(
-                tally, finalists, tally.anchors[-1], meets, departure, required)]
+                tally, finalists, tally.anchors[-1], meets, *shares, required)]
         if anchor is None:
             best = int(admissible[choose(lat[admissible], thr[admissible], meets[admissible])])
             gain = gain_se = np.zeros(len(space))
@@ -292,12 +295,12 @@ class ConfigurationDecider:
 
     def _admissible(
         self, tally: Tally, finalists: NDArray[np.int64], home: int, meets: NDArray, departure: float,
-        required: float,
+        capacity: float, required: float,
     ) -> NDArray[np.bool_]:
         """Which ``finalists`` the home rule admits, a departure gaining ``departure`` of home's
-        latency (see the module docstring)."""
+        latency unless home falls short of the rate by more than ``capacity`` (module docstring)."""
         thr = tally.mean()[1]
-        if thr[home] < (1.0 - departure) * min(required, thr[finalists].max()):
+        if thr[home] < (1.0 - capacity) * min(required, thr[finalists].max()):
             return np.ones(finalists.size, dtype=bool)  # home is short of capacity beyond the margin
         gain, gain_se = tally.gain(len(tally.anchors) - 1)
         margin = self.switch_cost_s + departure * tally.mean()[0, home]
