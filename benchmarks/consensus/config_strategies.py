@@ -171,12 +171,12 @@ def run_config(
     configurations that kept up best (:func:`benchmarks.consensus.baselines.shortlist`)
     instead of the whole space, which costs a chain branch per configuration and interval.
     """
+    check_choice("twin_home", twin_home, TWIN_HOMES)
     if static is None and (BEST_STATIC in strategies or (
             clairvoyant_shortlist and "Clairvoyant space" in strategies)):
         raise DtoptError("Best static and a clairvoyant shortlist need the seed's static sweep")
     if tuned is None and needs_tuning(strategies, twin_home):
         raise DtoptError("Tuned offline and the twin's home need the configuration tuned offline")
-    check_choice("twin_home", twin_home, TWIN_HOMES)
     logging.getLogger("dtopt.twin").setLevel(logging.ERROR)  # skipped intervals are in the records
     home = tuned if twin_home == "tuned" else None
     start = scenario if home is None else scenario_under(scenario, home)

@@ -49,6 +49,7 @@ class ModelError:
     trusted_after: int = 4
     errors: deque[float] = field(default_factory=deque)
     expected_s: float | None = None  # the prediction awaiting its interval
+    compared: int = field(default=0, init=False)  # comparisons made, beyond the window too
 
     def __post_init__(self) -> None:
         self.window = check_int("window", self.window, minimum=1)
@@ -56,7 +57,6 @@ class ModelError:
             if not 0.0 <= getattr(self, name) <= 1.0:  # NaN fails too
                 raise DtoptError(f"{name} must be in [0, 1], got {getattr(self, name)!r}")
         self.trusted_after = check_int("trusted_after", self.trusted_after, minimum=0)
-        self.compared = 0
 
     def expect(self, predicted_s: float | None) -> None:
         """The waiting time (s) predicted for the interval that starts now (``None``: none)."""

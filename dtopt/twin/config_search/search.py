@@ -299,11 +299,11 @@ class ConfigurationDecider:
     ) -> NDArray[np.bool_]:
         """Which ``finalists`` the home rule admits, a departure gaining ``departure`` of home's
         latency unless home falls short of the rate by more than ``capacity`` (module docstring)."""
-        thr = tally.mean()[1]
+        lat, thr = tally.mean()
         if thr[home] < (1.0 - capacity) * min(required, thr[finalists].max()):
             return np.ones(finalists.size, dtype=bool)  # home is short of capacity beyond the margin
         gain, gain_se = tally.gain(len(tally.anchors) - 1)
-        margin = self.switch_cost_s + departure * tally.mean()[0, home]
+        margin = self.switch_cost_s + departure * lat[home]
         clear = meets[finalists] & (gain[finalists] - self.z * gain_se[finalists] > margin)
         return (finalists == home) | clear
 
