@@ -128,10 +128,8 @@ class SwapNeighbourhood:
         self.nearest = np.empty(n, dtype=np.intp)
         self.second = np.empty(n, dtype=np.intp)
         self.d1, self.d2 = np.empty(n), np.empty(n)
-        self.gain, self.loss, self.extra = np.zeros(m), np.zeros(k), np.zeros((k, m))
-        everyone = np.arange(n)
-        self._assign(everyone)
-        self._contribute(everyone, 1.0)
+        self.gain, self.loss, self.extra = np.empty(m), np.empty(k), np.empty((k, m))
+        self._rebuild()
 
     @property
     def total(self) -> float:
