@@ -208,6 +208,22 @@ class BenchmarkParser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:  # type: ignore[override]
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+def add_solve_arguments(parser: argparse.ArgumentParser, time_limit_s: float) -> None:
+    """The options of a benchmark of solves against published optima: ``--time-limit-s``
+    (default ``time_limit_s``), ``--out`` and ``--check`` (see :func:`check_time_limit`)."""
+    parser.add_argument("--time-limit-s", type=float, default=time_limit_s,
+                        help=f"per-solve time limit (default {time_limit_s:g})")
+    parser.add_argument("--out", help="write results.csv, results.json and summary.md here")
+    parser.add_argument("--check", action="store_true", help="exit 1 on any wrong answer (see module doc)")
+
+
+def check_time_limit(time_limit_s: float) -> float:
+    """``--time-limit-s``, or :class:`BenchmarkError` unless it is > 0."""
+    if not time_limit_s > 0:
+        raise BenchmarkError(f"--time-limit-s must be > 0, got {time_limit_s}")
+    return time_limit_s
+
+
 def registered_methods(text: str | None) -> list[str]:
     """``--methods``: comma-separated registered placement methods (``None``: every one),
     in the order given; :class:`BenchmarkError` naming any unknown one, or none given."""

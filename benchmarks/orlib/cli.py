@@ -25,7 +25,12 @@ from typing import Any
 
 import dtopt
 from benchmarks.common import output
-from benchmarks.common.output import BenchmarkError, registered_methods
+from benchmarks.common.output import (
+    BenchmarkError,
+    add_solve_arguments,
+    check_time_limit,
+    registered_methods,
+)
 from benchmarks.common.sweep import add_arguments, run_cases, sweep_options
 from benchmarks.placement.cases import PBP, SPOPT, Settings, _warm_up, once_of
 from dtopt.topology.orlib import orlib_names
@@ -220,11 +225,7 @@ def _parser() -> argparse.ArgumentParser:
         default="",
         help="instances on which pbp-pmedian (the bench extra) also runs, e.g. all (default none)",
     )
-    parser.add_argument(
-        "--time-limit-s", type=float, default=120.0, help="per-solve time limit (default 120)"
-    )
-    parser.add_argument("--out", help="write results.csv, results.json and summary.md here")
-    parser.add_argument("--check", action="store_true", help="exit 1 on any wrong answer (see module doc)")
+    add_solve_arguments(parser, time_limit_s=120.0)
     add_arguments(parser, workers=1)  # one local worker: the runtimes are the point
     return parser
 
@@ -232,8 +233,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark; returns the exit status."""
     args = _parser().parse_args(argv)
-    if not args.time_limit_s > 0:
-        raise BenchmarkError(f"--time-limit-s must be > 0, got {args.time_limit_s}")
+    check_time_limit(args.time_limit_s)
     sweep = sweep_options(args)
     methods = registered_methods(args.methods)
     instances = parse_instances(args.instances)

@@ -27,7 +27,12 @@ from typing import Any
 
 import dtopt
 from benchmarks.common import output
-from benchmarks.common.output import BenchmarkError, registered_methods
+from benchmarks.common.output import (
+    BenchmarkError,
+    add_solve_arguments,
+    check_time_limit,
+    registered_methods,
+)
 from benchmarks.common.sweep import add_arguments, run_cases, sweep_options
 from benchmarks.orlib.cli import check_rows, peer_sections, solve_row, summarise
 from benchmarks.placement.cases import PBP
@@ -149,11 +154,7 @@ def _parser() -> argparse.ArgumentParser:
         "--methods", default="milp,interchange", help="registered methods (default milp,interchange)"
     )
     parser.add_argument("--no-pbp", action="store_true", help="skip pbp-pmedian even when it is installed")
-    parser.add_argument(
-        "--time-limit-s", type=float, default=600.0, help="per-solve time limit (default 600)"
-    )
-    parser.add_argument("--out", help="write results.csv, results.json and summary.md here")
-    parser.add_argument("--check", action="store_true", help="exit 1 on any wrong answer (see module doc)")
+    add_solve_arguments(parser, time_limit_s=600.0)
     add_arguments(parser, workers=1)  # one local worker: the runtimes are the point
     return parser
 
@@ -161,8 +162,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark; returns the exit status."""
     args = _parser().parse_args(argv)
-    if not args.time_limit_s > 0:
-        raise BenchmarkError(f"--time-limit-s must be > 0, got {args.time_limit_s}")
+    check_time_limit(args.time_limit_s)
     methods = registered_methods(args.methods)
     if not args.no_pbp and importlib.util.find_spec("pbp_pmedian") is not None:
         methods.append(PBP)
