@@ -147,8 +147,9 @@ def _run_dask(
 
     from distributed import Client, LocalCluster
 
-    # The cluster's own log lines would drown the table; real failures still raise.
-    logging.getLogger("distributed").setLevel(logging.ERROR)
+    # The cluster's own log lines would drown the table, and a Ctrl-C makes its
+    # heartbeats log errors as the workers stop; real failures still raise here.
+    logging.getLogger("distributed").setLevel(logging.CRITICAL)
     cluster: Any = None
     client: Any = None
     futures: list[Any] = []
@@ -162,7 +163,7 @@ def _run_dask(
             with _sigint_deferred():
                 cluster = LocalCluster(
                     processes=True, n_workers=n_workers, threads_per_worker=1, dashboard_address=":0",
-                    silence_logs=logging.ERROR,  # the workers' own log, e.g. a task cancelled by Ctrl-C
+                    silence_logs=logging.CRITICAL,  # the workers' own log, e.g. a heartbeat cut by Ctrl-C
                 )
                 client = Client(cluster)
         futures = client.map(func, list(cases), pure=False)
