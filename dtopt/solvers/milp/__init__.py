@@ -6,7 +6,8 @@ handing what it learnt to the next and any step able to end it:
 1. **Incumbent**: greedy + swap interchange (and the caller's ``warm_start``).
 2. **Lagrangian bound** (:mod:`dtopt.solvers.lagrangian`): a lower bound (ms) and the
    node-server pairs and servers it proves no better placement can use, which are
-   left out of the model.
+   left out of the model; skipped when the Benders master runs with no tree before
+   it (its LP bound is at least as strong, and its reduced costs close servers).
 3. **Lagrangian tree** (:mod:`._tree`), for few servers: branch and bound over the
    servers with a Lagrangian bound at every node.
 4. **Model**: the classic formulation (:mod:`._classic`, built in Pyomo), the
@@ -180,7 +181,14 @@ def milp(
             return MethodOutput(None, "infeasible", reason=reason)
     if solver != "highs":
         return _explained(problem, solve_with_pyomo(problem, solver, search, mip_gap, verbose))
-    candidates, cap_ms, root = _reduce(problem, search)
+    if _master_alone(problem, formulation):
+        # The master's LP bound is at least the Lagrangian one, and its reduced costs close
+        # servers too: the Lagrangian's pair reductions bought nothing there. Measured (one
+        # core, TSPLIB, time_limit_s=300), with and without it: rl1304 p = 500 2.9 against
+        # 1.2 s, p = 50 2.6 against 1.6 s; fl1400 p = 20 2.1 against 0.9 s.
+        candidates, cap_ms, root = problem.admissible, search.upper_ms, None
+    else:
+        candidates, cap_ms, root = _reduce(problem, search)
     remaining = deadline.remaining_s()
     if search.proven(mip_gap) or (remaining is not None and remaining < _MODEL_SHARE * deadline.limit_s):
         return answer(search, mip_gap, stopped=True)
@@ -292,6 +300,13 @@ def _explained(problem: PlacementProblem, out: MethodOutput) -> MethodOutput:
     if out.status == "infeasible" and out.reason is None:
         return MethodOutput(None, "infeasible", reason=infeasibility_reason(problem))
     return out
+
+
+def _master_alone(problem: PlacementProblem, formulation: str) -> bool:
+    """Whether the Benders master runs with no Lagrangian tree before it."""
+    if formulation == "auto":
+        return problem.n >= _BENDERS_MIN_N and not _few_servers(problem)
+    return formulation == "benders"
 
 
 def _few_servers(problem: PlacementProblem) -> bool:
