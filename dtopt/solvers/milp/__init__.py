@@ -69,13 +69,19 @@ HIGHS_DEFAULTS: dict[str, Any] = {"mip_heuristic_run_feasibility_jump": False}
 RADIUS_DEFAULTS: dict[str, Any] = {"presolve": "off", "mip_heuristic_effort": 0.01}
 # The Benders master's (measured on pmed39): the sub-MIP heuristics (RINS, RENS, root
 # reduced cost) took 7 of 30 s to look for the incumbent it starts from, and strong
-# branching with the default reliability 14 s more.
+# branching with the default reliability 14 s more. HiGHS solves the root LP of branch and
+# bound from scratch (the cutting planes' basis is not handed over), where interior point
+# beats dual simplex on the master's dense cut rows (one core, time_limit_s=300): TSPLIB
+# rl1304 p = 100 5.9 s against 8.4 s, fl1400 p = 100 4.4 against 5.0 s (the node LPs still
+# start from their parent's basis: fl1400 p = 200, 1,320 nodes, 161 s); the 40 OR-Library
+# instances 111 s against 129 s.
 BENDERS_DEFAULTS: dict[str, Any] = {
     **RADIUS_DEFAULTS,
     "mip_heuristic_run_rins": False,
     "mip_heuristic_run_rens": False,
     "mip_heuristic_run_root_reduced_cost": False,
     "mip_pscost_minreliable": 2,
+    "mip_lp_solver": "ipm",
 }
 
 # Share of the time left that the Lagrangian bound may take, and its iterations at most.
@@ -97,6 +103,11 @@ _TREE_SHARE = 0.02
 # gabriel/300/0 4.5 against 4.6 s;
 # pmed22 5.5 against 5.8 s; pmed39 23.6 against 22.3 s.
 _TREE_STALL_NODES = 1000
+# ... or this many seconds: a node of a large network costs more (TSPLIB fl1400, k = 10: 60
+# ms, so its 2% share of a 300 s limit ended the tree after 73 nodes and 4.3 s without a
+# better placement, and the master's LP then proved the incumbent optimal in 0.7 s). The
+# tree's better placements come early: OR-Library pmed22 after 0.18 s.
+_TREE_STALL_S = 1.0
 _TREE_UNLIMITED_S = 120.0  # the time limit the share is of when there is none
 # The Benders master replaces the radius model from this many nodes on. Measured
 # (time_limit_s=120, one core): pmed6 (n = 200) 0.57 s against 2.95 s, pmed7 0.31
@@ -208,6 +219,7 @@ def milp(
                 until_s,
                 lambda servers: local_search(swaps, servers).servers,
                 stall_nodes=None if formulation == "tree" else _TREE_STALL_NODES,
+                stall_s=None if formulation == "tree" else _TREE_STALL_S,
             )
             if formulation == "tree" or search.proven(mip_gap) or deadline.expired():
                 return answer(search, mip_gap, stopped=True)

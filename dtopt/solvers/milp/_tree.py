@@ -41,12 +41,13 @@ def lagrangian_tree(
     until_s: float | None,
     polish: Callable[[NDArray[np.intp]], NDArray[np.intp]],
     stall_nodes: int | None = None,
+    stall_s: float | None = None,
 ) -> bool:
     """Search the tree until it is exhausted (then the incumbent is optimal: returns
     True), or ``search.deadline`` expires, or ``until_s`` seconds of it have passed, or
-    ``stall_nodes`` nodes have passed since it last improved the incumbent (``None``: no
-    such limits); then returns False, with the least bound of the open nodes recorded in
-    ``search``.
+    ``stall_nodes`` nodes or ``stall_s`` seconds have passed since it last improved the
+    incumbent (or began; ``None``: no such limits); then returns False, with the least
+    bound of the open nodes recorded in ``search``.
 
     ``problem_cost`` : shape ``(n, m)``, latencies (ms) of the pairs a placement better
     than the incumbent may use, ``+inf`` elsewhere; ``root`` : a Lagrangian bound on it
@@ -63,9 +64,12 @@ def lagrangian_tree(
     # (parent bound total, multipliers, opened, closed)
     stack = [(root.bound_ms * n, root.multipliers_ms, fixed, unusable & ~fixed)]
     nodes = improved_at = 0
+    improved_s = search.deadline.elapsed_s()
     while stack:
         deadline = search.deadline
-        stalled = stall_nodes is not None and nodes - improved_at >= stall_nodes
+        stalled = (stall_nodes is not None and nodes - improved_at >= stall_nodes) or (
+            stall_s is not None and deadline.elapsed_s() - improved_s >= stall_s
+        )
         if stalled or deadline.expired() or (until_s is not None and deadline.elapsed_s() >= until_s):
             # Bounds on the reduced pairs hold for placements below the incumbent only.
             search.raise_bound(min(min(entry[0] for entry in stack) / n, search.upper_ms))
@@ -83,7 +87,7 @@ def lagrangian_tree(
         )  # fmt: skip
         if run.servers is not None and search.offer(run.servers):
             search.offer(polish(search.servers))
-            improved_at = nodes
+            improved_at, improved_s = nodes, deadline.elapsed_s()
             upper = search.upper_ms * n
             prune_at = upper - step + OPTIMALITY_TOLERANCE * upper
         bound, u, values = run.best
