@@ -104,7 +104,10 @@ class DigitalTwin:
         change, the next interval is one of the other regimes seen so far (at most
         ``regime_risk`` of them, the most frequent; 0 = off).
     horizon_s : with a configuration space, the oracle's horizon per sample (s; default
-        the twin interval).
+        two twin intervals: a configuration chosen now is in force for the next interval,
+        and a change back only takes effect after the next decision reaches a block, so
+        what it costs, such as a long timeout meeting offline proposers later in the
+        rotation, falls into the interval after).
     from_change : with a configuration space, evaluate every configuration from the
         height at which a change requested now would take effect (the one after the
         trusted producer's next block, round 0) rather than from the round in progress.
@@ -164,7 +167,7 @@ class DigitalTwin:
         self.search = search
         self.seed = int(seed)
         self.regimes = RegimeMemory(max_others=check_int("regime_risk", regime_risk, minimum=0))
-        self.horizon_s = self.interval_s if horizon_s is None else float(horizon_s)
+        self.horizon_s = 2.0 * self.interval_s if horizon_s is None else float(horizon_s)
         if not np.isfinite(self.horizon_s) or self.horizon_s <= 0:
             raise DtoptError(f"horizon_s must be a finite number > 0, got {horizon_s!r}")
         self.from_change = bool(from_change)
