@@ -71,6 +71,30 @@ def test_every_cut_holds_at_every_placement_and_is_exact_at_its_own(case) -> Non
             level = cuts.next_levels(level)
 
 
+@given(instances(), st.integers(0, 2**32 - 1))
+@settings(max_examples=200, deadline=None)
+def test_separation_from_a_narrow_prefix_finds_the_cuts_of_whole_rows(case, seed: int) -> None:
+    # Separation reads the first `width` servers of each node's order and widens them when
+    # a node's whole server lies further on: from width 1 it must find what whole rows give.
+    latency, allowed, servers = case
+    n = latency.shape[0]
+    y = np.where(allowed, np.random.default_rng(seed).random(n), 0.0)
+    y *= len(servers) / y.sum()  # fractional, adding up to k
+    whole, narrow = BendersCuts(latency, allowed), BendersCuts(latency, allowed)
+    assert whole.width == whole.order.shape[1]  # n <= 12: the first width is every server
+    narrow.width = 1
+    theta = whole.cheapest
+    (rhs, rows), (narrow_rhs, narrow_rows) = whole.violated(y, theta), narrow.violated(y, theta)
+    assert np.array_equal(rhs, narrow_rhs) and np.array_equal(rows.toarray(), narrow_rows.toarray())
+    level = whole.whole(y)
+    assert np.array_equal(level, narrow.whole(y))
+    nodes = np.arange(n)
+    for _ in range(3):
+        assert np.array_equal(whole.rows(nodes, level).toarray(), narrow.rows(nodes, level).toarray())
+        assert np.array_equal(whole.next_levels(level), narrow.next_levels(level))
+        level = whole.next_levels(level)
+
+
 def test_the_fractional_cut_is_the_radius_bound_of_its_node() -> None:
     # One node, servers at 1, 2, 4 with y = 0.5 each: it pays 1 for half, 2 for the other
     # half, so its radius LP cost is 1.5; the cut at D = 2 (where y adds up to 1) says

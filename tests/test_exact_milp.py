@@ -201,16 +201,15 @@ def test_the_tree_stops_when_it_stalls_and_runs_out_otherwise(seed: int) -> None
     optimum = solve(problem, "eopa").avg_latency_ms
     worst = np.argsort(problem.cost_ms.sum(axis=0))[-problem.k :]  # a poor incumbent
     outcomes = {}
-    for stall in (0, None):
+    for stall in ({"stall_nodes": 0}, {"stall_s": 0.0}, {}):
         search = Search(problem, Deadline.after(None))
         search.offer(worst)
         root = lagrangian_bound(problem.cost_ms, problem.k, upper_bound_ms=search.upper_ms, max_iterations=5)
-        finished = lagrangian_tree(
-            problem.cost_ms, problem.k, root, search, None, lambda s: s, stall_nodes=stall
-        )
+        finished = lagrangian_tree(problem.cost_ms, problem.k, root, search, None, lambda s: s, **stall)
         assert search.lower_ms <= optimum * (1 + 1e-9)
-        outcomes[stall] = (finished, search.upper_ms)
-    # Stalled at once: not a single node, the poor incumbent kept.
-    assert outcomes[0] == (False, evaluate(problem, worst).avg_latency_ms)
+        outcomes[tuple(stall)] = (finished, search.upper_ms)
+    # Stalled at once (no node, or no second): not a single node, the poor incumbent kept.
+    assert outcomes[("stall_nodes",)] == (False, evaluate(problem, worst).avg_latency_ms)
+    assert outcomes[("stall_s",)] == (False, evaluate(problem, worst).avg_latency_ms)
     # Without the stop the tree runs out, and then its incumbent is the optimum.
-    assert outcomes[None][0] and outcomes[None][1] == pytest.approx(optimum, rel=1e-9)
+    assert outcomes[()][0] and outcomes[()][1] == pytest.approx(optimum, rel=1e-9)
