@@ -6,8 +6,8 @@ For the paper preset's 10 validators, the chain's true state at a twin-interval
 boundary of a steady regime and of a faulty one (``benchmarks.consensus.true_state``
 on an IBFT run), one decision over the default 2 x 4 x 4 x 4 space (128
 configurations) with the successive-halving search on a quarter of the
-exhaustive replica budget, the oracle sampling ``--horizon-s`` (the twin
-interval, 25 s) per replica. Times are medians over ``--repeats`` decisions
+exhaustive replica budget, the oracle sampling ``--horizon-s`` (the configuration
+twin's default: two twin intervals, 50 s) per replica. Times are medians over ``--repeats`` decisions
 (each with a fresh seed), wall and CPU, on one core. Quality: every halving pick
 is compared with the exhaustive decision (same replicas per configuration,
 seed 0): ``equal`` counts identical picks, ``within 1%`` those whose latency, as
@@ -127,7 +127,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--replicas", type=int, default=32,
                         help="replicas per configuration of the exhaustive search (default 32)")
     parser.add_argument("--eta", type=int, default=16, help="halving factor (default 16: 2 rungs)")
-    parser.add_argument("--horizon-s", type=float, default=25.0, help="oracle horizon (default 25 s)")
+    parser.add_argument("--horizon-s", type=float, default=50.0,
+                        help="oracle horizon (default 50 s, the configuration twin's: two intervals)")
     parser.add_argument("--repeats", type=int, default=20, help="timed decisions per state (default 20)")
     parser.add_argument("--incumbent", action="store_true",
                         help="time the stable rule (genesis configuration in force and home, default costs)")
